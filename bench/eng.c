@@ -1,0 +1,17 @@
+/* eng.c: the engine registry. */
+#include "eng.h"
+
+#include <string.h>
+
+const eng_api *const eng_all[] = {
+#define ENG__X(name) &eng_##name,
+    ENG_LIST(ENG__X)
+#undef ENG__X
+};
+const int eng_count = (int)(sizeof eng_all / sizeof eng_all[0]);
+
+const eng_api *eng_find(const char *name) {
+  for (int i = 0; i < eng_count; ++i)
+    if (name && strcmp(eng_all[i]->name, name) == 0) return eng_all[i];
+  return NULL;
+}

@@ -1,0 +1,27 @@
+/* eng_primal.c: the primal engine behind eng.h: every workload on plain doubles. */
+#include "../engines/primal/primal_ops.h"
+
+#define ENG_SESSION_FIELDS
+#include "eng_session.inc"
+
+static ad_status primal_value(eng_session *s, const double *x, double *y) {
+  for (int i = 0; i < s->n_in; ++i) s->x[i] = x[i];
+  s->fn(NULL, s->size, s->data, s->x, s->y, s->s);
+  for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i];
+  return AD_OK;
+}
+
+static ad_status primal_jacobian(eng_session *s, const double *x, double *y, double *J) {
+  (void)s, (void)x, (void)y, (void)J;
+  return AD_ESTATE; /* the primal engine computes no derivatives */
+}
+
+static eng_stats primal_stats(eng_session *s) {
+  eng_stats st;
+  memset(&st, 0, sizeof st);
+  st.bytes_held = s ? sizeof *s + (size_t)(s->n_in + s->n_out + s->n_scratch) * sizeof(ad_t) : 0;
+  return st;
+}
+
+const eng_api eng_primal = {"primal", ENG_PRIMAL, sess_open, sess_close, primal_value, primal_jacobian,
+                            NULL, NULL, primal_stats};

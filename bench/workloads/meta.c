@@ -1,0 +1,31 @@
+/* meta.c: the engine-independent half of every workload (sizes, inputs, manual gradients) and the registry. */
+#include <string.h>
+
+#include "../../engines/ad.h"
+#include "../wl.h"
+
+#define WL_META
+#include "all.inc"
+
+const wl_info *const wl_all[WL_COUNT] = {
+#define WL__X(name) &wl_info_##name,
+    WL_LIST(WL__X)
+#undef WL__X
+};
+
+const wl_info *wl_find(const char *name) {
+  for (int i = 0; i < WL_COUNT; ++i)
+    if (name && strcmp(wl_all[i]->name, name) == 0) return wl_all[i];
+  return NULL;
+}
+
+int wl_size_for_nodes(const wl_info *w, double nodes) {
+  int lo = 1, hi = w->max_size;
+  if (w->nodes(hi) < nodes) return hi;
+  while (lo < hi) { /* nodes(size) is non-decreasing */
+    int mid = lo + (hi - lo) / 2;
+    if (w->nodes(mid) >= nodes) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

@@ -1,0 +1,63 @@
+/* ad_math.c: binds ad_m_* to SLEEF's FMA or non-FMA scalar builds once, at load time (see ad_math.h). */
+#include "ad_math.h"
+
+#include <sleef.h>
+
+/* sleef.h declares the FMA builds only when the compiler itself targets FMA (FP_FAST_FMA). We call them only
+ * after checking the CPU, so we declare them here ourselves. */
+Sleef_double_2 Sleef_sincosd1_u10purecfma(double);
+double Sleef_tand1_u10purecfma(double);
+double Sleef_expd1_u10purecfma(double);
+double Sleef_logd1_u10purecfma(double);
+double Sleef_tanhd1_u10purecfma(double);
+double Sleef_powd1_u10purecfma(double, double);
+
+static int ad__has_fma(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+const char *ad_math_variant(void) { return ad__has_fma() ? "purecfma" : "purec"; }
+
+#if defined(__GNUC__) && defined(__ELF__) && (defined(__x86_64__) || defined(__i386__)) && !defined(AD_NO_IFUNC)
+
+typedef ad_m2 (*ad__fn_sc)(double);
+typedef double (*ad__fn_d)(double);
+typedef double (*ad__fn_dd)(double, double);
+
+/* Resolvers run once, when the loader binds the symbol. */
+/* ad_m2 and Sleef_double_2 are both struct { double x, y; }, returned the same way: the cast is ABI-exact. */
+static ad__fn_sc ad__pick_sincos(void) {
+  return (ad__fn_sc)(void (*)(void))(ad__has_fma() ? Sleef_sincosd1_u10purecfma : Sleef_sincosd1_u10purec);
+}
+static ad__fn_d ad__pick_tan(void) { return ad__has_fma() ? Sleef_tand1_u10purecfma : Sleef_tand1_u10purec; }
+static ad__fn_d ad__pick_exp(void) { return ad__has_fma() ? Sleef_expd1_u10purecfma : Sleef_expd1_u10purec; }
+static ad__fn_d ad__pick_log(void) { return ad__has_fma() ? Sleef_logd1_u10purecfma : Sleef_logd1_u10purec; }
+static ad__fn_d ad__pick_tanh(void) { return ad__has_fma() ? Sleef_tanhd1_u10purecfma : Sleef_tanhd1_u10purec; }
+static ad__fn_dd ad__pick_pow(void) { return ad__has_fma() ? Sleef_powd1_u10purecfma : Sleef_powd1_u10purec; }
+
+ad_m2 ad_m_sincos(double) __attribute__((ifunc("ad__pick_sincos")));
+double ad_m_tan(double) __attribute__((ifunc("ad__pick_tan")));
+double ad_m_exp(double) __attribute__((ifunc("ad__pick_exp")));
+double ad_m_log(double) __attribute__((ifunc("ad__pick_log")));
+double ad_m_tanh(double) __attribute__((ifunc("ad__pick_tanh")));
+double ad_m_pow(double, double) __attribute__((ifunc("ad__pick_pow")));
+
+#else /* no indirect functions: one extra call layer, same SLEEF builds */
+
+ad_m2 ad_m_sincos(double x) {
+  Sleef_double_2 r = ad__has_fma() ? Sleef_sincosd1_u10purecfma(x) : Sleef_sincosd1_u10purec(x);
+  ad_m2 o = {r.x, r.y};
+  return o;
+}
+double ad_m_tan(double x) { return ad__has_fma() ? Sleef_tand1_u10purecfma(x) : Sleef_tand1_u10purec(x); }
+double ad_m_exp(double x) { return ad__has_fma() ? Sleef_expd1_u10purecfma(x) : Sleef_expd1_u10purec(x); }
+double ad_m_log(double x) { return ad__has_fma() ? Sleef_logd1_u10purecfma(x) : Sleef_logd1_u10purec(x); }
+double ad_m_tanh(double x) { return ad__has_fma() ? Sleef_tanhd1_u10purecfma(x) : Sleef_tanhd1_u10purec(x); }
+double ad_m_pow(double x, double y) { return ad__has_fma() ? Sleef_powd1_u10purecfma(x, y) : Sleef_powd1_u10purec(x, y); }
+
+#endif

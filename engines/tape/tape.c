@@ -1,0 +1,242 @@
+/* tape.c: chunked storage and the reverse sweep of the Jacobian tape (see tape.h). */
+#include "tape.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* A chunk of statements (cap argument counts) or of arguments (cap partials, then cap indices). */
+struct tape_chunk {
+  tape_chunk *prev, *next;
+  size_t cap;      /* entries */
+  size_t used;     /* entries written; valid once the recording has moved past this chunk */
+  size_t bytes;    /* allocation size, header included */
+  uint32_t first;  /* statement chunks: index of the chunk's first statement */
+  double data[];   /* statement chunks use it as bytes */
+};
+
+enum { TAPE_FIRST_STATEMENTS = 256, TAPE_SCRATCH = 64 };
+
+/* Scratch space that absorbs writes after an allocation failure, so recording can continue harmlessly until
+ * the caller checks tape_status. Its contents are never read. */
+static uint8_t tape__scratch_st[TAPE_SCRATCH];
+static double tape__scratch_ap[TAPE_SCRATCH];
+static uint32_t tape__scratch_ai[TAPE_SCRATCH];
+
+static uint8_t *st_data(tape_chunk *c) { return (uint8_t *)c->data; }
+static double *arg_partials(tape_chunk *c) { return c->data; }
+static uint32_t *arg_indices(tape_chunk *c) { return (uint32_t *)(c->data + c->cap); }
+
+static tape_chunk *chunk_new(size_t cap, int is_args) {
+  size_t payload = is_args ? cap * (sizeof(double) + sizeof(uint32_t)) : cap;
+  size_t bytes = sizeof(tape_chunk) + payload;
+  tape_chunk *c = (tape_chunk *)ad_malloc(bytes);
+  if (!c) return NULL;
+  c->prev = c->next = NULL;
+  c->cap = cap;
+  c->used = 0;
+  c->bytes = bytes;
+  c->first = 0;
+  return c;
+}
+
+static void chunks_free(tape_chunk *c) {
+  while (c) {
+    tape_chunk *n = c->next;
+    ad_free(c, c->bytes);
+    c = n;
+  }
+}
+
+static void enter_st_chunk(tape_t *t, tape_chunk *c) {
+  t->st_cur = c;
+  c->first = t->next;
+  c->used = 0;
+  t->st = st_data(c);
+  t->st_end = t->st + c->cap;
+}
+
+static void enter_arg_chunk(tape_t *t, tape_chunk *c) {
+  t->arg_cur = c;
+  c->used = 0;
+  t->ap = arg_partials(c);
+  t->ai = arg_indices(c);
+  t->ap_end = t->ap + c->cap;
+}
+
+static void fail(tape_t *t, ad_status s) {
+  if (t->status == AD_OK) t->status = s;
+  t->st = tape__scratch_st;
+  t->st_end = tape__scratch_st + TAPE_SCRATCH;
+  t->ap = tape__scratch_ap;
+  t->ai = tape__scratch_ai;
+  t->ap_end = tape__scratch_ap + TAPE_SCRATCH;
+}
+
+tape_t *tape_new(void) {
+  tape_t *t = (tape_t *)ad_calloc(sizeof *t);
+  if (!t) return NULL;
+  t->st_head = chunk_new(TAPE_FIRST_STATEMENTS, 0);
+  t->arg_head = chunk_new(2 * TAPE_FIRST_STATEMENTS, 1);
+  if (!t->st_head || !t->arg_head) {
+    chunks_free(t->st_head);
+    chunks_free(t->arg_head);
+    ad_free(t, sizeof *t);
+    return NULL;
+  }
+  tape_reset(t);
+  return t;
+}
+
+void tape_free(tape_t *t) {
+  if (!t) return;
+  chunks_free(t->st_head);
+  chunks_free(t->arg_head);
+  ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t, sizeof *t);
+}
+
+void tape_reset(tape_t *t) {
+  if (!t) return;
+  t->status = AD_OK;
+  t->next = 1; /* index 0 stands for every passive value */
+  t->n_args = 0;
+  enter_st_chunk(t, t->st_head);
+  enter_arg_chunk(t, t->arg_head);
+}
+
+void tape_shrink(tape_t *t) {
+  if (!t) return;
+  chunks_free(t->st_head->next);
+  chunks_free(t->arg_head->next);
+  t->st_head->next = t->arg_head->next = NULL;
+  ad_free(t->adj, t->adj_cap * sizeof(double));
+  t->adj = NULL;
+  t->adj_cap = 0;
+  tape_reset(t);
+}
+
+ad_status tape_status(const tape_t *t) { return t ? t->status : AD_EINVAL; }
+
+/* Moves the recording into the chunk after cur, allocating one twice as large (up to the maximum) if none. */
+static tape_chunk *next_chunk(tape_chunk *cur, size_t max_cap, int is_args) {
+  if (cur->next) return cur->next;
+  size_t cap = cur->cap * 2 < max_cap ? cur->cap * 2 : max_cap;
+  tape_chunk *c = chunk_new(cap, is_args);
+  if (!c) return NULL;
+  c->prev = cur;
+  cur->next = c;
+  return c;
+}
+
+void tape__grow(tape_t *t, unsigned k) {
+  if (t->status != AD_OK) { /* already failed: keep absorbing writes */
+    fail(t, t->status);
+    return;
+  }
+  if (t->next >= UINT32_MAX - 1) {
+    fail(t, AD_ERANGE);
+    return;
+  }
+  if (t->st == t->st_end) {
+    t->st_cur->used = t->st_cur->cap;
+    tape_chunk *c = next_chunk(t->st_cur, TAPE_CHUNK_MAX, 0);
+    if (!c) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    enter_st_chunk(t, c);
+  }
+  if ((size_t)(t->ap_end - t->ap) < k) {
+    tape_chunk *cur = t->arg_cur;
+    cur->used = (size_t)(t->ap - arg_partials(cur));
+    t->n_args += cur->used;
+    tape_chunk *c = next_chunk(cur, 2 * TAPE_CHUNK_MAX, 1);
+    if (!c) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    enter_arg_chunk(t, c);
+  }
+}
+
+tape_stats tape_get_stats(const tape_t *t) {
+  tape_stats s;
+  memset(&s, 0, sizeof s);
+  if (!t) return s;
+  s.statements = t->next - 1;
+  uint64_t args = 0;
+  for (tape_chunk *c = t->arg_head; c; c = c->next) {
+    if (c == t->arg_cur) {
+      args += t->status == AD_OK ? (uint64_t)(t->ap - arg_partials(c)) : 0;
+      break;
+    }
+    args += c->used;
+  }
+  s.arguments = args;
+  s.bytes_used = s.statements + args * (sizeof(double) + sizeof(uint32_t));
+  uint64_t held = sizeof *t;
+  for (tape_chunk *c = t->st_head; c; c = c->next) held += c->bytes;
+  for (tape_chunk *c = t->arg_head; c; c = c->next) held += c->bytes;
+  s.adjoint_bytes = t->adj_cap * sizeof(double);
+  s.bytes_held = held + s.adjoint_bytes;
+  return s;
+}
+
+double *tape_adjoints(tape_t *t) {
+  if (!t) return NULL;
+  size_t need = t->next;
+  if (t->adj_cap < need) {
+    size_t cap = need + need / 8;
+    ad_free(t->adj, t->adj_cap * sizeof(double));
+    t->adj = (double *)ad_malloc(cap * sizeof(double));
+    t->adj_cap = t->adj ? cap : 0;
+    if (!t->adj) {
+      if (t->status == AD_OK) t->status = AD_ENOMEM;
+      return NULL;
+    }
+  }
+  memset(t->adj, 0, need * sizeof(double));
+  return t->adj;
+}
+
+void tape_clear_adjoints(tape_t *t) {
+  if (t && t->adj) memset(t->adj, 0, (t->adj_cap < t->next ? t->adj_cap : t->next) * sizeof(double));
+}
+
+ad_status tape_reverse(tape_t *t) {
+  if (!t) return AD_EINVAL;
+  if (t->status != AD_OK || !t->adj || t->adj_cap < t->next) return AD_ESTATE;
+  double *restrict adj = t->adj;
+  tape_chunk *ac = t->arg_cur;
+  const double *abase = arg_partials(ac);
+  const double *ap = t->ap;
+  const uint32_t *ai = t->ai;
+  for (tape_chunk *sc = t->st_cur; sc; sc = sc->prev) {
+    const uint8_t *n = st_data(sc);
+    size_t cnt = sc == t->st_cur ? (size_t)(t->st - n) : sc->used;
+    uint32_t s = sc->first + (uint32_t)cnt;
+    while (cnt) {
+      --cnt;
+      --s;
+      unsigned k = n[cnt];
+      if (!k) continue;
+      while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
+        ac = ac->prev;
+        assert(ac && "argument chunks out of step with statements");
+        abase = arg_partials(ac);
+        ap = abase + ac->used;
+        ai = arg_indices(ac) + ac->used;
+      }
+      const double a = adj[s];
+      ap -= k;
+      ai -= k;
+      if (k == 2) {
+        adj[ai[0]] += ap[0] * a;
+        adj[ai[1]] += ap[1] * a;
+      } else {
+        for (unsigned j = 0; j < k; ++j) adj[ai[j]] += ap[j] * a;
+      }
+    }
+  }
+  return AD_OK;
+}

@@ -1,0 +1,154 @@
+/* tape.h: reverse mode on a Jacobian tape (a Wengert list of partials), in structure-of-arrays form.
+ *
+ *   tape_t *t = tape_new();
+ *   ad_t x = tape_input(t, 2.0), w = tape_input(t, 1.0);       // independent variables
+ *   ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
+ *   if (tape_status(t) != AD_OK) ...                             // sticky: an allocation failed while recording
+ *   double *adj = tape_adjoints(t);                              // zeroed, one slot per statement
+ *   adj[y.i] = 1.0;
+ *   tape_reverse(t);                                              // adj[w.i] == 5, adj[x.i] == 2
+ *   tape_reset(t);                                                // record again, keeping the storage
+ *   tape_free(t);
+ *
+ * Layout (CoDiPack's Jacobian tape with linear indices). Every recorded statement gets the next index; index 0
+ * stands for every passive value (constants), which records nothing. Per statement the tape stores only its
+ * argument count (1 byte); per argument the partial (8 bytes) and the argument's index (4 bytes), in separate
+ * contiguous arrays. The statement's own index is its position, so it needs no storage: 1 + 12 k bytes for a
+ * statement with k active arguments. The reverse sweep visits statements last to first:
+ *     a = adj[s];  for each argument j of s:  adj[idx[j]] += partial[j] * a
+ * Storage grows in chunks (the first small, each next one twice as large, up to TAPE_CHUNK_MAX entries), so
+ * recording never copies what it has written, and tape_reset keeps every chunk for the next recording.
+ */
+#ifndef TAPE_H
+#define TAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../ad.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An active variable: its value and its index on the tape (0: passive). */
+typedef struct tape_var {
+  double v;
+  uint32_t i;
+} tape_var;
+
+typedef struct tape_chunk tape_chunk;
+
+/* The hot fields come first; all are read by the inline ops in tape_ops.h. Treat as opaque. */
+typedef struct tape_t {
+  uint8_t *st;       /* next free argument-count slot in the current statement chunk */
+  uint8_t *st_end;   /* end of that chunk */
+  double *ap;        /* next free partial in the current argument chunk */
+  uint32_t *ai;      /* next free argument index (parallel to ap) */
+  double *ap_end;    /* end of the current argument chunk's partials */
+  uint32_t next;     /* index the next statement receives */
+  ad_status status;  /* sticky: first error while recording */
+  tape_chunk *st_head, *st_cur, *arg_head, *arg_cur;
+  double *adj;       /* adjoint vector, adj_cap slots */
+  size_t adj_cap;
+  uint64_t n_args;   /* arguments recorded since the last reset (kept exact by tape_stats) */
+} tape_t;
+
+typedef struct tape_stats {
+  uint64_t statements;    /* recorded statements, inputs included */
+  uint64_t arguments;     /* recorded arguments */
+  uint64_t bytes_used;    /* bytes the recording occupies: statements * 1 + arguments * 12 */
+  uint64_t bytes_held;    /* bytes allocated by the tape: chunk capacity, chunk headers, adjoint vector */
+  uint64_t adjoint_bytes; /* of which the adjoint vector */
+} tape_stats;
+
+/* Largest chunk, in statements (argument chunks hold twice as many entries). */
+#define TAPE_CHUNK_MAX ((size_t)1 << 20)
+
+/* A new, empty tape; NULL if memory is exhausted. Free with tape_free. */
+tape_t *tape_new(void);
+/* Frees the tape and all its storage. NULL is ignored. */
+void tape_free(tape_t *t);
+/* Forgets the recording and the error state, keeps all storage for the next recording. NULL is ignored. */
+void tape_reset(tape_t *t);
+/* Frees all storage beyond the first chunks (after a large recording). Implies tape_reset. */
+void tape_shrink(tape_t *t);
+/* AD_OK, or the first error met while recording (AD_ENOMEM, AD_ERANGE). NULL gives AD_EINVAL. */
+ad_status tape_status(const tape_t *t);
+/* Sizes of the current recording and of the storage held. NULL gives zeros. */
+tape_stats tape_get_stats(const tape_t *t);
+
+/* Records an independent variable with value v. */
+static inline tape_var tape_input(tape_t *t, double v);
+
+/* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
+ * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset. */
+double *tape_adjoints(tape_t *t);
+/* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
+void tape_clear_adjoints(tape_t *t);
+/* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
+ * adds into the adjoints, so clear them between sweeps. Returns AD_ESTATE if the recording failed or no adjoint
+ * vector was requested, AD_EINVAL for NULL; AD_OK otherwise. */
+ad_status tape_reverse(tape_t *t);
+
+/* Internal: makes room for one statement with k arguments, moving to the next chunk (allocating it if need be).
+ * On failure sets the sticky status and redirects writes into scratch space, so recording goes on harmlessly. */
+void tape__grow(tape_t *t, unsigned k);
+
+/* ---- inline recording primitives (used by tape_ops.h) ---- */
+
+AD_INLINE uint32_t tape__push0(tape_t *t) {
+  if (AD_UNLIKELY(t->st == t->st_end)) tape__grow(t, 0);
+  uint8_t *st = t->st;
+  uint32_t id = t->next;
+  t->st = st + 1;
+  t->next = id + 1;
+  *st = 0;
+  return id;
+}
+
+AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
+  if (AD_UNLIKELY(t->st == t->st_end || t->ap == t->ap_end)) tape__grow(t, 1);
+  uint8_t *st = t->st;
+  double *ap = t->ap;
+  uint32_t *ai = t->ai;
+  uint32_t id = t->next;
+  t->st = st + 1;
+  t->ap = ap + 1;
+  t->ai = ai + 1;
+  t->next = id + 1;
+  ap[0] = p1;
+  ai[0] = i1;
+  *st = 1;
+  return id;
+}
+
+AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2) {
+  if (AD_UNLIKELY(t->st == t->st_end || t->ap_end - t->ap < 2)) tape__grow(t, 2);
+  uint8_t *st = t->st;
+  double *ap = t->ap;
+  uint32_t *ai = t->ai;
+  uint32_t id = t->next;
+  t->st = st + 1;
+  t->ap = ap + 2;
+  t->ai = ai + 2;
+  t->next = id + 1;
+  ap[0] = p1;
+  ap[1] = p2;
+  ai[0] = i1;
+  ai[1] = i2;
+  *st = 2;
+  return id;
+}
+
+static inline tape_var tape_input(tape_t *t, double v) {
+  tape_var r;
+  r.v = v;
+  r.i = tape__push0(t);
+  return r;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
