@@ -339,7 +339,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!o.n_wl)
-    for (int i = 0; i < WL_COUNT; ++i) o.wl[o.n_wl++] = wl_all[i];
+    for (int i = 0; i < WL_COUNT; ++i)
+      if (!wl_all[i]->hidden) o.wl[o.n_wl++] = wl_all[i];
   if (!o.n_eng)
     for (int i = 0; i < eng_count; ++i) o.eng[o.n_eng++] = eng_all[i];
 

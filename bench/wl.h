@@ -49,6 +49,7 @@ typedef struct wl_info {
   void (*init)(int size, uint64_t seed, double *x, double *data);
   /* Hand-written value and gradient for n_out == 1; NULL if the workload has none. */
   void (*manual)(int size, const double *data, const double *x, double *f, double *g);
+  int hidden;                    /* 1: a test-only workload, run only when named explicitly */
 } wl_info;
 
 extern const wl_info *const wl_all[WL_COUNT];
