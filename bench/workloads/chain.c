@@ -35,7 +35,7 @@ static void chain_manual(int size, const double *data, const double *x, double *
 }
 const wl_info wl_info_chain = {WL_chain, "chain", "depth-N chain of sin, exp, sqrt, sqr, log, neg, tanh, neg",
                                {16, 1000}, 100000000, chain_n_in, chain_n_out, chain_zero, chain_zero,
-                               chain_nodes, chain_init, chain_manual, 0}
+                               chain_nodes, chain_init, chain_manual, 0};
 
 #else
 
