@@ -47,6 +47,11 @@ typedef struct eng_api {
    * repeated on the same recording. NULL elsewhere. */
   ad_status (*vjp)(eng_session *s, const double *w, double *wJ);
   eng_stats (*stats)(eng_session *s);
+  /* Static-graph engines: value y and Jacobian J at x (as jacobian) by re-evaluating the recording made by the
+   * last value() or jacobian() call, with no re-recording: a forward replay, then one reverse sweep per output.
+   * AD_EGUARD if control flow at x would differ from the recording (call value() or jacobian() to record
+   * again); y and J are then unspecified. AD_ESTATE without a recording. NULL elsewhere. */
+  ad_status (*replay)(eng_session *s, const double *x, double *y, double *J);
 } eng_api;
 
 #define ENG__X(name) extern const eng_api eng_##name;

@@ -41,4 +41,4 @@ static eng_stats dual_stats(eng_session *s) {
 }
 
 const eng_api eng_dual = {"dual", ENG_FORWARD, sess_open, sess_close, dual_value, dual_jacobian,
-                          dual_jvp, NULL, dual_stats};
+                          dual_jvp, NULL, dual_stats, NULL};

@@ -24,4 +24,4 @@ static eng_stats primal_stats(eng_session *s) {
 }
 
 const eng_api eng_primal = {"primal", ENG_PRIMAL, sess_open, sess_close, primal_value, primal_jacobian,
-                            NULL, NULL, primal_stats};
+                            NULL, NULL, primal_stats, NULL};

@@ -70,4 +70,4 @@ static eng_stats et_stats(eng_session *s) {
 }
 
 const eng_api eng_tape = {"tape", ENG_REVERSE, et_open, et_close, et_record, et_jacobian,
-                          NULL, et_vjp, et_stats};
+                          NULL, et_vjp, et_stats, NULL};
