@@ -18,16 +18,16 @@ enum { TAPE_FIRST_STATEMENTS = 256, TAPE_SCRATCH = 64 };
 
 /* Scratch space that absorbs writes after an allocation failure, so recording can continue harmlessly until
  * the caller checks tape_status. Its contents are never read. */
-static uint8_t tape__scratch_st[TAPE_SCRATCH];
+static tape_nargs tape__scratch_st[TAPE_SCRATCH];
 static double tape__scratch_ap[TAPE_SCRATCH];
 static uint32_t tape__scratch_ai[TAPE_SCRATCH];
 
-static uint8_t *st_data(tape_chunk *c) { return (uint8_t *)c->data; }
+static tape_nargs *st_data(tape_chunk *c) { return (tape_nargs *)c->data; }
 static double *arg_partials(tape_chunk *c) { return c->data; }
 static uint32_t *arg_indices(tape_chunk *c) { return (uint32_t *)(c->data + c->cap); }
 
 static tape_chunk *chunk_new(size_t cap, int is_args) {
-  size_t payload = is_args ? cap * (sizeof(double) + sizeof(uint32_t)) : cap;
+  size_t payload = is_args ? cap * (sizeof(double) + sizeof(uint32_t)) : cap * sizeof(tape_nargs);
   size_t bytes = sizeof(tape_chunk) + payload;
   tape_chunk *c = (tape_chunk *)ad_malloc(bytes);
   if (!c) return NULL;
@@ -47,28 +47,31 @@ static void chunks_free(tape_chunk *c) {
   }
 }
 
-static void enter_st_chunk(tape_t *t, tape_chunk *c) {
+static void enter_st_chunk(tape_t *t, tape_chunk *c, uint32_t first) {
   t->st_cur = c;
-  c->first = t->next;
+  c->first = first;
   c->used = 0;
-  t->st = st_data(c);
+  t->st = t->st_base = st_data(c);
   t->st_end = t->st + c->cap;
+  t->st_first = first;
 }
 
 static void enter_arg_chunk(tape_t *t, tape_chunk *c) {
   t->arg_cur = c;
   c->used = 0;
-  t->ap = arg_partials(c);
-  t->ai = arg_indices(c);
+  t->ap = t->ap_base = arg_partials(c);
+  t->ai_base = arg_indices(c);
   t->ap_end = t->ap + c->cap;
 }
 
+/* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording
+ * is refused by tape_reverse) but stay in range. */
 static void fail(tape_t *t, ad_status s) {
   if (t->status == AD_OK) t->status = s;
-  t->st = tape__scratch_st;
+  t->st = t->st_base = tape__scratch_st;
   t->st_end = tape__scratch_st + TAPE_SCRATCH;
-  t->ap = tape__scratch_ap;
-  t->ai = tape__scratch_ai;
+  t->ap = t->ap_base = tape__scratch_ap;
+  t->ai_base = tape__scratch_ai;
   t->ap_end = tape__scratch_ap + TAPE_SCRATCH;
 }
 
@@ -98,9 +101,7 @@ void tape_free(tape_t *t) {
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
-  t->next = 1; /* index 0 stands for every passive value */
-  t->n_args = 0;
-  enter_st_chunk(t, t->st_head);
+  enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
   enter_arg_chunk(t, t->arg_head);
 }
 
@@ -133,23 +134,23 @@ void tape__grow(tape_t *t, unsigned k) {
     fail(t, t->status);
     return;
   }
-  if (t->next >= UINT32_MAX - 1) {
-    fail(t, AD_ERANGE);
-    return;
-  }
   if (t->st == t->st_end) {
+    uint64_t next = (uint64_t)t->st_first + t->st_cur->cap;
+    if (next + TAPE_CHUNK_MAX >= UINT32_MAX) { /* the next chunk's indices would not fit in 32 bits */
+      fail(t, AD_ERANGE);
+      return;
+    }
     t->st_cur->used = t->st_cur->cap;
     tape_chunk *c = next_chunk(t->st_cur, TAPE_CHUNK_MAX, 0);
     if (!c) {
       fail(t, AD_ENOMEM);
       return;
     }
-    enter_st_chunk(t, c);
+    enter_st_chunk(t, c, (uint32_t)next);
   }
   if ((size_t)(t->ap_end - t->ap) < k) {
     tape_chunk *cur = t->arg_cur;
     cur->used = (size_t)(t->ap - arg_partials(cur));
-    t->n_args += cur->used;
     tape_chunk *c = next_chunk(cur, 2 * TAPE_CHUNK_MAX, 1);
     if (!c) {
       fail(t, AD_ENOMEM);
@@ -163,7 +164,7 @@ tape_stats tape_get_stats(const tape_t *t) {
   tape_stats s;
   memset(&s, 0, sizeof s);
   if (!t) return s;
-  s.statements = t->next - 1;
+  s.statements = t->status == AD_OK ? tape__next(t) - 1u : 0;
   uint64_t args = 0;
   for (tape_chunk *c = t->arg_head; c; c = c->next) {
     if (c == t->arg_cur) {
@@ -184,7 +185,7 @@ tape_stats tape_get_stats(const tape_t *t) {
 
 double *tape_adjoints(tape_t *t) {
   if (!t) return NULL;
-  size_t need = t->next;
+  size_t need = tape__next(t);
   if (t->adj_cap < need) {
     size_t cap = need + need / 8;
     ad_free(t->adj, t->adj_cap * sizeof(double));
@@ -200,25 +201,44 @@ double *tape_adjoints(tape_t *t) {
 }
 
 void tape_clear_adjoints(tape_t *t) {
-  if (t && t->adj) memset(t->adj, 0, (t->adj_cap < t->next ? t->adj_cap : t->next) * sizeof(double));
+  if (!t || !t->adj) return;
+  size_t n = tape__next(t);
+  memset(t->adj, 0, (t->adj_cap < n ? t->adj_cap : n) * sizeof(double));
 }
+
+/* adj[i] += p * a, fused where the CPU has FMA (adjoints may differ from a separate multiply-add in the last bit;
+ * values never do: they are computed while recording). */
+#if defined(__FMA__)
+#define TAPE_MADD(acc, p, a) ((acc) = __builtin_fma((p), (a), (acc)))
+#else
+#define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
+#endif
 
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < t->next) return AD_ESTATE;
+  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
   double *restrict adj = t->adj;
   tape_chunk *ac = t->arg_cur;
   const double *abase = arg_partials(ac);
   const double *ap = t->ap;
-  const uint32_t *ai = t->ai;
+  const uint32_t *ai = t->ai_base + (t->ap - t->ap_base);
+  /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
+   * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
+   * fused multiply-add per statement and never waits for a store to be forwarded to the next load. */
+  uint32_t top = tape__next(t) - 1u;
+  double carry = adj[top];
   for (tape_chunk *sc = t->st_cur; sc; sc = sc->prev) {
-    const uint8_t *n = st_data(sc);
+    const tape_nargs *n = st_data(sc);
     size_t cnt = sc == t->st_cur ? (size_t)(t->st - n) : sc->used;
     uint32_t s = sc->first + (uint32_t)cnt;
     while (cnt) {
       --cnt;
       --s;
-      unsigned k = n[cnt];
+      const double a = carry; /* the adjoint of s is complete: every consumer of s comes after it */
+      adj[s] = a;
+      const uint32_t prev = s - 1; /* s >= 1, and slot 0 exists */
+      carry = adj[prev];
+      unsigned k = n[cnt].n;
       if (!k) continue;
       while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
         ac = ac->prev;
@@ -227,14 +247,12 @@ ad_status tape_reverse(tape_t *t) {
         ap = abase + ac->used;
         ai = arg_indices(ac) + ac->used;
       }
-      const double a = adj[s];
       ap -= k;
       ai -= k;
-      if (k == 2) {
-        adj[ai[0]] += ap[0] * a;
-        adj[ai[1]] += ap[1] * a;
-      } else {
-        for (unsigned j = 0; j < k; ++j) adj[ai[j]] += ap[j] * a;
+      for (unsigned j = 0; j < k; ++j) {
+        uint32_t i = ai[j];
+        if (i == prev) TAPE_MADD(carry, ap[j], a);
+        else TAPE_MADD(adj[i], ap[j], a);
       }
     }
   }

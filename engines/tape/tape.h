@@ -39,19 +39,28 @@ typedef struct tape_var {
 
 typedef struct tape_chunk tape_chunk;
 
-/* The hot fields come first; all are read by the inline ops in tape_ops.h. Treat as opaque. */
+/* A statement's argument count. Wrapped in a struct so that storing it is not a character-type store, which
+ * in C may alias anything and would force the compiler to reload the tape's cursors after every statement. */
+typedef struct tape_nargs {
+  uint8_t n;
+} tape_nargs;
+
+/* The hot fields come first; all are read by the inline ops in tape_ops.h. Treat as opaque.
+ * Recording updates only two cursors per statement (st and ap): a statement's index and its arguments' index
+ * slots are derived from them, which keeps the stores per recorded statement to a minimum. */
 typedef struct tape_t {
-  uint8_t *st;       /* next free argument-count slot in the current statement chunk */
-  uint8_t *st_end;   /* end of that chunk */
-  double *ap;        /* next free partial in the current argument chunk */
-  uint32_t *ai;      /* next free argument index (parallel to ap) */
-  double *ap_end;    /* end of the current argument chunk's partials */
-  uint32_t next;     /* index the next statement receives */
-  ad_status status;  /* sticky: first error while recording */
+  tape_nargs *st;      /* next free argument-count slot in the current statement chunk */
+  tape_nargs *st_end;  /* end of that chunk */
+  double *ap;          /* next free partial in the current argument chunk */
+  double *ap_end;      /* end of the current argument chunk's partials */
+  tape_nargs *st_base; /* first slot of the current statement chunk */
+  uint32_t st_first;   /* index of that chunk's first statement */
+  double *ap_base;     /* first partial of the current argument chunk */
+  uint32_t *ai_base;   /* first argument index of the current argument chunk: ai = ai_base + (ap - ap_base) */
+  ad_status status;    /* sticky: first error while recording */
   tape_chunk *st_head, *st_cur, *arg_head, *arg_cur;
-  double *adj;       /* adjoint vector, adj_cap slots */
+  double *adj;         /* adjoint vector, adj_cap slots */
   size_t adj_cap;
-  uint64_t n_args;   /* arguments recorded since the last reset (kept exact by tape_stats) */
 } tape_t;
 
 typedef struct tape_stats {
@@ -97,47 +106,45 @@ void tape__grow(tape_t *t, unsigned k);
 
 /* ---- inline recording primitives (used by tape_ops.h) ---- */
 
+/* Index of the next statement. */
+AD_INLINE uint32_t tape__next(const tape_t *t) { return t->st_first + (uint32_t)(t->st - t->st_base); }
+
 AD_INLINE uint32_t tape__push0(tape_t *t) {
   if (AD_UNLIKELY(t->st == t->st_end)) tape__grow(t, 0);
-  uint8_t *st = t->st;
-  uint32_t id = t->next;
+  tape_nargs *st = t->st;
+  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
   t->st = st + 1;
-  t->next = id + 1;
-  *st = 0;
+  st->n = 0;
   return id;
 }
 
 AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
   if (AD_UNLIKELY(t->st == t->st_end || t->ap == t->ap_end)) tape__grow(t, 1);
-  uint8_t *st = t->st;
+  tape_nargs *st = t->st;
   double *ap = t->ap;
-  uint32_t *ai = t->ai;
-  uint32_t id = t->next;
+  uint32_t *ai = t->ai_base + (ap - t->ap_base);
+  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
   t->st = st + 1;
   t->ap = ap + 1;
-  t->ai = ai + 1;
-  t->next = id + 1;
   ap[0] = p1;
   ai[0] = i1;
-  *st = 1;
+  st->n = 1;
   return id;
 }
 
 AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2) {
   if (AD_UNLIKELY(t->st == t->st_end || t->ap_end - t->ap < 2)) tape__grow(t, 2);
-  uint8_t *st = t->st;
+  tape_nargs *st = t->st;
   double *ap = t->ap;
-  uint32_t *ai = t->ai;
-  uint32_t id = t->next;
+  uint32_t *ai = t->ai_base + (ap - t->ap_base);
+  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
   t->st = st + 1;
   t->ap = ap + 2;
-  t->ai = ai + 2;
-  t->next = id + 1;
   ap[0] = p1;
   ap[1] = p2;
   ai[0] = i1;
   ai[1] = i2;
-  *st = 2;
+  st->n = 2;
   return id;
 }
 
