@@ -54,18 +54,14 @@ static void WL_FN(chain)(ad_ctx *c, int size, const double *data, const ad_t *x,
     v = ad_div_vc(c, v, 2.0);
     v = ad_neg(c, v);
   }
-  for (; i < size; ++i) { /* the remaining ops of the last, partial cycle */
-    switch (i & 7) {
-    case 0: v = ad_sin(c, v); break;
-    case 1: v = ad_add_vc(c, v, 3.0); break;
-    case 2: v = ad_exp(c, v); break;
-    case 3: v = ad_log(c, v); break;
-    case 4: v = ad_sub_vc(c, v, 3.0); break;
-    case 5: v = ad_mul_vc(c, v, 2.0); break;
-    case 6: v = ad_div_vc(c, v, 2.0); break;
-    default: v = ad_neg(c, v); break;
-    }
-  }
+  /* the first size % 8 ops of one more cycle */
+  if (i++ < size) v = ad_sin(c, v);
+  if (i++ < size) v = ad_add_vc(c, v, 3.0);
+  if (i++ < size) v = ad_exp(c, v);
+  if (i++ < size) v = ad_log(c, v);
+  if (i++ < size) v = ad_sub_vc(c, v, 3.0);
+  if (i++ < size) v = ad_mul_vc(c, v, 2.0);
+  if (i++ < size) v = ad_div_vc(c, v, 2.0);
   y[0] = v;
 }
 
