@@ -12,14 +12,23 @@ double Sleef_logd1_u10purecfma(double);
 double Sleef_tanhd1_u10purecfma(double);
 double Sleef_powd1_u10purecfma(double, double);
 
-static int ad__has_fma(void) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("fma");
-#else
-  return 0;
-#endif
+#include <cpuid.h>
+/* Resolvers run while the loader is still relocating the program, before any sanitizer runtime is up: they
+ * must not touch instrumented memory or anything that needs relocation, hence cpuid and xgetbv only. */
+#define AD_RESOLVER __attribute__((no_sanitize("address", "undefined")))
+AD_RESOLVER static inline int ad__has_fma(void) {
+  unsigned a, b, c, d, lo, hi;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  if (!(c & bit_FMA) || !(c & bit_AVX) || !(c & bit_OSXSAVE)) return 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  (void)hi;
+  return (lo & 6) == 6; /* the OS saves XMM and YMM state: VEX-encoded FMA instructions may run */
 }
+#else
+#define AD_RESOLVER
+static int ad__has_fma(void) { return 0; }
+#endif
 
 const char *ad_math_variant(void) { return ad__has_fma() ? "purecfma" : "purec"; }
 
@@ -31,14 +40,14 @@ typedef double (*ad__fn_dd)(double, double);
 
 /* Resolvers run once, when the loader binds the symbol. */
 /* ad_m2 and Sleef_double_2 are both struct { double x, y; }, returned the same way: the cast is ABI-exact. */
-static ad__fn_sc ad__pick_sincos(void) {
+AD_RESOLVER static ad__fn_sc ad__pick_sincos(void) {
   return (ad__fn_sc)(void (*)(void))(ad__has_fma() ? Sleef_sincosd1_u10purecfma : Sleef_sincosd1_u10purec);
 }
-static ad__fn_d ad__pick_tan(void) { return ad__has_fma() ? Sleef_tand1_u10purecfma : Sleef_tand1_u10purec; }
-static ad__fn_d ad__pick_exp(void) { return ad__has_fma() ? Sleef_expd1_u10purecfma : Sleef_expd1_u10purec; }
-static ad__fn_d ad__pick_log(void) { return ad__has_fma() ? Sleef_logd1_u10purecfma : Sleef_logd1_u10purec; }
-static ad__fn_d ad__pick_tanh(void) { return ad__has_fma() ? Sleef_tanhd1_u10purecfma : Sleef_tanhd1_u10purec; }
-static ad__fn_dd ad__pick_pow(void) { return ad__has_fma() ? Sleef_powd1_u10purecfma : Sleef_powd1_u10purec; }
+AD_RESOLVER static ad__fn_d ad__pick_tan(void) { return ad__has_fma() ? Sleef_tand1_u10purecfma : Sleef_tand1_u10purec; }
+AD_RESOLVER static ad__fn_d ad__pick_exp(void) { return ad__has_fma() ? Sleef_expd1_u10purecfma : Sleef_expd1_u10purec; }
+AD_RESOLVER static ad__fn_d ad__pick_log(void) { return ad__has_fma() ? Sleef_logd1_u10purecfma : Sleef_logd1_u10purec; }
+AD_RESOLVER static ad__fn_d ad__pick_tanh(void) { return ad__has_fma() ? Sleef_tanhd1_u10purecfma : Sleef_tanhd1_u10purec; }
+AD_RESOLVER static ad__fn_dd ad__pick_pow(void) { return ad__has_fma() ? Sleef_powd1_u10purecfma : Sleef_powd1_u10purec; }
 
 ad_m2 ad_m_sincos(double) __attribute__((ifunc("ad__pick_sincos")));
 double ad_m_tan(double) __attribute__((ifunc("ad__pick_tan")));
