@@ -1,0 +1,91 @@
+/* eng_replay.c: the replay engine behind eng.h: a static graph. value() and jacobian() record afresh (as the
+ * tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
+ * AD_EGUARD where the program's control flow would differ from the recording. */
+#include "../engines/replay/replay_ops.h"
+
+#define ENG_SESSION_FIELDS                                                                                     \
+  replay_t *tape;                                                                                              \
+  int recorded; /* 1 once a recording succeeded */
+#include "eng_session.inc"
+
+static void er_close(eng_session *s) {
+  if (!s) return;
+  replay_free(s->tape);
+  sess_close(s);
+}
+
+static eng_session *er_open(const wl_info *w, int size, const double *data) {
+  eng_session *s = sess_open(w, size, data);
+  if (!s) return NULL;
+  s->tape = replay_new();
+  if (!s->tape) {
+    sess_close(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* Records f at x on a reset tape. Outputs are read directly, not through ad_val (which would record a guard). */
+static ad_status er_record(eng_session *s, const double *x, double *y) {
+  replay_t *t = s->tape;
+  replay_reset(t);
+  for (int i = 0; i < s->n_in; ++i) s->x[i] = replay_input(t, x[i]);
+  s->fn(t, s->size, s->data, s->x, s->y, s->s);
+  if (y)
+    for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
+  s->recorded = replay_status(t) == AD_OK;
+  return replay_status(t);
+}
+
+static ad_status er_vjp(eng_session *s, const double *w, double *wJ) {
+  double *adj = replay_adjoints(s->tape);
+  if (!adj) return replay_status(s->tape) != AD_OK ? replay_status(s->tape) : AD_ENOMEM;
+  for (int i = 0; i < s->n_out; ++i) adj[s->y[i].i] += w[i]; /* a passive output adds into slot 0, unused */
+  ad_status st = replay_reverse(s->tape);
+  if (st != AD_OK) return st;
+  for (int j = 0; j < s->n_in; ++j) wJ[j] = adj[s->x[j].i];
+  return AD_OK;
+}
+
+/* One reverse sweep per output over the tape's current values; row i of J from output i. */
+static ad_status er_sweeps(eng_session *s, double *J) {
+  for (int i = 0; i < s->n_out; ++i) {
+    double *adj = replay_adjoints(s->tape);
+    if (!adj) return AD_ENOMEM;
+    adj[s->y[i].i] = 1.0;
+    adj[0] = 0.0;
+    ad_status st = replay_reverse(s->tape);
+    if (st != AD_OK) return st;
+    for (int j = 0; j < s->n_in; ++j) J[(size_t)i * s->n_in + j] = adj[s->x[j].i];
+  }
+  return AD_OK;
+}
+
+static ad_status er_jacobian(eng_session *s, const double *x, double *y, double *J) {
+  ad_status st = er_record(s, x, y);
+  return st != AD_OK ? st : er_sweeps(s, J);
+}
+
+static ad_status er_replay(eng_session *s, const double *x, double *y, double *J) {
+  if (!s->recorded) return AD_ESTATE;
+  ad_status st = replay_forward(s->tape, x, (size_t)s->n_in);
+  if (st != AD_OK) return st;
+  if (y)
+    for (int i = 0; i < s->n_out; ++i) y[i] = replay_value(s->tape, s->y[i]);
+  return J ? er_sweeps(s, J) : AD_OK;
+}
+
+static eng_stats er_stats(eng_session *s) {
+  eng_stats st;
+  memset(&st, 0, sizeof st);
+  if (!s) return st;
+  replay_stats rs = replay_get_stats(s->tape);
+  st.nodes = rs.statements - rs.inputs;
+  st.args = rs.arguments;
+  st.bytes_used = rs.bytes_used;
+  st.bytes_held = rs.bytes_held;
+  return st;
+}
+
+const eng_api eng_replay = {"replay", ENG_REVERSE, er_open, er_close, er_record, er_jacobian,
+                            NULL, er_vjp, er_stats, er_replay};

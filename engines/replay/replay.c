@@ -1,0 +1,684 @@
+/* replay.c: chunked storage, forward replay with guards and the reverse sweep of the replayable tape (see
+ * replay.h). Both sweeps are switch statements generated from ad_ops.def. */
+#include "replay.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A chunk of one stream: codes (uint8_t), operand indices (uint32_t) or constants (double). */
+struct replay_chunk {
+  replay_chunk *prev, *next;
+  size_t cap;    /* entries */
+  size_t used;   /* entries written; valid once sealed (replay__seal) or once the recording moved on */
+  size_t bytes;  /* allocation size, header included */
+  double data[]; /* entries of the stream's type */
+};
+
+enum { REPLAY_FIRST = 256, REPLAY_SCRATCH = 64 };
+
+/* Scratch space that absorbs writes after an allocation failure, so recording can continue harmlessly until the
+ * caller checks replay_status. Its contents are never read. */
+static uint8_t replay__scratch_op[REPLAY_SCRATCH];
+static uint32_t replay__scratch_arg[REPLAY_SCRATCH];
+static double replay__scratch_cst[REPLAY_SCRATCH];
+static double replay__scratch_val[REPLAY_SCRATCH];
+
+static uint8_t *op_data(replay_chunk *c) { return (uint8_t *)c->data; }
+static uint32_t *arg_data(replay_chunk *c) { return (uint32_t *)c->data; }
+static double *cst_data(replay_chunk *c) { return c->data; }
+
+static replay_chunk *chunk_new(size_t cap, size_t elem) {
+  size_t bytes = sizeof(replay_chunk) + cap * elem;
+  replay_chunk *c = (replay_chunk *)ad_malloc(bytes);
+  if (!c) return NULL;
+  c->prev = c->next = NULL;
+  c->cap = cap;
+  c->used = 0;
+  c->bytes = bytes;
+  return c;
+}
+
+static void chunks_free(replay_chunk *c) {
+  while (c) {
+    replay_chunk *n = c->next;
+    ad_free(c, c->bytes);
+    c = n;
+  }
+}
+
+/* The chunk after cur, allocating one twice as large (up to REPLAY_CHUNK_MAX) if there is none. */
+static replay_chunk *chunk_next(replay_chunk *cur, size_t elem) {
+  if (cur->next) return cur->next;
+  size_t cap = cur->cap * 2 < REPLAY_CHUNK_MAX ? cur->cap * 2 : REPLAY_CHUNK_MAX;
+  replay_chunk *c = chunk_new(cap, elem);
+  if (!c) return NULL;
+  c->prev = cur;
+  cur->next = c;
+  return c;
+}
+
+static void enter_op(replay_t *t, replay_chunk *c) {
+  t->op_cur = c;
+  c->used = 0;
+  t->op = op_data(c);
+  t->op_end = t->op + c->cap;
+}
+static void enter_arg(replay_t *t, replay_chunk *c) {
+  t->arg_cur = c;
+  c->used = 0;
+  t->arg = arg_data(c);
+  t->arg_end = t->arg + c->cap;
+}
+static void enter_cst(replay_t *t, replay_chunk *c) {
+  t->cst_cur = c;
+  c->used = 0;
+  t->cst = cst_data(c);
+  t->cst_end = t->cst + c->cap;
+}
+
+/* Records how far the current chunks are filled, so the sweeps know where each stream ends. */
+static void replay__seal(replay_t *t) {
+  t->op_cur->used = (size_t)(t->op - op_data(t->op_cur));
+  t->arg_cur->used = (size_t)(t->arg - arg_data(t->arg_cur));
+  t->cst_cur->used = (size_t)(t->cst - cst_data(t->cst_cur));
+}
+
+static void fail(replay_t *t, ad_status s) {
+  if (t->status == AD_OK) t->status = s;
+  t->values = t->status;
+  t->op = replay__scratch_op;
+  t->op_end = replay__scratch_op + REPLAY_SCRATCH;
+  t->arg = replay__scratch_arg;
+  t->arg_end = replay__scratch_arg + REPLAY_SCRATCH;
+  t->cst = replay__scratch_cst;
+  t->cst_end = replay__scratch_cst + REPLAY_SCRATCH;
+  t->vp = replay__scratch_val;
+  t->vp_end = replay__scratch_val + REPLAY_SCRATCH;
+}
+
+replay_t *replay_new(void) {
+  replay_t *t = (replay_t *)ad_calloc(sizeof *t);
+  if (!t) return NULL;
+  t->op_head = chunk_new(REPLAY_FIRST, sizeof(uint8_t));
+  t->arg_head = chunk_new(2 * REPLAY_FIRST, sizeof(uint32_t));
+  t->cst_head = chunk_new(REPLAY_FIRST, sizeof(double));
+  t->val = (double *)ad_malloc(REPLAY_FIRST * sizeof(double));
+  if (!t->op_head || !t->arg_head || !t->cst_head || !t->val) {
+    chunks_free(t->op_head);
+    chunks_free(t->arg_head);
+    chunks_free(t->cst_head);
+    ad_free(t->val, REPLAY_FIRST * sizeof(double));
+    ad_free(t, sizeof *t);
+    return NULL;
+  }
+  t->val_cap = REPLAY_FIRST;
+  t->kink_guards = 1;
+  replay_reset(t);
+  return t;
+}
+
+void replay_free(replay_t *t) {
+  if (!t) return;
+  chunks_free(t->op_head);
+  chunks_free(t->arg_head);
+  chunks_free(t->cst_head);
+  ad_free(t->val, t->val_cap * sizeof(double));
+  ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t, sizeof *t);
+}
+
+void replay_reset(replay_t *t) {
+  if (!t) return;
+  t->status = AD_OK;
+  t->values = AD_OK;
+  t->next = 1; /* index 0 stands for every passive value */
+  t->n_inputs = 0;
+  t->n_guards = 0;
+  memset(&t->guard, 0, sizeof t->guard);
+  enter_op(t, t->op_head);
+  enter_arg(t, t->arg_head);
+  enter_cst(t, t->cst_head);
+  t->val[0] = 0.0;
+  t->vp = t->val + 1;
+  t->vp_end = t->val + t->val_cap;
+}
+
+void replay_shrink(replay_t *t) {
+  if (!t) return;
+  chunks_free(t->op_head->next);
+  chunks_free(t->arg_head->next);
+  chunks_free(t->cst_head->next);
+  t->op_head->next = t->arg_head->next = t->cst_head->next = NULL;
+  ad_free(t->adj, t->adj_cap * sizeof(double));
+  t->adj = NULL;
+  t->adj_cap = 0;
+  if (t->val_cap > REPLAY_FIRST) {
+    double *v = (double *)ad_realloc(t->val, t->val_cap * sizeof(double), REPLAY_FIRST * sizeof(double));
+    if (v) { /* shrinking cannot fail in practice; if it does, the larger vector is kept */
+      t->val = v;
+      t->val_cap = REPLAY_FIRST;
+    }
+  }
+  replay_reset(t);
+}
+
+ad_status replay_status(const replay_t *t) { return t ? t->status : AD_EINVAL; }
+
+void replay_set_kink_guards(replay_t *t, int on) {
+  if (t) t->kink_guards = on != 0;
+}
+
+void replay__grow(replay_t *t, unsigned nargs, unsigned ncst, unsigned nval) {
+  if (t->status != AD_OK) { /* already failed: keep absorbing writes */
+    fail(t, t->status);
+    return;
+  }
+  if (nval && t->next >= UINT32_MAX - 1) {
+    fail(t, AD_ERANGE);
+    return;
+  }
+  if (t->op == t->op_end) {
+    t->op_cur->used = (size_t)(t->op - op_data(t->op_cur));
+    replay_chunk *c = chunk_next(t->op_cur, sizeof(uint8_t));
+    if (!c) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    enter_op(t, c);
+  }
+  if ((size_t)(t->arg_end - t->arg) < nargs) { /* a record's indices never straddle two chunks */
+    t->arg_cur->used = (size_t)(t->arg - arg_data(t->arg_cur));
+    replay_chunk *c = chunk_next(t->arg_cur, sizeof(uint32_t));
+    if (!c) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    enter_arg(t, c);
+  }
+  if ((size_t)(t->cst_end - t->cst) < ncst) {
+    t->cst_cur->used = (size_t)(t->cst - cst_data(t->cst_cur));
+    replay_chunk *c = chunk_next(t->cst_cur, sizeof(double));
+    if (!c) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    enter_cst(t, c);
+  }
+  if (nval && t->vp == t->vp_end) {
+    size_t cap = t->val_cap * 2;
+    if (cap > (size_t)UINT32_MAX + 1) cap = (size_t)UINT32_MAX + 1;
+    double *v = (double *)ad_realloc(t->val, t->val_cap * sizeof(double), cap * sizeof(double));
+    if (!v) {
+      fail(t, AD_ENOMEM);
+      return;
+    }
+    t->val = v;
+    t->val_cap = cap;
+    t->vp = v + t->next;
+    t->vp_end = v + cap;
+  }
+}
+
+/* ---- Guards ------------------------------------------------------------------------------------------------ */
+
+typedef enum guard_family { GF_CMP_VV, GF_CMP_VC, GF_ORDER_VV, GF_ORDER_VC, GF_SIGN, GF_VALUE, GF_NONE } guard_family;
+
+static guard_family family_of(unsigned code) {
+  if (code < REPLAY_G_CMP_VV) return GF_NONE;
+  if (code < REPLAY_G_CMP_VC) return GF_CMP_VV;
+  if (code < REPLAY_G_ORDER_VV) return GF_CMP_VC;
+  if (code < REPLAY_G_ORDER_VC) return GF_ORDER_VV;
+  if (code < REPLAY_G_SIGN) return GF_ORDER_VC;
+  if (code < REPLAY_G_VALUE) return GF_SIGN;
+  if (code == REPLAY_G_VALUE) return GF_VALUE;
+  return GF_NONE;
+}
+
+/* Operand indices and constants a guard family keeps. */
+static const unsigned char family_args[] = {2, 1, 2, 1, 1, 1, 0};
+static const unsigned char family_csts[] = {0, 1, 0, 1, 0, 1, 0};
+
+static int cmp_eval(unsigned cmp, double a, double b) {
+  switch (cmp) {
+#define REPLAY__X(name, op)                                                                                    \
+  case REPLAY_CMP_##name:                                                                                      \
+    return a op b;
+    AD_CMP_LIST(REPLAY__X)
+#undef REPLAY__X
+  default:
+    assert(0 && "bad comparison code");
+    return 0;
+  }
+}
+
+static int order_of(double a, double b) {
+  return a < b ? REPLAY_ORDER_LT : a == b ? REPLAY_ORDER_EQ : a > b ? REPLAY_ORDER_GT : REPLAY_ORDER_UNORDERED;
+}
+
+static int same_bits(double a, double b) {
+  uint64_t x, y;
+  memcpy(&x, &a, sizeof x);
+  memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+
+/* The outcome the guard with this code had when recorded. */
+static int guard_recorded(unsigned code) {
+  switch (family_of(code)) {
+  case GF_CMP_VV: return (int)((code - REPLAY_G_CMP_VV) & 1u);
+  case GF_CMP_VC: return (int)((code - REPLAY_G_CMP_VC) & 1u);
+  case GF_ORDER_VV: return (int)(code - REPLAY_G_ORDER_VV);
+  case GF_ORDER_VC: return (int)(code - REPLAY_G_ORDER_VC);
+  case GF_SIGN: return (int)(code - REPLAY_G_SIGN);
+  case GF_VALUE: return 1;
+  default: return 0;
+  }
+}
+
+/* The outcome the guard with this code has at operand values a and b (b: the second operand or the constant). */
+static int guard_now(unsigned code, double a, double b) {
+  switch (family_of(code)) {
+  case GF_CMP_VV: return cmp_eval((code - REPLAY_G_CMP_VV) >> 1, a, b);
+  case GF_CMP_VC: return cmp_eval((code - REPLAY_G_CMP_VC) >> 1, a, b);
+  case GF_ORDER_VV:
+  case GF_ORDER_VC: return order_of(a, b);
+  case GF_SIGN: return order_of(a, 0.0);
+  case GF_VALUE: return same_bits(a, b);
+  default: return 0;
+  }
+}
+
+static const char *const cmp_vv_name[REPLAY_CMP_COUNT] = {
+#define REPLAY__X(name, op) #name "_vv",
+    AD_CMP_LIST(REPLAY__X)
+#undef REPLAY__X
+};
+static const char *const cmp_vc_name[REPLAY_CMP_COUNT] = {
+#define REPLAY__X(name, op) #name "_vc",
+    AD_CMP_LIST(REPLAY__X)
+#undef REPLAY__X
+};
+
+const char *replay_guard_name(unsigned code) {
+  switch (family_of(code)) {
+  case GF_CMP_VV: return cmp_vv_name[(code - REPLAY_G_CMP_VV) >> 1];
+  case GF_CMP_VC: return cmp_vc_name[(code - REPLAY_G_CMP_VC) >> 1];
+  case GF_ORDER_VV:
+  case GF_ORDER_VC: return "fmax/fmin";
+  case GF_SIGN: return "abs";
+  case GF_VALUE: return "ad_val";
+  default: return "?";
+  }
+}
+
+void replay__guard(replay_t *t, unsigned code, uint32_t i0, uint32_t i1, double k) {
+  guard_family f = family_of(code);
+  assert(f != GF_NONE && "not a guard code");
+  unsigned na = family_args[f], nc = family_csts[f];
+  if (AD_UNLIKELY(t->op == t->op_end || (size_t)(t->arg_end - t->arg) < na || (size_t)(t->cst_end - t->cst) < nc))
+    replay__grow(t, na, nc, 0);
+  *t->op++ = (uint8_t)code;
+  if (na > 0) *t->arg++ = i0;
+  if (na > 1) *t->arg++ = i1;
+  if (nc) *t->cst++ = k;
+  t->n_guards++;
+}
+
+replay_guard replay_last_guard(const replay_t *t) {
+  replay_guard g;
+  if (t) return t->guard;
+  memset(&g, 0, sizeof g);
+  return g;
+}
+
+static const char *outcome_str(unsigned code, int o) {
+  static const char *const order[REPLAY_ORDER_COUNT] = {"a < b", "a == b", "a > b", "unordered"};
+  static const char *const sign[REPLAY_ORDER_COUNT] = {"negative", "zero", "positive", "NaN"};
+  switch (family_of(code)) {
+  case GF_CMP_VV:
+  case GF_CMP_VC: return o ? "true" : "false";
+  case GF_ORDER_VV:
+  case GF_ORDER_VC: return o >= 0 && o < REPLAY_ORDER_COUNT ? order[o] : "?";
+  case GF_SIGN: return o >= 0 && o < REPLAY_ORDER_COUNT ? sign[o] : "?";
+  case GF_VALUE: return o ? "the recorded value" : "a different value";
+  default: return "?";
+  }
+}
+
+int replay_guard_message(const replay_t *t, char *buf, size_t n) {
+  if (!t) {
+    if (buf && n) buf[0] = '\0';
+    return 0;
+  }
+  const replay_guard *g = &t->guard;
+  return snprintf(buf, buf ? n : 0, "control flow changed at op %llu (%s: recorded %s, now %s): record again",
+                  (unsigned long long)g->op, replay_guard_name(g->code), outcome_str(g->code, g->recorded),
+                  outcome_str(g->code, g->now));
+}
+
+/* ---- Stats ------------------------------------------------------------------------------------------------- */
+
+/* Entries in a stream: the chunks the recording filled, then the current one up to the cursor. */
+static uint64_t stream_used(const replay_chunk *head, const replay_chunk *cur, size_t cur_used) {
+  uint64_t n = 0;
+  for (const replay_chunk *c = head; c != cur; c = c->next) n += c->used;
+  return n + cur_used;
+}
+
+static uint64_t stream_held(replay_chunk *head) {
+  uint64_t n = 0;
+  for (replay_chunk *c = head; c; c = c->next) n += c->bytes;
+  return n;
+}
+
+replay_stats replay_get_stats(const replay_t *t) {
+  replay_stats s;
+  memset(&s, 0, sizeof s);
+  if (!t) return s;
+  s.statements = t->next - 1;
+  s.inputs = t->n_inputs;
+  s.guards = t->n_guards;
+  if (t->status == AD_OK) {
+    s.arguments = stream_used(t->arg_head, t->arg_cur, (size_t)(t->arg - arg_data(t->arg_cur)));
+    s.constants = stream_used(t->cst_head, t->cst_cur, (size_t)(t->cst - cst_data(t->cst_cur)));
+  }
+  s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
+                 s.statements * sizeof(double);
+  s.value_bytes = t->val_cap * sizeof(double);
+  s.adjoint_bytes = t->adj_cap * sizeof(double);
+  s.bytes_held = sizeof *t + stream_held(t->op_head) + stream_held(t->arg_head) + stream_held(t->cst_head) +
+                 s.value_bytes + s.adjoint_bytes;
+  return s;
+}
+
+/* ---- Adjoints ---------------------------------------------------------------------------------------------- */
+
+double *replay_adjoints(replay_t *t) {
+  if (!t) return NULL;
+  size_t need = t->next;
+  if (t->adj_cap < need) {
+    size_t cap = need + need / 8;
+    ad_free(t->adj, t->adj_cap * sizeof(double));
+    t->adj = (double *)ad_malloc(cap * sizeof(double));
+    t->adj_cap = t->adj ? cap : 0;
+    if (!t->adj) {
+      if (t->status == AD_OK) t->status = AD_ENOMEM;
+      t->values = t->status;
+      return NULL;
+    }
+  }
+  memset(t->adj, 0, need * sizeof(double));
+  return t->adj;
+}
+
+void replay_clear_adjoints(replay_t *t) {
+  if (t && t->adj) memset(t->adj, 0, (t->adj_cap < t->next ? t->adj_cap : t->next) * sizeof(double));
+}
+
+/* ---- Forward replay ---------------------------------------------------------------------------------------- */
+
+/* Stream cursors: forward, move to the next chunk when this one's entries are used up; backward, to the
+ * previous one when at its start. A record's entries never straddle two chunks. */
+#define FWD_ARG()                                                                                              \
+  while (AD_UNLIKELY(ap == ae)) {                                                                              \
+    ac = ac->next;                                                                                             \
+    assert(ac && "operand stream shorter than the codes say");                                                 \
+    ap = arg_data(ac);                                                                                         \
+    ae = ap + ac->used;                                                                                        \
+  }
+#define FWD_CST()                                                                                              \
+  while (AD_UNLIKELY(cp == ce)) {                                                                              \
+    cc = cc->next;                                                                                             \
+    assert(cc && "constant stream shorter than the codes say");                                                \
+    cp = cst_data(cc);                                                                                         \
+    ce = cp + cc->used;                                                                                        \
+  }
+#define REV_ARG(k)                                                                                             \
+  while (AD_UNLIKELY(ap == ab)) {                                                                              \
+    ac = ac->prev;                                                                                             \
+    assert(ac && "operand stream shorter than the codes say");                                                 \
+    ab = arg_data(ac);                                                                                         \
+    ap = ab + ac->used;                                                                                        \
+  }                                                                                                            \
+  ap -= (k);
+#define REV_CST()                                                                                              \
+  while (AD_UNLIKELY(cp == cb)) {                                                                              \
+    cc = cc->prev;                                                                                             \
+    assert(cc && "constant stream shorter than the codes say");                                                \
+    cb = cst_data(cc);                                                                                         \
+    cp = cb + cc->used;                                                                                        \
+  }                                                                                                            \
+  cp -= 1;
+
+/* Forward cases: load a and b as the code says, evaluate the op's value. */
+#define FWD_EVAL(pre, value)                                                                                   \
+  ad_m2 t = pre;                                                                                               \
+  (void)t, (void)b;                                                                                            \
+  val[s++] = (value);
+#define FWD_U(name, pre, value)                                                                                \
+  case AD_OP_##name: {                                                                                         \
+    FWD_ARG();                                                                                                 \
+    double a = val[ap[0]], b = 0;                                                                              \
+    ap += 1;                                                                                                   \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }
+#define FWD_VC(name, pre, value)                                                                               \
+  case AD_OP_##name: {                                                                                         \
+    FWD_ARG();                                                                                                 \
+    FWD_CST();                                                                                                 \
+    double a = val[*ap++], b = *cp++;                                                                          \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }
+#define FWD_CV(name, pre, value)                                                                               \
+  case AD_OP_##name: {                                                                                         \
+    FWD_ARG();                                                                                                 \
+    FWD_CST();                                                                                                 \
+    double a = *cp++, b = val[*ap++];                                                                          \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }
+#define FWD_VV(name, pre, value)                                                                               \
+  case AD_OP_##name: {                                                                                         \
+    FWD_ARG();                                                                                                 \
+    double a = val[ap[0]], b = val[ap[1]];                                                                     \
+    ap += 2;                                                                                                   \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
+  case REPLAY_CODE_VK + AD_OP_##name: {                                                                        \
+    FWD_ARG();                                                                                                 \
+    FWD_CST();                                                                                                 \
+    double a = val[*ap++], b = *cp++;                                                                          \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
+  case REPLAY_CODE_KV + AD_OP_##name: {                                                                        \
+    FWD_ARG();                                                                                                 \
+    FWD_CST();                                                                                                 \
+    double a = *cp++, b = val[*ap++];                                                                          \
+    FWD_EVAL(pre, value)                                                                                       \
+    break;                                                                                                     \
+  }
+
+static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop, uint64_t *fired) {
+  if (!tp || (!x && n_x)) return AD_EINVAL;
+  if (tp->status != AD_OK) return AD_ESTATE;
+  if (n_x != tp->n_inputs) return AD_EINVAL;
+  replay__seal(tp);
+  double *restrict val = tp->val;
+  uint32_t s = 1; /* index of the next statement */
+  size_t xi = 0;
+  uint64_t nfired = 0, op_base = 0; /* op_base: records in the code chunks before this one */
+  const int kinks = tp->kink_guards;
+  replay_chunk *ac = tp->arg_head, *cc = tp->cst_head;
+  const uint32_t *ap = arg_data(ac), *ae = ap + ac->used;
+  const double *cp = cst_data(cc), *ce = cp + cc->used;
+  for (replay_chunk *oc = tp->op_head;; oc = oc->next) {
+    const uint8_t *o0 = op_data(oc), *oe = o0 + oc->used;
+    for (const uint8_t *o = o0; o < oe; ++o) {
+      const unsigned code = *o;
+      switch (code) {
+#define AD_OP(name, kind, torch, pre, value, da, db) FWD_##kind(name, pre, value)
+#include "../ad_ops.def"
+#undef AD_OP
+      case REPLAY_CODE_INPUT:
+        val[s++] = x[xi++];
+        break;
+      default: { /* a guard */
+        guard_family f = family_of(code);
+        assert(f != GF_NONE && "bad code on the tape");
+        double a = 0, b = 0;
+        FWD_ARG();
+        a = val[*ap++];
+        if (family_args[f] > 1) b = val[*ap++];
+        if (family_csts[f]) {
+          FWD_CST();
+          b = *cp++;
+        }
+        int rec = guard_recorded(code), now = guard_now(code, a, b);
+        if (AD_UNLIKELY(rec != now)) {
+          int kink = f == GF_ORDER_VV || f == GF_ORDER_VC || f == GF_SIGN;
+          if (kink && !kinks) break;
+          if (!stop) {
+            nfired++;
+            break;
+          }
+          tp->guard.op = op_base + (uint64_t)(o - o0);
+          tp->guard.statement = s;
+          tp->guard.code = code;
+          tp->guard.recorded = rec;
+          tp->guard.now = now;
+          tp->values = AD_EGUARD;
+          return AD_EGUARD;
+        }
+        break;
+      }
+      }
+    }
+    op_base += oc->used;
+    if (oc == tp->op_cur) break;
+  }
+  assert(s == tp->next && xi == n_x);
+  if (fired) *fired = nfired;
+  tp->values = AD_OK;
+  return AD_OK;
+}
+
+ad_status replay_forward(replay_t *t, const double *x, size_t n_x) { return replay__run(t, x, n_x, 1, NULL); }
+
+ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uint64_t *fired) {
+  if (fired) *fired = 0;
+  return replay__run(t, x, n_x, 0, fired);
+}
+
+/* ---- Reverse sweep ----------------------------------------------------------------------------------------- */
+
+/* Reverse cases: load the operands as the code says, recompute the partials, propagate adj[s]. */
+#define REV_PRE(pre)                                                                                           \
+  ad_m2 t = pre;                                                                                               \
+  const double v = val[s], w = adj[s];                                                                         \
+  (void)t, (void)v, (void)a, (void)b;
+#define REV_U(name, pre, value, da, db)                                                                        \
+  case AD_OP_##name: {                                                                                         \
+    REV_ARG(1);                                                                                                \
+    const uint32_t i0 = ap[0];                                                                                 \
+    double a = val[i0], b = 0;                                                                                 \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (da) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }
+#define REV_VC(name, pre, value, da, db)                                                                       \
+  case AD_OP_##name: {                                                                                         \
+    REV_ARG(1);                                                                                                \
+    REV_CST();                                                                                                 \
+    const uint32_t i0 = ap[0];                                                                                 \
+    double a = val[i0], b = cp[0];                                                                             \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (da) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }
+#define REV_CV(name, pre, value, da, db)                                                                       \
+  case AD_OP_##name: {                                                                                         \
+    REV_ARG(1);                                                                                                \
+    REV_CST();                                                                                                 \
+    const uint32_t i0 = ap[0];                                                                                 \
+    double a = cp[0], b = val[i0];                                                                             \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (db) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }
+#define REV_VV(name, pre, value, da, db)                                                                       \
+  case AD_OP_##name: {                                                                                         \
+    REV_ARG(2);                                                                                                \
+    const uint32_t i0 = ap[0], i1 = ap[1];                                                                     \
+    double a = val[i0], b = val[i1];                                                                           \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (da) * w;                                                                                       \
+    adj[i1] += (db) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
+  case REPLAY_CODE_VK + AD_OP_##name: {                                                                        \
+    REV_ARG(1);                                                                                                \
+    REV_CST();                                                                                                 \
+    const uint32_t i0 = ap[0];                                                                                 \
+    double a = val[i0], b = cp[0];                                                                             \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (da) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
+  case REPLAY_CODE_KV + AD_OP_##name: {                                                                        \
+    REV_ARG(1);                                                                                                \
+    REV_CST();                                                                                                 \
+    const uint32_t i0 = ap[0];                                                                                 \
+    double a = cp[0], b = val[i0];                                                                             \
+    REV_PRE(pre)                                                                                               \
+    adj[i0] += (db) * w;                                                                                       \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }
+
+ad_status replay_reverse(replay_t *tp) {
+  if (!tp) return AD_EINVAL;
+  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next) return AD_ESTATE;
+  if (tp->values != AD_OK) return tp->values;
+  replay__seal(tp);
+  const double *restrict val = tp->val;
+  double *restrict adj = tp->adj;
+  uint32_t s = tp->next - 1; /* index of the statement being visited */
+  replay_chunk *ac = tp->arg_cur, *cc = tp->cst_cur;
+  const uint32_t *ab = arg_data(ac), *ap = ab + ac->used;
+  const double *cb = cst_data(cc), *cp = cb + cc->used;
+  for (replay_chunk *oc = tp->op_cur; oc; oc = oc->prev) {
+    const uint8_t *o0 = op_data(oc);
+    for (const uint8_t *o = o0 + oc->used; o != o0;) {
+      const unsigned code = *--o;
+      switch (code) {
+#define AD_OP(name, kind, torch, pre, value, da, db) REV_##kind(name, pre, value, da, db)
+#include "../ad_ops.def"
+#undef AD_OP
+      case REPLAY_CODE_INPUT:
+        --s;
+        break;
+      default: { /* a guard: skip its operands */
+        guard_family f = family_of(code);
+        assert(f != GF_NONE && "bad code on the tape");
+        REV_ARG(family_args[f]);
+        if (family_csts[f]) {
+          REV_CST();
+        }
+        break;
+      }
+      }
+    }
+  }
+  assert(s == 0);
+  return AD_OK;
+}
