@@ -16,6 +16,10 @@
  *            skipped and counted as a kink; more than a quarter skipped is a failure.
  * Errors are relative to the largest reference entry, so they measure agreement of the whole vector; a wrong
  * partial in any op of the graph shows up as an error far above 1e-12.
+ * Peers (bench/peers/peers.h: other AD tools, built with -DADLAB_PEERS=ON) use their own elementary functions:
+ * their value must agree with the primal engine's, and their derivatives with adlab's derivative engines and the
+ * manual gradient, to PEER_TOL (1e-10) rather than bit for bit and 1e-12; adlab's engines are compared with each
+ * other only. A peer that cannot run a workload or size says why (skipped), which is not a failure.
  * Exit status: 0 if everything agrees, 1 on any disagreement or engine error, 2 on bad usage.
  */
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include "eng.h"
+#include "peers/peers.h"
 #include "wl.h"
 
 #define TOL_ENGINES 1e-12
@@ -108,6 +113,7 @@ typedef struct result {
   const eng_api *e;
   ad_status st;
   int skipped; /* the dual Jacobian was too costly at this size */
+  const char *peer_skip; /* why a peer does not run this workload or size, or NULL */
   double *y, *J;
   eng_stats stats;
 } result;
@@ -141,6 +147,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
   for (int k = 0; k < o->n_eng; ++k) {
     result *rk = &r[k];
     rk->e = o->eng[k];
+    if ((rk->peer_skip = peer_skip_reason(rk->e, w, size)) != NULL) continue;
     rk->y = (double *)calloc((size_t)m, sizeof(double));
     rk->J = (double *)calloc(nJ, sizeof(double));
     eng_session *s = rk->e->open(w, size, data);
@@ -206,6 +213,11 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     char vcol[32] = "-", ecol[32] = "-", mcol[32] = "-", fcol[64] = "-";
     const char *verdict = "ok";
     int bad = 0;
+    const peer_info *peer = peer_find(rk->e);
+    if (rk->peer_skip) {
+      fprintf(g_out, "%-11s %8d %8d %-7s  skipped: %s\n", w->name, size, n, rk->e->name, rk->peer_skip);
+      continue;
+    }
     if (rk->st != AD_OK) {
       fprintf(g_out, "%-11s %8d %8d %-7s  error: %s\n", w->name, size, n, rk->e->name, ad_status_str(rk->st));
       fails++;
@@ -213,24 +225,27 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     }
     if (primal && primal->st == AD_OK) {
       int same = memcmp(rk->y, primal->y, (size_t)m * sizeof(double)) == 0;
-      snprintf(vcol, sizeof vcol, "%s", same ? "=primal" : "DIFFERS");
+      int near = peer && !same && rel_err(rk->y, primal->y, (size_t)m) <= PEER_TOL; /* "~": within PEER_TOL */
+      snprintf(vcol, sizeof vcol, "%s", same ? "=primal" : near ? "~primal" : "DIFFERS");
+      same |= near;
       bad |= !same;
     }
     if (rk->e->kind != ENG_PRIMAL && !rk->skipped) {
       double emax = -1;
       for (int q = 0; q < o->n_eng; ++q) {
-        if (q == k || r[q].st != AD_OK || r[q].e->kind == ENG_PRIMAL || r[q].skipped) continue;
+        if (q == k || r[q].st != AD_OK || r[q].e->kind == ENG_PRIMAL || r[q].skipped || r[q].peer_skip) continue;
+        if (peer_find(r[q].e)) continue; /* against adlab's engines only */
         double e = rel_err(rk->J, r[q].J, nJ);
         if (e > emax || isnan(e)) emax = e;
       }
       if (emax >= 0 || isnan(emax)) {
         snprintf(ecol, sizeof ecol, "%.1e", emax);
-        bad |= !(emax <= TOL_ENGINES);
+        bad |= !(emax <= (peer ? PEER_TOL : TOL_ENGINES));
       }
       if (have_manual) {
         double e = rel_err(rk->J, gm, nJ);
         snprintf(mcol, sizeof mcol, "%.1e", e);
-        bad |= !(e <= TOL_MANUAL);
+        bad |= !(e <= (peer ? PEER_TOL : TOL_MANUAL));
       }
       if (fd_ok) {
         int used = 0, skipped = 0;
@@ -279,7 +294,14 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     }
     fprintf(json, ",\"engines\":{");
     for (int k = 0; k < o->n_eng; ++k) {
-      fprintf(json, "%s\"%s\":{\"status\":\"%s\",\"value\":", k ? "," : "", r[k].e->name, ad_status_str(r[k].st));
+      const peer_info *peer = peer_find(r[k].e);
+      fprintf(json, "%s\"%s\":{", k ? "," : "", r[k].e->name);
+      if (peer) fprintf(json, "\"peer\":\"%s %s\",", peer->tool, peer->version);
+      if (r[k].peer_skip) {
+        fprintf(json, "\"skipped\":\"%s\"}", r[k].peer_skip);
+        continue;
+      }
+      fprintf(json, "\"status\":\"%s\",\"value\":", ad_status_str(r[k].st));
       json_array(json, r[k].y ? r[k].y : gm, r[k].y ? (size_t)m : 0);
       if (r[k].e->kind != ENG_PRIMAL && !r[k].skipped && r[k].J) {
         fprintf(json, ",\"%s\":", m == 1 ? "gradient" : "jacobian");
@@ -357,8 +379,8 @@ int main(int argc, char **argv) {
         return 2;
       }
     }
-    fprintf(json, "{\"tolerances\":{\"engines\":%g,\"manual\":%g,\"fd\":%g},\"checks\":[", TOL_ENGINES,
-            TOL_MANUAL, TOL_FD);
+    fprintf(json, "{\"tolerances\":{\"engines\":%g,\"manual\":%g,\"fd\":%g,\"peers\":%g},\"checks\":[",
+            TOL_ENGINES, TOL_MANUAL, TOL_FD, PEER_TOL);
   }
   FILE *table = g_out = json == stdout ? stderr : stdout;
   fprintf(table, "%-11s %8s %8s %-7s %-8s %-9s %-9s %-20s %s\n", "workload", "size", "n_in", "engine", "value",

@@ -1,11 +1,13 @@
 /* eng.c: the engine registry. */
 #include "eng.h"
+#include "peers/peers.h" /* PEER_LIST: the peer AD tools built in (none by default) */
 
 #include <string.h>
 
 const eng_api *const eng_all[] = {
 #define ENG__X(name) &eng_##name,
     ENG_LIST(ENG__X)
+    PEER_LIST(ENG__X)
 #undef ENG__X
 };
 const int eng_count = (int)(sizeof eng_all / sizeof eng_all[0]);

@@ -1,0 +1,45 @@
+/* eng_ceres_jet.cc: Ceres Solver's ceres::Jet<double, 1> dual numbers (forward mode, header-only) behind eng.h.
+ *
+ *   const eng_api *e = eng_find("ceres_jet");
+ *   eng_session *s = e->open(wl_find("rosenbrock"), 1000, data);
+ *   e->jvp(s, x, v, y, jv);               // one forward pass: y = f(x), jv = J v
+ *   e->jacobian(s, x, y, g);              // n passes, one per input
+ *   e->close(s);
+ *
+ * A Jet<double, 1> carries the value `a` and one tangent `v[0]`, like adlab's dual engine; every op is the Jet's
+ * own operator or function (ceres/jet.h: std::sin on the value, the derivative rule on the tangent). fmax and
+ * fmin are the Jet's own (a tie gives the second operand). The context is unused.
+ */
+#include <ceres/jet.h>
+#include <ceres/version.h>
+
+#include "peers.h"
+
+typedef ceres::Jet<double, 1> ad_t;
+typedef struct jet_ctx { int unused; } ad_ctx;
+
+#define PEER_VALUE(x) ((x).a)
+#define PEER_CONST(c, v) ad_t(v)
+#define PEER_NOTE(c) ((void)(c))
+#define PEER_abs(a, b) abs(a) /* ceres/jet.h names it abs */
+template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return ad_t(fmax(a, b)); }
+template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return ad_t(fmin(a, b)); }
+
+#include "peer_ops.hh"
+
+#define ENG_SESSION_FIELDS
+#include "../eng_session.inc"
+
+static inline ad_t jet_seed(double v, double d) {
+  ad_t r(v);
+  r.v[0] = d;
+  return r;
+}
+#define PEER_SEED(v, d) jet_seed(v, d)
+#define PEER_TANGENT(x) ((x).v[0])
+#include "peer_forward.inc"
+
+extern "C" const eng_api eng_ceres_jet = fwd_api("ceres_jet");
+extern "C" const peer_info peer_info_ceres_jet = {&eng_ceres_jet, "Ceres", CERES_VERSION_STRING,
+                                                  "ceres::Jet<double, 1> forward mode, one tangent per pass",
+                                                  NULL};

@@ -1,0 +1,96 @@
+# peers.cmake: adapters for established C++ AD tools, each built only when its Debian packages are found.
+# Included from bench/CMakeLists.txt after adlab_engines is defined. With -DADLAB_PEERS=ON, each tool found
+# gets a static library adlab_peer_<tool> linked into adlab_engines and a compile definition ADLAB_HAVE_<TOOL>
+# (public, so adcheck and the tests see which peers are in); bench/peers/peers.h turns those into PEER_LIST.
+#   ADOL-C   libadolc-dev (+ libboost-dev for its tapeless adtl)      adolc, adolc_tl
+#   Sacado   libtrilinos-sacado-dev, -kokkos-dev, -teuchos-dev, mpi-default-dev    sacado_rad, sacado_sfad
+#   Ceres    libceres-dev, libeigen3-dev (only the header-only ceres::Jet)        ceres_jet
+#   libtorch libtorch-dev                                                           torch, torch_vec
+option(ADLAB_PEERS "Build adapters for the peer AD tools that are installed (ADOL-C, Sacado, Ceres, libtorch)" OFF)
+
+# The registry is always built: with no peer it is empty and adcheck and the benchmarks run adlab's engines only.
+target_sources(adlab_engines PRIVATE ${CMAKE_CURRENT_LIST_DIR}/peers.c)
+
+set(ADLAB_PEERS_IN "")
+set(ADLAB_PEERS_OUT "")
+
+# Declares the adapter library for one tool: adlab_peer_lib(<tool> <DEFINE> sources...).
+function(adlab_peer_lib tool define)
+  add_library(adlab_peer_${tool} STATIC ${ARGN})
+  target_link_libraries(adlab_peer_${tool} PUBLIC adlab_core)
+  target_link_libraries(adlab_engines PUBLIC adlab_peer_${tool})
+  target_compile_definitions(adlab_engines PUBLIC ${define})
+  target_compile_definitions(adlab_peer_${tool} PRIVATE ${define})
+endfunction()
+
+if(ADLAB_PEERS)
+  # ---- ADOL-C: tape (trace_on/trace_off, fos_reverse) and tapeless forward (adtl) ----
+  find_path(ADLAB_ADOLC_INCLUDE adolc/adolc.h)
+  find_library(ADLAB_ADOLC_LIB adolc)
+  find_path(ADLAB_BOOST_INCLUDE boost/pool/pool_alloc.hpp)
+  pkg_check_modules(ADLAB_ADOLC_PC QUIET adolc)
+  set(_ver "${ADLAB_ADOLC_PC_VERSION}")
+  if(NOT _ver)
+    set(_ver "unknown")
+  endif()
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/eng_adolc.cc AND ADLAB_ADOLC_INCLUDE AND ADLAB_ADOLC_LIB AND ADLAB_BOOST_INCLUDE)
+    adlab_peer_lib(adolc ADLAB_HAVE_ADOLC ${CMAKE_CURRENT_LIST_DIR}/eng_adolc.cc
+                   ${CMAKE_CURRENT_LIST_DIR}/eng_adolc_tl.cc)
+    target_include_directories(adlab_peer_adolc SYSTEM PRIVATE ${ADLAB_ADOLC_INCLUDE} ${ADLAB_BOOST_INCLUDE})
+    target_link_libraries(adlab_peer_adolc PUBLIC ${ADLAB_ADOLC_LIB})
+    target_compile_definitions(adlab_peer_adolc PRIVATE ADLAB_ADOLC_VERSION="${_ver}")
+    list(APPEND ADLAB_PEERS_IN "ADOL-C ${_ver}")
+  else()
+    list(APPEND ADLAB_PEERS_OUT "ADOL-C (libadolc-dev, libboost-dev)")
+  endif()
+
+  # ---- Sacado: Rad reverse and SFad forward (headers need Kokkos and Teuchos; the libraries need MPI) ----
+  find_path(ADLAB_SACADO_INCLUDE Sacado_No_Kokkos.hpp PATH_SUFFIXES trilinos)
+  find_library(ADLAB_SACADO_LIB trilinos_sacado)
+  find_library(ADLAB_TEUCHOS_LIB trilinos_teuchoscore)
+  find_library(ADLAB_KOKKOS_LIB trilinos_kokkoscore)
+  find_package(MPI QUIET COMPONENTS C)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/eng_sacado.cc AND ADLAB_SACADO_INCLUDE AND ADLAB_SACADO_LIB AND ADLAB_TEUCHOS_LIB AND ADLAB_KOKKOS_LIB AND MPI_C_FOUND)
+    adlab_peer_lib(sacado ADLAB_HAVE_SACADO ${CMAKE_CURRENT_LIST_DIR}/eng_sacado.cc)
+    target_include_directories(adlab_peer_sacado SYSTEM PRIVATE ${ADLAB_SACADO_INCLUDE})
+    target_compile_definitions(adlab_peer_sacado PRIVATE OMPI_SKIP_MPICXX)
+    target_link_libraries(adlab_peer_sacado PUBLIC ${ADLAB_SACADO_LIB} ${ADLAB_TEUCHOS_LIB} ${ADLAB_KOKKOS_LIB}
+                          MPI::MPI_C)
+    list(APPEND ADLAB_PEERS_IN "Sacado")
+  else()
+    list(APPEND ADLAB_PEERS_OUT "Sacado (libtrilinos-sacado-dev, libtrilinos-kokkos-dev, libtrilinos-teuchos-dev, mpi-default-dev)")
+  endif()
+
+  # ---- Ceres: ceres::Jet only (header-only, needs Eigen) ----
+  find_path(ADLAB_CERES_INCLUDE ceres/jet.h)
+  find_package(Eigen3 QUIET CONFIG)
+  if(ADLAB_CERES_INCLUDE AND TARGET Eigen3::Eigen)
+    adlab_peer_lib(ceres ADLAB_HAVE_CERES ${CMAKE_CURRENT_LIST_DIR}/eng_ceres_jet.cc)
+    target_include_directories(adlab_peer_ceres SYSTEM PRIVATE ${ADLAB_CERES_INCLUDE})
+    target_link_libraries(adlab_peer_ceres PRIVATE Eigen3::Eigen)
+    list(APPEND ADLAB_PEERS_IN "Ceres")
+  else()
+    list(APPEND ADLAB_PEERS_OUT "Ceres (libceres-dev, libeigen3-dev)")
+  endif()
+
+  # ---- libtorch: autograd on 0-dim tensors, and 1-D tensors where a workload has a vectorised form ----
+  find_package(Torch QUIET CONFIG)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/eng_torch.cc AND Torch_FOUND)
+    adlab_peer_lib(torch ADLAB_HAVE_TORCH ${CMAKE_CURRENT_LIST_DIR}/eng_torch.cc)
+    target_include_directories(adlab_peer_torch SYSTEM PRIVATE ${TORCH_INCLUDE_DIRS})
+    target_link_libraries(adlab_peer_torch PUBLIC ${TORCH_LIBRARIES})
+    list(APPEND ADLAB_PEERS_IN "libtorch")
+  else()
+    list(APPEND ADLAB_PEERS_OUT "libtorch (libtorch-dev)")
+  endif()
+
+  list(JOIN ADLAB_PEERS_IN ", " _in)
+  list(JOIN ADLAB_PEERS_OUT ", " _out)
+  message(STATUS "adlab peers in: ${_in}")
+  if(_out)
+    message(STATUS "adlab peers not found: ${_out}")
+  endif()
+else()
+  message(STATUS "adlab peers: off (configure with -DADLAB_PEERS=ON to build ADOL-C, Sacado, Ceres and libtorch "
+                 "adapters where installed)")
+endif()
