@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define ENG_LIST(X) X(primal) X(dual) X(tape) X(replay)
+#define ENG_LIST(X) X(primal) X(dual) X(tape) X(graph) X(replay)
 
 typedef enum eng_kind { ENG_PRIMAL, ENG_FORWARD, ENG_REVERSE } eng_kind;
 

@@ -1,0 +1,44 @@
+/* eng_sacado_sfad.cc: Sacado's SFad forward mode (Sacado::Fad::SFad<double, 1>, expression templates) behind
+ * eng.h.
+ *
+ *   const eng_api *e = eng_find("sacado_sfad");
+ *   eng_session *s = e->open(wl_find("chain"), 1000, data);
+ *   e->jvp(s, x, v, y, jv);           // one forward pass: y = f(x), jv = J v
+ *   e->close(s);
+ *
+ * SFad<double, 1> holds the value and one tangent in fixed storage (no allocation), like adlab's dual engine;
+ * each op is one of Sacado's expression templates, evaluated when the adapter returns it as an SFad. The
+ * context is unused.
+ */
+#include <Sacado_No_Kokkos.hpp>
+#include <Trilinos_version.h>
+
+#include "peers.h"
+
+typedef Sacado::Fad::SFad<double, 1> ad_t;
+typedef struct sfad_ctx { int unused; } ad_ctx;
+
+#define PEER_VALUE(x) ((x).val())
+#define PEER_CONST(c, v) ad_t(v)
+#define PEER_NOTE(c) ((void)(c))
+template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return max(a, b); }
+template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return min(a, b); }
+
+#include "peer_ops.hh"
+
+#define ENG_SESSION_FIELDS
+#include "../eng_session.inc"
+
+static inline ad_t sfad_seed(double v, double d) {
+  ad_t r(v);
+  r.fastAccessDx(0) = d;
+  return r;
+}
+#define PEER_SEED(v, d) sfad_seed(v, d)
+#define PEER_TANGENT(x) ((x).dx(0))
+#include "peer_forward.inc"
+
+extern "C" const eng_api eng_sacado_sfad = fwd_api("sacado_sfad");
+extern "C" const peer_info peer_info_sacado_sfad = {&eng_sacado_sfad, "Sacado", TRILINOS_VERSION_STRING,
+                                                    "Sacado::Fad::SFad<double, 1> forward mode, one tangent per pass",
+                                                    NULL};

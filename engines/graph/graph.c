@@ -1,0 +1,714 @@
+/* graph.c: the node arena, the backward sweep, PyTorch's rules and the DOT export of the graph engine (graph.h). */
+#include "graph.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* ---- PyTorch facts about each op ------------------------------------------------------------------------------- */
+
+_Static_assert((int)AD_OP_COUNT <= 64 && (int)AD_OP_COUNT < (int)GRAPH_OP_LEAF, "op codes must fit the 64-bit masks and 8 bits");
+_Static_assert(sizeof(graph_node) == 48, "a node is 48 bytes");
+
+#define GRAPH__BIT(op) ((uint64_t)1 << AD_OP_##op)
+
+/* grad_fns that save no tensor for backward, because their partials are constants: running them again after
+ * a backward without retain_graph works in PyTorch, and so it does here. Every other grad_fn saves its inputs or
+ * its result. */
+static const uint64_t graph__saves_nothing = GRAPH__BIT(add_vv) | GRAPH__BIT(sub_vv) | GRAPH__BIT(add_vc) |
+                                             GRAPH__BIT(sub_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(neg);
+static const uint64_t graph__all_ops = AD_OP_COUNT == 64 ? ~(uint64_t)0 : ((uint64_t)1 << AD_OP_COUNT) - 1u;
+
+/* PyTorch ops with one tensor input (so one next_functions entry) besides the unary ones: x ** k (pow.Tensor_Scalar),
+ * k - x (rsub.Scalar), k ** x (pow.Scalar). Every other op with a constant operand takes it as a wrapped-number
+ * tensor, whose next_functions entry is None. */
+static const uint64_t graph__one_input = GRAPH__BIT(pow_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(pow_cv);
+
+#define GRAPH_MSG_FREED                                                                                        \
+  "Trying to backward through the graph a second time (or directly access saved tensors after they have "     \
+  "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "        \
+  "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "  \
+  "you need to access saved tensors after calling backward."
+#define GRAPH_MSG_NOGRAD "element %d of tensors does not require grad and does not have a grad_fn"
+#define GRAPH_MSG_LEAF_FLAG                                                                                    \
+  "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a "    \
+  "subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+#define GRAPH_MSG_RETAIN "can't retain_grad on Tensor that has requires_grad=False"
+#define GRAPH_MSG_HOOK "cannot register a hook on a tensor that doesn't require gradient"
+
+/* ---- Side table: retained grads, hooks, names ------------------------------------------------------------------ */
+
+struct graph_side {
+  uint32_t id;
+  uint32_t has_grad;   /* retained grad defined */
+  double grad;         /* retained grad */
+  uint32_t hook_first; /* 1 + index of the first hook in c->hooks; 0: none */
+  uint32_t hook_last;
+  char name[32];
+};
+
+struct graph_hook {
+  graph_hook_fn fn;
+  void *user;
+  uint32_t id;   /* the node it belongs to */
+  uint32_t next; /* 1 + index of the node's next hook; 0: last */
+};
+
+enum { GRAPH_FIRST_CHUNK = 256, GRAPH_FIRST_DIR = 8 };
+#define GRAPH_MAX_CHUNKS ((uint32_t)1 << (32 - GRAPH_CHUNK_SHIFT))
+
+static uint32_t chunk_cap_for(uint32_t k) {
+  uint32_t max = 1u << GRAPH_CHUNK_SHIFT;
+  return k >= GRAPH_CHUNK_SHIFT - 8 ? max : (uint32_t)GRAPH_FIRST_CHUNK << k;
+}
+
+AD_INLINE graph_node *node_at(const graph_chunk *ch, uint32_t i) {
+  return ch[i >> GRAPH_CHUNK_SHIFT].nodes + (i & GRAPH_CHUNK_MASK);
+}
+
+static void set_err(graph_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->err, sizeof c->err, fmt, ap);
+  va_end(ap);
+}
+
+/* Index the next real node receives (valid after an allocation failure too). */
+static uint32_t real_next(const graph_ctx *c) {
+  if (c->status == AD_OK) return c->next;
+  return (c->cur << GRAPH_CHUNK_SHIFT) + c->chunks[c->cur].used;
+}
+
+/* Nodes written in chunk k. */
+static uint32_t chunk_count(const graph_ctx *c, uint32_t k) {
+  if (k == c->cur && c->status == AD_OK) return (uint32_t)(c->top - c->chunks[k].nodes);
+  return c->chunks[k].used;
+}
+
+/* A node of this context recorded since the last reset and not released (placeholders excluded). */
+static int is_live(const graph_ctx *c, const graph_node *n) { return n->id != 0 && n->id < real_next(c); }
+
+static void enter_chunk(graph_ctx *c, uint32_t k, uint32_t off) {
+  graph_chunk *ch = &c->chunks[k];
+  c->cur = k;
+  c->top = ch->nodes + off;
+  c->end = ch->nodes + ch->cap;
+  c->next = (k << GRAPH_CHUNK_SHIFT) + off;
+}
+
+static void fail(graph_ctx *c, ad_status s) {
+  if (c->status == AD_OK) c->status = s;
+  c->top = &c->scratch;
+  c->end = &c->scratch + 1;
+  c->next = 0; /* placeholders have index 0 */
+}
+
+void graph__grow(graph_ctx *c) {
+  if (c->status != AD_OK) { /* already failed: hand out the placeholder again */
+    fail(c, c->status);
+    return;
+  }
+  graph_chunk *cur = &c->chunks[c->cur];
+  cur->used = (uint32_t)(c->top - cur->nodes);
+  uint32_t k = c->cur + 1;
+  if (k >= GRAPH_MAX_CHUNKS) {
+    set_err(c, "graph: more than 2^32 nodes");
+    fail(c, AD_ERANGE);
+    return;
+  }
+  if (k == c->n_chunks) {
+    if (k == c->chunk_cap) {
+      uint32_t cap = c->chunk_cap * 2;
+      graph_chunk *d = (graph_chunk *)ad_realloc(c->chunks, c->chunk_cap * sizeof *d, cap * sizeof *d);
+      if (!d) {
+        fail(c, AD_ENOMEM);
+        return;
+      }
+      c->chunks = d;
+      c->chunk_cap = cap;
+    }
+    uint32_t cap = chunk_cap_for(k);
+    graph_node *nodes = (graph_node *)ad_malloc((size_t)cap * sizeof *nodes);
+    if (!nodes) {
+      fail(c, AD_ENOMEM);
+      return;
+    }
+    c->chunks[k].nodes = nodes;
+    c->chunks[k].cap = cap;
+    c->chunks[k].used = 0;
+    c->n_chunks = k + 1;
+  }
+  enter_chunk(c, k, 0);
+}
+
+/* ---- Context --------------------------------------------------------------------------------------------------- */
+
+graph_ctx *graph_new(void) {
+  graph_ctx *c = (graph_ctx *)ad_calloc(sizeof *c);
+  if (!c) return NULL;
+  c->chunks = (graph_chunk *)ad_calloc(GRAPH_FIRST_DIR * sizeof *c->chunks);
+  graph_node *first = (graph_node *)ad_malloc(GRAPH_FIRST_CHUNK * sizeof *first);
+  if (!c->chunks || !first) {
+    ad_free(first, GRAPH_FIRST_CHUNK * sizeof *first);
+    ad_free(c->chunks, GRAPH_FIRST_DIR * sizeof *c->chunks);
+    ad_free(c, sizeof *c);
+    return NULL;
+  }
+  c->chunk_cap = GRAPH_FIRST_DIR;
+  c->n_chunks = 1;
+  c->chunks[0].nodes = first;
+  c->chunks[0].cap = GRAPH_FIRST_CHUNK;
+  c->no_grad_depth = 0;
+  c->grad_mask = GRAPH_F_REQ;
+  graph_reset(c);
+  return c;
+}
+
+void graph_free(graph_ctx *c) {
+  if (!c) return;
+  for (uint32_t k = 0; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
+  ad_free(c->chunks, c->chunk_cap * sizeof *c->chunks);
+  ad_free(c->side, c->side_cap * sizeof *c->side);
+  ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
+  ad_free(c, sizeof *c);
+}
+
+void graph_reset(graph_ctx *c) {
+  if (!c) return;
+  assert(!c->in_backward && "graph_reset called from a hook");
+  c->status = AD_OK;
+  c->n_side = 0;
+  c->n_hooks = 0;
+  c->freed_lo = UINT32_MAX;
+  c->err[0] = '\0';
+  /* Node 0 stands for every input that does not require grad: the sweep adds their (zero) partials into it.
+   * It stays marked, so reaching it never counts as reaching a new node. */
+  graph_node *s = c->chunks[0].nodes;
+  memset(s, 0, sizeof *s);
+  s->meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | GRAPH_F_MARK;
+  enter_chunk(c, 0, 1);
+  memset(&c->scratch, 0, sizeof c->scratch);
+  c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF;
+}
+
+void graph_shrink(graph_ctx *c) {
+  if (!c) return;
+  for (uint32_t k = 1; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
+  c->n_chunks = 1;
+  ad_free(c->side, c->side_cap * sizeof *c->side);
+  ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
+  c->side = NULL;
+  c->hooks = NULL;
+  c->side_cap = c->hook_cap = 0;
+  graph_reset(c);
+}
+
+graph_mark_t graph_mark(const graph_ctx *c) { return c ? real_next(c) : 0; }
+
+static uint32_t side_lower_bound(const graph_ctx *c, uint32_t id) {
+  uint32_t lo = 0, hi = c->n_side;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->side[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static graph_side *side_find(const graph_ctx *c, uint32_t id) {
+  uint32_t i = side_lower_bound(c, id);
+  return i < c->n_side && c->side[i].id == id ? &c->side[i] : NULL;
+}
+
+ad_status graph_release(graph_ctx *c, graph_mark_t mark) {
+  if (!c) return AD_EINVAL;
+  uint32_t top = real_next(c);
+  if (mark < 1 || mark > top) {
+    set_err(c, "graph_release: mark %u is not between 1 and the current top %u", (unsigned)mark, (unsigned)top);
+    return AD_EINVAL;
+  }
+  if (c->in_backward) {
+    set_err(c, "graph_release called from a hook during backward");
+    return AD_ESTATE;
+  }
+  uint32_t k = mark >> GRAPH_CHUNK_SHIFT, off = mark & GRAPH_CHUNK_MASK;
+  if (off == 0) { /* the end of a full chunk k - 1 (a new chunk is entered only to write a node into it) */
+    k -= 1;
+    off = 1u << GRAPH_CHUNK_SHIFT;
+  }
+  if (k >= c->n_chunks || off > c->chunks[k].cap) { /* an index in the gap after a small chunk: no mark */
+    set_err(c, "graph_release: %u is not a mark", (unsigned)mark);
+    return AD_EINVAL;
+  }
+  /* Later chunks are kept for reuse; `used` of chunks below k is unchanged. */
+  c->status = AD_OK;
+  enter_chunk(c, k, off);
+  c->next = mark;
+  /* Side entries and hooks of released nodes go; the hooks that stay are relinked in registration order. */
+  c->n_side = side_lower_bound(c, mark);
+  for (uint32_t i = 0; i < c->n_side; ++i) c->side[i].hook_first = c->side[i].hook_last = 0;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < c->n_hooks; ++i) {
+    graph_hook h = c->hooks[i];
+    if (h.id >= mark) continue;
+    graph_side *e = side_find(c, h.id);
+    assert(e && "a hook without a side entry");
+    h.next = 0;
+    c->hooks[kept] = h;
+    if (e->hook_last) c->hooks[e->hook_last - 1].next = kept + 1;
+    else e->hook_first = kept + 1;
+    e->hook_last = kept + 1;
+    kept++;
+  }
+  c->n_hooks = kept;
+  if (c->freed_lo >= mark) c->freed_lo = UINT32_MAX;
+  return AD_OK;
+}
+
+ad_status graph_status(const graph_ctx *c) { return c ? c->status : AD_EINVAL; }
+
+const char *graph_last_error(const graph_ctx *c) { return c ? c->err : "invalid argument: NULL context"; }
+
+graph_stats graph_get_stats(const graph_ctx *c) {
+  graph_stats s;
+  memset(&s, 0, sizeof s);
+  s.bytes_per_node = (uint32_t)sizeof(graph_node);
+  if (!c) return s;
+  uint64_t nodes = 0, edges = 0, held = sizeof *c;
+  for (uint32_t k = 0; k <= c->cur; ++k) {
+    uint32_t cnt = chunk_count(c, k);
+    const graph_node *nd = c->chunks[k].nodes;
+    nodes += cnt;
+    for (uint32_t j = k == 0 ? 1 : 0; j < cnt; ++j) edges += (nd[j].a != 0) + (nd[j].b != 0);
+  }
+  for (uint32_t k = 0; k < c->n_chunks; ++k) held += (uint64_t)c->chunks[k].cap * sizeof(graph_node);
+  held += (uint64_t)c->chunk_cap * sizeof(graph_chunk) + (uint64_t)c->side_cap * sizeof(graph_side) +
+          (uint64_t)c->hook_cap * sizeof(graph_hook);
+  s.nodes = nodes - 1; /* node 0 is not a graph node */
+  s.edges = edges;
+  s.bytes_used = s.nodes * sizeof(graph_node);
+  s.bytes_held = held;
+  return s;
+}
+
+/* ---- Nodes the user creates -------------------------------------------------------------------------------------- */
+
+graph_node *graph_leaf(graph_ctx *c, double value, int requires_grad) {
+  if (!c) return NULL;
+  uint32_t meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | (requires_grad ? GRAPH_F_REQ : 0u);
+  return graph__rec(c, meta, value, 0, 0.0, 0, 0.0);
+}
+
+graph_node *graph_detach(graph_ctx *c, const graph_node *n) {
+  if (!c || !n) return NULL;
+  return graph__const(c, n->value);
+}
+
+/* ---- Inspecting a node ------------------------------------------------------------------------------------------- */
+
+double graph_value(const graph_node *n) { return n ? n->value : NAN; }
+int graph_is_leaf(const graph_node *n) { return n && (n->meta & GRAPH_F_LEAF) != 0; }
+int graph_requires_grad(const graph_node *n) { return n && (n->meta & GRAPH_F_REQ) != 0; }
+
+int graph_grad(const graph_ctx *c, const graph_node *n, double *out) {
+  double g = 0.0;
+  int has = 0;
+  if (c && n) {
+    if (n->meta & GRAPH_F_LEAF) {
+      has = (n->meta & GRAPH_F_HASGRAD) != 0;
+      g = has ? n->da : 0.0;
+    } else if (n->meta & GRAPH_F_RETAIN) {
+      const graph_side *e = side_find(c, n->id);
+      has = e && e->has_grad;
+      g = has ? e->grad : 0.0;
+    }
+  }
+  if (out) *out = g;
+  return has;
+}
+
+const char *graph_grad_fn_name(const graph_node *n) {
+  if (!n || (n->meta & GRAPH_F_LEAF)) return NULL;
+  return ad_op_torch[n->meta & GRAPH_OP_MASK];
+}
+
+static graph_edge edge_to(const graph_ctx *c, uint32_t id) {
+  graph_edge e = {NULL, NULL};
+  if (!id) return e;
+  e.node = node_at(c->chunks, id);
+  e.name = (e.node->meta & GRAPH_F_LEAF) ? "AccumulateGrad" : ad_op_torch[e.node->meta & GRAPH_OP_MASK];
+  return e;
+}
+
+ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_edge out[2], int *count) {
+  if (count) *count = 0;
+  if (!c || !n || !out || !count || !is_live(c, n)) return AD_EINVAL;
+  if (n->meta & GRAPH_F_LEAF) return AD_OK;
+  uint32_t op = n->meta & GRAPH_OP_MASK;
+  ad_kind kind = ad_op_kind[op];
+  int one = kind == AD_KIND_U || ((graph__one_input >> op) & 1u);
+  if (one) { /* the variable operand: a for U and VC, b for CV */
+    out[0] = edge_to(c, kind == AD_KIND_CV ? n->b : n->a);
+    *count = 1;
+  } else { /* (a, b); a constant operand's entry is None */
+    out[0] = edge_to(c, n->a);
+    out[1] = edge_to(c, n->b);
+    *count = 2;
+  }
+  return AD_OK;
+}
+
+graph_node *graph_node_at(const graph_ctx *c, uint32_t id) {
+  if (!c || id == 0 || id >= real_next(c)) return NULL;
+  uint32_t k = id >> GRAPH_CHUNK_SHIFT, j = id & GRAPH_CHUNK_MASK;
+  if (k > c->cur || j >= chunk_count(c, k)) return NULL; /* an index in the gap at the end of a small chunk */
+  return node_at(c->chunks, id);
+}
+
+/* ---- Changing a node --------------------------------------------------------------------------------------------- */
+
+/* The side entry of n, created if need be; NULL if the table cannot grow. */
+static graph_side *side_get(graph_ctx *c, const graph_node *n) {
+  uint32_t i = side_lower_bound(c, n->id);
+  if (i < c->n_side && c->side[i].id == n->id) return &c->side[i];
+  if (c->n_side == c->side_cap) {
+    uint32_t cap = c->side_cap ? c->side_cap * 2 : 16;
+    graph_side *s = (graph_side *)ad_realloc(c->side, c->side_cap * sizeof *s, cap * sizeof *s);
+    if (!s) {
+      set_err(c, "out of memory: side table of %u entries", (unsigned)c->side_cap);
+      return NULL;
+    }
+    c->side = s;
+    c->side_cap = cap;
+  }
+  memmove(&c->side[i + 1], &c->side[i], (c->n_side - i) * sizeof *c->side);
+  c->n_side++;
+  graph_side *e = &c->side[i];
+  memset(e, 0, sizeof *e);
+  e->id = n->id;
+  return e;
+}
+
+ad_status graph_requires_grad_(graph_ctx *c, graph_node *n, int flag) {
+  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!(n->meta & GRAPH_F_LEAF)) {
+    if (flag) return AD_OK;
+    set_err(c, GRAPH_MSG_LEAF_FLAG);
+    return AD_ESTATE;
+  }
+  if (flag) n->meta |= GRAPH_F_REQ;
+  else n->meta &= ~(uint32_t)GRAPH_F_REQ;
+  return AD_OK;
+}
+
+ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
+  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!(n->meta & GRAPH_F_REQ)) {
+    set_err(c, GRAPH_MSG_RETAIN);
+    return AD_ESTATE;
+  }
+  if (n->meta & GRAPH_F_LEAF) return AD_OK; /* a leaf keeps its grad anyway */
+  if (!side_get(c, n)) return AD_ENOMEM;
+  n->meta |= GRAPH_F_RETAIN;
+  return AD_OK;
+}
+
+ad_status graph_zero_grad(graph_ctx *c, graph_node *n, int set_to_none) {
+  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (n->meta & GRAPH_F_LEAF) {
+    if (set_to_none) n->meta &= ~(uint32_t)GRAPH_F_HASGRAD;
+    n->da = 0.0;
+  } else if (n->meta & GRAPH_F_RETAIN) {
+    graph_side *e = side_find(c, n->id);
+    if (e) {
+      if (set_to_none) e->has_grad = 0;
+      e->grad = 0.0;
+    }
+  }
+  return AD_OK;
+}
+
+ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, void *user) {
+  if (!c || !n || !fn || !is_live(c, n)) return AD_EINVAL;
+  if (!(n->meta & GRAPH_F_REQ)) {
+    set_err(c, GRAPH_MSG_HOOK);
+    return AD_ESTATE;
+  }
+  if (c->n_hooks == c->hook_cap) {
+    uint32_t cap = c->hook_cap ? c->hook_cap * 2 : 16;
+    graph_hook *h = (graph_hook *)ad_realloc(c->hooks, c->hook_cap * sizeof *h, cap * sizeof *h);
+    if (!h) {
+      set_err(c, "out of memory: hook table of %u entries", (unsigned)c->hook_cap);
+      return AD_ENOMEM;
+    }
+    c->hooks = h;
+    c->hook_cap = cap;
+  }
+  graph_side *e = side_get(c, n);
+  if (!e) return AD_ENOMEM;
+  uint32_t i = c->n_hooks++;
+  c->hooks[i].fn = fn;
+  c->hooks[i].user = user;
+  c->hooks[i].id = n->id;
+  c->hooks[i].next = 0;
+  if (e->hook_last) c->hooks[e->hook_last - 1].next = i + 1;
+  else e->hook_first = i + 1;
+  e->hook_last = i + 1;
+  n->meta |= GRAPH_F_HOOK;
+  return AD_OK;
+}
+
+ad_status graph_set_name(graph_ctx *c, graph_node *n, const char *name) {
+  if (!c || !n || !name || !is_live(c, n)) return AD_EINVAL;
+  graph_side *e = side_get(c, n);
+  if (!e) return AD_ENOMEM;
+  size_t len = strlen(name);
+  if (len >= sizeof e->name) len = sizeof e->name - 1;
+  memcpy(e->name, name, len);
+  e->name[len] = '\0';
+  return AD_OK;
+}
+
+const char *graph_name(const graph_ctx *c, const graph_node *n) {
+  if (!c || !n || !is_live(c, n)) return NULL;
+  const graph_side *e = side_find(c, n->id);
+  return e && e->name[0] ? e->name : NULL;
+}
+
+/* ---- Grad mode -------------------------------------------------------------------------------------------------- */
+
+ad_status graph_no_grad_begin(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  c->no_grad_depth++;
+  c->grad_mask = 0;
+  return AD_OK;
+}
+
+ad_status graph_no_grad_end(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  if (c->no_grad_depth == 0) {
+    set_err(c, "graph_no_grad_end without graph_no_grad_begin");
+    return AD_ESTATE;
+  }
+  if (--c->no_grad_depth == 0) c->grad_mask = GRAPH_F_REQ;
+  return AD_OK;
+}
+
+int graph_is_grad_enabled(const graph_ctx *c) { return c && c->grad_mask != 0; }
+
+/* ---- Backward --------------------------------------------------------------------------------------------------- */
+
+/* What a node reached by the sweep receives, after its hooks ran; retained grads and leaves' grads are updated
+ * here. Returns the gradient to pass on. */
+static double visit_special(graph_ctx *c, graph_node *n, double g) {
+  uint32_t meta = n->meta;
+  if (meta & (GRAPH_F_HOOK | GRAPH_F_RETAIN)) {
+    graph_side *e = side_find(c, n->id);
+    assert(e && "a hook or retained grad without a side entry");
+    for (uint32_t h = e->hook_first; h; h = c->hooks[h - 1].next) {
+      graph_hook hk = c->hooks[h - 1];
+      g = hk.fn(hk.user, n, g);
+      e = side_find(c, n->id); /* the hook may have grown the side table */
+    }
+    if ((meta & GRAPH_F_RETAIN) && !(meta & GRAPH_F_LEAF)) {
+      e->grad = e->has_grad ? e->grad + g : g;
+      e->has_grad = 1;
+    }
+  }
+  /* AccumulateGrad: a leaf whose flag was cleared after recording gets nothing, as in PyTorch. */
+  if ((meta & (GRAPH_F_LEAF | GRAPH_F_REQ)) == (GRAPH_F_LEAF | GRAPH_F_REQ)) {
+    n->da = (meta & GRAPH_F_HASGRAD) ? n->da + g : g;
+    n->meta |= GRAPH_F_HASGRAD;
+  }
+  return g;
+}
+
+/* Marks the roots and seeds their gradients (grads NULL: mark only). Returns the number of nodes newly marked. */
+static uint32_t mark_roots(graph_node *const *roots, int n, const double *grads, int seed) {
+  uint32_t pending = 0;
+  for (int i = 0; i < n; ++i) {
+    graph_node *r = roots[i];
+    pending += !(r->meta & GRAPH_F_MARK);
+    r->meta |= GRAPH_F_MARK;
+    if (seed) r->acc += grads ? grads[i] : 1.0;
+  }
+  return pending;
+}
+
+/* A marking sweep from index hi that runs no grad_fn: returns 1 if it reaches a grad_fn whose saved values were
+ * freed. Leaves no mark behind. */
+static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
+  const graph_chunk *ch = c->chunks;
+  int found = 0;
+  uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
+  for (;;) {
+    graph_node *base = ch[k].nodes;
+    for (uint32_t stop = k == 0; j > stop;) {
+      graph_node *nd = base + --j;
+      uint32_t meta = nd->meta;
+      if (!(meta & GRAPH_F_MARK)) continue;
+      nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
+      if (!(meta & GRAPH_F_LEAF)) {
+        if (meta & GRAPH_F_FREED) found = 1;
+        if (!found) { /* once found, only clear the marks already set */
+          graph_node *pa = node_at(ch, nd->a), *pb = node_at(ch, nd->b);
+          pending += !(pa->meta & GRAPH_F_MARK);
+          pa->meta |= GRAPH_F_MARK;
+          pending += !(pb->meta & GRAPH_F_MARK);
+          pb->meta |= GRAPH_F_MARK;
+        }
+      }
+      if (--pending == 0) return found;
+    }
+    if (k == 0) return found;
+    j = ch[--k].used;
+  }
+}
+
+/* The backward sweep from index hi, with `pending` marked nodes at or below it. Visits marked nodes in reverse
+ * creation order: a node's gradient is complete when the sweep reaches it, because every node that uses it was
+ * created later. Returns the lowest index visited. */
+static uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, uint64_t saves) {
+  const graph_chunk *ch = c->chunks;
+  uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
+  for (;;) {
+    graph_node *base = ch[k].nodes;
+    for (uint32_t stop = k == 0; j > stop;) {
+      graph_node *nd = base + --j;
+      uint32_t meta = nd->meta;
+      if (!(meta & GRAPH_F_MARK)) continue;
+      double g = nd->acc;
+      nd->acc = 0.0;
+      if (AD_UNLIKELY(meta & (GRAPH_F_LEAF | GRAPH_F_HOOK | GRAPH_F_RETAIN))) {
+        g = visit_special(c, nd, g);
+        ch = c->chunks;
+        meta = nd->meta;
+        if (meta & GRAPH_F_LEAF) {
+          nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
+          if (--pending == 0) return (k << GRAPH_CHUNK_SHIFT) + j;
+          continue;
+        }
+      }
+      assert(!(meta & GRAPH_F_FREED) && "reaches_freed let a freed grad_fn through");
+      uint32_t op = meta & GRAPH_OP_MASK;
+      nd->meta = (meta & ~(uint32_t)GRAPH_F_MARK) | ((uint32_t)((saves >> op) & 1u) * GRAPH_F_FREED);
+      graph_node *pa = node_at(ch, nd->a);
+      uint32_t ma = pa->meta;
+      pa->meta = ma | GRAPH_F_MARK;
+      pending += !(ma & GRAPH_F_MARK);
+      pa->acc += nd->da * g;
+      graph_node *pb = node_at(ch, nd->b); /* node 0 when there is no second parent: always marked */
+      uint32_t mb = pb->meta;
+      pb->meta = mb | GRAPH_F_MARK;
+      pending += !(mb & GRAPH_F_MARK);
+      pb->acc += nd->db * g;
+      if (--pending == 0) return (k << GRAPH_CHUNK_SHIFT) + j;
+    }
+    if (k == 0) return 1;
+    j = ch[--k].used;
+  }
+}
+
+ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, const double *grads,
+                              int retain_graph) {
+  if (!c) return AD_EINVAL;
+  if (n < 1 || !roots) {
+    set_err(c, "graph_backward: no roots");
+    return AD_EINVAL;
+  }
+  if (c->in_backward) {
+    set_err(c, "graph_backward called from a hook during backward");
+    return AD_ESTATE;
+  }
+  uint32_t hi = 0;
+  for (int i = 0; i < n; ++i) {
+    const graph_node *r = roots[i];
+    if (!r || !is_live(c, r)) {
+      set_err(c, "graph_backward: root %d is NULL, a placeholder or released", i);
+      return AD_EINVAL;
+    }
+    if (!(r->meta & GRAPH_F_REQ)) {
+      set_err(c, GRAPH_MSG_NOGRAD, i);
+      return AD_ENOGRAD;
+    }
+    if (r->id > hi) hi = r->id;
+  }
+  if (c->freed_lo <= hi && reaches_freed(c, hi, mark_roots(roots, n, NULL, 0))) {
+    set_err(c, GRAPH_MSG_FREED);
+    return AD_EFREED;
+  }
+  c->in_backward = 1;
+  uint64_t saves = retain_graph ? 0 : (graph__all_ops & ~graph__saves_nothing);
+  uint32_t lo = sweep(c, hi, mark_roots(roots, n, grads, 1), saves);
+  c->in_backward = 0;
+  if (!retain_graph && lo < c->freed_lo) c->freed_lo = lo;
+  return AD_OK;
+}
+
+ad_status graph_backward(graph_ctx *c, graph_node *root, double grad, int retain_graph) {
+  return graph_backward_many(c, 1, &root, &grad, retain_graph);
+}
+
+/* ---- Seeing the graph ------------------------------------------------------------------------------------------- */
+
+static void dot_string(FILE *f, const char *s) {
+  for (; *s; ++s) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+}
+
+static void dot_node(const graph_ctx *c, const graph_node *n, int is_root, FILE *f) {
+  const char *name = graph_name(c, n);
+  const char *fn = graph_grad_fn_name(n);
+  double g;
+  int has = graph_grad(c, n, &g);
+  fprintf(f, "  n%u [label=\"", (unsigned)n->id);
+  if (name) {
+    dot_string(f, name);
+    fputs("\\n", f);
+  }
+  fprintf(f, "%s\\nvalue %.6g", fn ? fn : "leaf", n->value);
+  if (has) fprintf(f, "\\ngrad %.6g", g);
+  fprintf(f, "\"%s%s];\n", (n->meta & GRAPH_F_LEAF) ? ", shape=box, style=filled, fillcolor=\"#dde8f6\"" : "",
+          is_root ? ", peripheries=2" : "");
+}
+
+ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
+  if (!c || !root || !f || !is_live(c, root)) return AD_EINVAL;
+  if (c->in_backward) return AD_ESTATE;
+  fputs("digraph autograd {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+        "  edge [fontname=\"Helvetica\", fontsize=9];\n",
+        f);
+  /* The same sweep as backward, printing instead of propagating: every node root depends on, newest first. */
+  const graph_chunk *ch = c->chunks;
+  uint32_t hi = root->id, pending = 1;
+  root->meta |= GRAPH_F_MARK;
+  uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
+  for (;;) {
+    graph_node *base = ch[k].nodes;
+    for (uint32_t stop = k == 0; pending && j > stop;) {
+      graph_node *nd = base + --j;
+      if (!(nd->meta & GRAPH_F_MARK)) continue;
+      nd->meta &= ~(uint32_t)GRAPH_F_MARK;
+      pending--;
+      dot_node(c, nd, nd == root, f);
+      graph_edge e[2];
+      int cnt = 0;
+      graph_next_functions(c, nd, e, &cnt);
+      for (int i = 0; i < cnt; ++i) {
+        if (!e[i].node) continue;
+        fprintf(f, "  n%u -> n%u", (unsigned)nd->id, (unsigned)e[i].node->id);
+        if (e[i].node->meta & GRAPH_F_LEAF) fputs(" [label=\"AccumulateGrad\"]", f);
+        fputs(";\n", f);
+        pending += !(e[i].node->meta & GRAPH_F_MARK);
+        e[i].node->meta |= GRAPH_F_MARK;
+      }
+    }
+    if (!pending || k == 0) break;
+    j = ch[--k].used;
+  }
+  fputs("}\n", f);
+  return ferror(f) ? AD_ESTATE : AD_OK;
+}
