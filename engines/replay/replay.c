@@ -352,6 +352,7 @@ int replay_guard_message(const replay_t *t, char *buf, size_t n) {
     return 0;
   }
   const replay_guard *g = &t->guard;
+  if (family_of(g->code) == GF_NONE) return snprintf(buf, buf ? n : 0, "no guard fired");
   return snprintf(buf, buf ? n : 0, "control flow changed at op %llu (%s: recorded %s, now %s): record again",
                   (unsigned long long)g->op, replay_guard_name(g->code), outcome_str(g->code, g->recorded),
                   outcome_str(g->code, g->now));

@@ -174,8 +174,8 @@ replay_guard replay_last_guard(const replay_t *t);
 /* A name for the decision a guard code stands for: "gt_vc", "fmax/fmin", "abs", "ad_val", ...; "?" otherwise. */
 const char *replay_guard_name(unsigned code);
 /* Writes "control flow changed at op N (gt_vc: recorded true, now false): record again" for the last guard
- * that fired into buf (at most n bytes, always terminated when n > 0). Returns the length it needed (as
- * snprintf); 0 for NULL t. */
+ * that fired ("no guard fired" if none did) into buf (at most n bytes, always terminated when n > 0; buf may be
+ * NULL when n is 0). Returns the length it needed (as snprintf); 0 for NULL t. */
 int replay_guard_message(const replay_t *t, char *buf, size_t n);
 
 /* Returns the adjoint vector, one zeroed double per statement plus slot 0 (indexed by replay_var.i); NULL (with

@@ -1,0 +1,3 @@
+# The replayable tape and its guards (label: replay).
+adlab_test(test_replay_ops SOURCES test_replay_ops.c LABELS unit replay LIBS adlab_replay)
+adlab_test(test_replay_guards SOURCES test_replay_guards.c LABELS unit replay LIBS adlab_replay)
