@@ -1,0 +1,259 @@
+/* test_gb_shim: the C shim over Google Benchmark registers, loops, pauses, counts, reports memory and context,
+ * and writes its JSON atomically. Runs a few tiny benchmarks with a short --benchmark_min_time, then reads the
+ * JSON they wrote and checks every field the shim is responsible for. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, opendir */
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gb_shim.h"
+
+static int g_fails, g_checks;
+#define test_cond(descr, cond)                                                                                 \
+  do {                                                                                                         \
+    g_checks++;                                                                                                \
+    if (!(cond)) {                                                                                             \
+      g_fails++;                                                                                               \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, descr);                                          \
+    }                                                                                                          \
+  } while (0)
+
+#define OUT_FILE "test_gb_shim.json"
+
+/* ---- the benchmarks --------------------------------------------------------------------------------------- */
+
+static volatile double g_sink;
+
+static void bm_args(gb_state *st, void *arg) {
+  (void)arg;
+  int64_t a = gb_range(st, 0);
+  while (gb_keep_running(st)) g_sink += (double)a;
+  gb_counter(st, "arg", (double)a, GB_COUNTER_PLAIN);
+}
+
+static void bm_counters(gb_state *st, void *arg) {
+  int *calls = (int *)arg;
+  ++*calls;
+  while (gb_keep_running(st)) {
+    double s = 0;
+    for (int i = 0; i < 100; ++i) s += i * 0.5;
+    gb_do_not_optimize(&s);
+  }
+  int64_t it = gb_iterations(st);
+  gb_counter(st, "plain", 42.0, GB_COUNTER_PLAIN);
+  gb_counter(st, "avg", 3.0 * (double)it, GB_COUNTER_AVG_ITERATIONS);
+  gb_counter(st, "rate", 1000.0, GB_COUNTER_RATE);
+  gb_counter(st, "ns_per_item", 5 * 1e-9, GB_COUNTER_TIME_PER);
+  gb_counter(st, "replaced", 1.0, GB_COUNTER_PLAIN);
+  gb_counter(st, "replaced", 2.0, GB_COUNTER_PLAIN);
+  gb_set_items_processed(st, 10 * it);
+  gb_set_label(st, "hello label");
+}
+
+/* Set-up holds 500 bytes; each iteration allocates 1000 + 3000 bytes and frees them. */
+static void bm_memory(gb_state *st, void *arg) {
+  (void)arg;
+  void *held = ad_malloc(500);
+  while (gb_keep_running(st)) {
+    void *p = ad_malloc(1000), *q = ad_malloc(3000);
+    gb_do_not_optimize(p);
+    gb_do_not_optimize(q);
+    ad_free(q, 3000);
+    ad_free(p, 1000);
+  }
+  ad_free(held, 500);
+}
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Each iteration spends at least 200 us of CPU with the timer paused, then almost nothing timed. */
+static void bm_pause(gb_state *st, void *arg) {
+  (void)arg;
+  while (gb_keep_running(st)) {
+    gb_pause_timing(st);
+    double t0 = cpu_now();
+    while (cpu_now() - t0 < 200e-6) g_sink += 1.0;
+    gb_resume_timing(st);
+    g_sink += 1.0;
+  }
+}
+
+static int g_error_seen;
+static void bm_error(gb_state *st, void *arg) {
+  (void)arg;
+  gb_skip_with_error(st, "skipped: on purpose");
+  g_error_seen |= gb_error_occurred(st);
+}
+
+/* ---- reading the JSON back -------------------------------------------------------------------------------- */
+
+static char *g_json;
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *p = (char *)malloc((size_t)n + 1);
+  if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+    free(p);
+    p = NULL;
+  }
+  if (p) p[n] = 0;
+  fclose(f);
+  return p;
+}
+
+/* The text of the JSON object of the benchmark named name (up to its closing brace: benchmark objects hold no
+ * nested objects), NUL-terminated in a static buffer; NULL if absent. */
+static const char *bench_obj(const char *name) {
+  static char buf[8192];
+  char key[256];
+  snprintf(key, sizeof key, "\"name\": \"%s\",", name);
+  const char *p = g_json ? strstr(g_json, key) : NULL;
+  if (!p) return NULL;
+  const char *e = strchr(p, '}');
+  size_t n = e ? (size_t)(e - p) : strlen(p);
+  if (n >= sizeof buf) n = sizeof buf - 1;
+  memcpy(buf, p, n);
+  buf[n] = 0;
+  return buf;
+}
+
+/* The number after "key": in obj; NAN if absent. */
+static double num(const char *obj, const char *key) {
+  char k[128];
+  snprintf(k, sizeof k, "\"%s\": ", key);
+  const char *p = obj ? strstr(obj, k) : NULL;
+  return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+/* Whether obj (or the whole JSON when obj is NULL) has the text "key": value, value written as in JSON. */
+static int has(const char *obj, const char *key, const char *value) {
+  char k[512];
+  snprintf(k, sizeof k, "\"%s\": %s", key, value);
+  return strstr(obj ? obj : g_json, k) != NULL;
+}
+
+static int close_to(double a, double b, double rel) { return fabs(a - b) <= rel * fabs(b); }
+
+/* ---- main ------------------------------------------------------------------------------------------------- */
+
+static int no_tmp_left(void) {
+  DIR *d = opendir(".");
+  if (!d) return 0;
+  int ok = 1;
+  for (struct dirent *e; (e = readdir(d));)
+    if (!strncmp(e->d_name, OUT_FILE ".", sizeof OUT_FILE) && strstr(e->d_name, ".tmp")) ok = 0;
+  closedir(d);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  int counter_calls = 0;
+
+  /* Registration contracts. */
+  test_cond("NULL name rejected", gb_register(NULL, bm_args, NULL) == NULL);
+  test_cond("empty name rejected", gb_register("", bm_args, NULL) == NULL);
+  test_cond("NULL function rejected", gb_register("x", NULL, NULL) == NULL);
+  test_cond("setters ignore NULL", gb_bench_arg(NULL, 1) == NULL && gb_bench_range(NULL, 1, 2, 2) == NULL &&
+                                       gb_bench_unit(NULL, GB_US) == NULL && gb_bench_real_time(NULL) == NULL &&
+                                       gb_bench_iterations(NULL, 3) == NULL);
+
+  gb_bench *b = gb_register("gbt/args", bm_args, NULL);
+  test_cond("register", b != NULL);
+  test_cond("range returns its benchmark", gb_bench_range(b, 2, 8, 2) == b);
+  test_cond("arg returns its benchmark", gb_bench_arg(gb_register("gbt/counters", bm_counters, &counter_calls), 7));
+  gb_register("gbt/memory", bm_memory, NULL);
+  gb_bench *pb = gb_register("gbt/pause", bm_pause, NULL);
+  test_cond("unit and iterations return their benchmark", gb_bench_iterations(gb_bench_unit(pb, GB_US), 40) == pb);
+  gb_register("gbt/error", bm_error, NULL);
+
+  test_cond("context added", gb_add_context("gbt_key", "gbt value") == AD_OK);
+  test_cond("duplicate context key rejected", gb_add_context("gbt_key", "other") == AD_EINVAL);
+  test_cond("Google Benchmark's own key rejected", gb_add_context("date", "today") == AD_EINVAL);
+  test_cond("NULL context rejected", gb_add_context(NULL, "v") == AD_EINVAL && gb_add_context("k", NULL) == AD_EINVAL);
+  gb_memory_manager_enable();
+  gb_memory_manager_enable(); /* idempotent */
+
+  /* An unknown flag: exit status 2, nothing run. */
+  char *bad_argv[] = {argv[0], (char *)"--benchmark_no_such_flag=1", NULL};
+  test_cond("unknown flag gives 2", gb_main(2, bad_argv, NULL) == 2);
+  test_cond("nothing ran after a bad flag", counter_calls == 0);
+
+  /* Bytes held outside any benchmark must not count towards max_bytes_used. */
+  void *outside = ad_malloc(10000);
+  remove(OUT_FILE);
+  char *run_argv[] = {argv[0], (char *)"--benchmark_min_time=0.01", (char *)"--benchmark_out=" OUT_FILE,
+                      (char *)"--benchmark_filter=gbt/", NULL};
+  test_cond("run succeeds", gb_main(4, run_argv, NULL) == 0);
+  ad_free(outside, 10000);
+  test_cond("benchmark function was called", counter_calls > 0);
+  test_cond("no temporary file left", no_tmp_left());
+  g_json = read_file(OUT_FILE);
+  test_cond("report written under its name", g_json != NULL);
+  if (!g_json) goto done;
+
+  test_cond("context entry in report", has(NULL, "gbt_key", "\"gbt value\""));
+
+  /* Arguments: 2, 4, 8 from the range, each visible to the function. */
+  static const char *arg_names[] = {"gbt/args/2", "gbt/args/4", "gbt/args/8"};
+  for (int i = 0; i < 3; ++i) {
+    const char *o = bench_obj(arg_names[i]);
+    test_cond("range run present", o != NULL);
+    test_cond("gb_range sees the argument", num(o, "arg") == (double)(2 << i));
+  }
+
+  /* Counters and their flags. */
+  const char *o = bench_obj("gbt/counters/7");
+  test_cond("arg run present", o != NULL);
+  double cpu = num(o, "cpu_time"), iters = num(o, "iterations"); /* cpu_time is per iteration, in ns */
+  test_cond("time unit is ns by default", has(o, "time_unit", "\"ns\""));
+  test_cond("plain counter as set", num(o, "plain") == 42.0);
+  test_cond("per-iteration average", close_to(num(o, "avg"), 3.0, 1e-12));
+  test_cond("rate: per second of CPU time", close_to(num(o, "rate"), 1000.0 / (cpu * iters * 1e-9), 1e-6));
+  test_cond("time per item in ns", close_to(num(o, "ns_per_item"), cpu / 5.0, 1e-6));
+  test_cond("last value wins", num(o, "replaced") == 2.0);
+  test_cond("items per second", close_to(num(o, "items_per_second"), 10.0 / (cpu * 1e-9), 1e-6));
+  test_cond("label", has(o, "label", "\"hello label\""));
+
+  /* Memory manager: peak above what was held before the run; allocations per iteration of the memory run. */
+  o = bench_obj("gbt/memory");
+  test_cond("memory run present", o != NULL);
+  test_cond("max_bytes_used is the set-up plus one iteration", num(o, "max_bytes_used") == 4500.0);
+  test_cond("net heap growth is zero", num(o, "net_heap_growth") == 0.0);
+  double total = num(o, "total_allocated_bytes"), mem_iters = (total - 500.0) / 4000.0;
+  test_cond("total bytes: set-up plus whole iterations", mem_iters >= 1 && mem_iters == floor(mem_iters));
+  test_cond("allocations per iteration", close_to(num(o, "allocs_per_iter"), (1.0 + 2.0 * mem_iters) / mem_iters,
+                                                  1e-12));
+
+  /* Paused work is not timed: each iteration spends 200 us paused and almost nothing running. */
+  o = bench_obj("gbt/pause/iterations:40"); /* Google Benchmark names a fixed count */
+  test_cond("pause run present", o != NULL);
+  test_cond("unit set to us", has(o, "time_unit", "\"us\""));
+  test_cond("fixed iteration count", num(o, "iterations") == 40.0);
+  test_cond("paused time excluded", num(o, "cpu_time") < 100.0);
+
+  /* Errors: flagged in the report with their message, and visible to the function. */
+  o = bench_obj("gbt/error");
+  test_cond("error run present", o != NULL);
+  test_cond("error flagged", has(o, "error_occurred", "true"));
+  test_cond("error message", has(o, "error_message", "\"skipped: on purpose\""));
+  test_cond("gb_error_occurred", g_error_seen == 1);
+
+done:
+  free(g_json);
+  remove(OUT_FILE);
+  printf("test_gb_shim: %d checks, %d failed\n", g_checks, g_fails);
+  return g_fails ? 1 : 0;
+}
