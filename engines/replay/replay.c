@@ -396,7 +396,7 @@ replay_stats replay_get_stats(const replay_t *t) {
 /* ---- Adjoints ---------------------------------------------------------------------------------------------- */
 
 double *replay_adjoints(replay_t *t) {
-  if (!t) return NULL;
+  if (!t || t->status != AD_OK) return NULL;
   size_t need = t->next;
   if (t->adj_cap < need) {
     size_t cap = need + need / 8;

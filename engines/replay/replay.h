@@ -178,8 +178,9 @@ const char *replay_guard_name(unsigned code);
  * NULL when n is 0). Returns the length it needed (as snprintf); 0 for NULL t. */
 int replay_guard_message(const replay_t *t, char *buf, size_t n);
 
-/* Returns the adjoint vector, one zeroed double per statement plus slot 0 (indexed by replay_var.i); NULL (with
- * replay_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording, reset or shrink. */
+/* Returns the adjoint vector, one zeroed double per statement plus slot 0 (indexed by replay_var.i); NULL if the
+ * recording failed, or (with replay_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next
+ * recording, reset or shrink. */
 double *replay_adjoints(replay_t *t);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). NULL is ignored. */
 void replay_clear_adjoints(replay_t *t);
