@@ -14,6 +14,10 @@
  *            h0 / 2^q, h0 = 1e-3 max(1, |x_j|), q < 12) on up to --fd-max coordinates: <= 1e-6. A coordinate
  *            whose extrapolation error estimate exceeds 1e-7 relative (the stencil met a branch or a kink) is
  *            skipped and counted as a kink; more than a quarter skipped is a failure.
+ *   replay   engines that replay a recording (eng_api.replay: static graphs): recorded at x, replayed at 20 other
+ *            inputs (10 near x, 10 from other seeds); every replay accepted must equal a fresh recording at the
+ *            same inputs (value bit for bit, Jacobian <= 1e-12). Replays refused by a guard (control flow
+ *            changed since recording) are counted, near and far, and are not failures.
  * Errors are relative to the largest reference entry, so they measure agreement of the whole vector; a wrong
  * partial in any op of the graph shows up as an error far above 1e-12.
  * Peers (bench/peers/peers.h: other AD tools, built with -DADLAB_PEERS=ON) use their own elementary functions:
@@ -126,6 +130,63 @@ static void json_array(FILE *f, const double *v, size_t n) {
     else fprintf(f, "\"%g\"", v[i]); /* JSON has no NaN or Inf: written as strings */
   }
   fputc(']', f);
+}
+
+#define REPLAY_TRIALS 20
+
+/* For an engine with replay(): records at x0, then replays at REPLAY_TRIALS other inputs, half near x0 (relative
+ * perturbations 1e-6 .. 1e-3) and half from other seeds (keeping the recording's data), and compares each accepted
+ * replay with a fresh recording at the same inputs. Prints one line; returns 1 on a disagreement or on an error
+ * other than AD_EGUARD, else 0. */
+static int check_replay(const eng_api *e, const wl_info *w, int size, const double *x0, const double *data,
+                        uint64_t seed) {
+  int n = w->n_in(size), m = w->n_out(size), ok = 0, near_refused = 0, far_refused = 0, bad = 0;
+  int trials = (double)m * w->nodes(size) * REPLAY_TRIALS > 2e8 ? 4 : REPLAY_TRIALS; /* huge Jacobians: fewer */
+  size_t nJ = (size_t)n * m;
+  double *x = (double *)calloc((size_t)n, sizeof(double));
+  double *junk = (double *)calloc((size_t)w->n_data(size) + 1, sizeof(double));
+  double *y = (double *)calloc((size_t)m, sizeof(double)), *yf = (double *)calloc((size_t)m, sizeof(double));
+  double *J = (double *)calloc(nJ, sizeof(double)), *Jf = (double *)calloc(nJ, sizeof(double));
+  eng_session *rs = e->open(w, size, data), *fs = e->open(w, size, data);
+  double emax = 0;
+  ad_status st = AD_ENOMEM;
+  if (x && junk && y && yf && J && Jf && rs && fs) {
+    st = e->value(rs, x0, y);
+    wl_rng r = {seed ^ 0x7265706C6179ull};
+    for (int k = 0; st == AD_OK && k < trials; ++k) {
+      int near = k < trials / 2;
+      if (near) {
+        double scale = pow(10.0, -3.0 - 3.0 * k / (trials / 2));
+        for (int i = 0; i < n; ++i) x[i] = x0[i] * (1 + scale * wl_rng_uniform(&r, -1.0, 1.0));
+      } else {
+        w->init(size, seed + 1 + (uint64_t)k, x, junk);
+      }
+      ad_status rst = e->replay(rs, x, y, J);
+      if (rst == AD_EGUARD) {
+        near ? near_refused++ : far_refused++;
+        continue;
+      }
+      if (rst != AD_OK || (rst = e->jacobian(fs, x, yf, Jf)) != AD_OK) {
+        st = rst;
+        break;
+      }
+      ok++;
+      bad |= memcmp(y, yf, (size_t)m * sizeof(double)) != 0;
+      double err = rel_err(J, Jf, nJ);
+      if (!(err <= emax)) emax = err;
+    }
+  }
+  bad |= st != AD_OK || !(emax <= TOL_ENGINES);
+  if (st != AD_OK)
+    fprintf(g_out, "%-11s %8d %8d %-7s  replay error: %s\n", w->name, size, n, e->name, ad_status_str(st));
+  else
+    fprintf(g_out, "%-11s %8d %8d %-7s replays: %d of %d accepted, max err vs fresh %.1e%s; refused by guards: %d near, "
+            "%d far  %s\n", w->name, size, n, e->name, ok, trials, emax, bad ? " (values differ)" : "", near_refused,
+            far_refused, bad ? "FAIL" : "ok");
+  e->close(rs);
+  e->close(fs);
+  free(x), free(junk), free(y), free(yf), free(J), free(Jf);
+  return bad;
 }
 
 /* Runs one workload at one size; returns the number of failed checks (or -1 on out-of-memory). */
@@ -277,6 +338,8 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
            fcol, verdict);
   }
   (void)fd_skipped;
+  for (int k = 0; k < o->n_eng; ++k)
+    if (r[k].e->replay && r[k].st == AD_OK) fails += check_replay(r[k].e, w, size, x, data, o->seed);
 
   if (json) {
     fprintf(json, "%s\n{\"workload\":\"%s\",\"size\":%d,\"seed\":%llu,\"n_in\":%d,\"n_out\":%d,\"inputs\":",
