@@ -2,3 +2,18 @@
 if(TARGET adlab_gb_shim)
   adlab_test(test_gb_shim SOURCES test_gb_shim.c LABELS unit LIBS adlab_gb_shim)
 endif()
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  if(TARGET adbench)
+    add_test(NAME test_adbench_smoke
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_adbench_smoke.py
+                     $<TARGET_FILE:adbench> ${PROJECT_SOURCE_DIR}/scripts/report)
+    set_tests_properties(test_adbench_smoke PROPERTIES LABELS "bench-smoke")
+  endif()
+  add_test(NAME test_report COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py
+                                    ${PROJECT_SOURCE_DIR}/scripts/report)
+  add_test(NAME test_compare COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_compare.py
+                                     ${PROJECT_SOURCE_DIR}/scripts/compare)
+  set_tests_properties(test_report test_compare PROPERTIES LABELS "unit;scripts")
+endif()

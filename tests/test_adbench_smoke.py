@@ -1,0 +1,138 @@
+"""test_adbench_smoke: adbench runs every engine on every workload at the smallest sizes with a tiny min time and
+writes a Google Benchmark JSON with adbench's counters, the memory manager's fields and the build context; skips
+carry their reason; Google Benchmark's flags keep working; scripts/report turns the JSON into a report.
+
+  python3 tests/test_adbench_smoke.py build/bench/adbench scripts/report
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_fixtures import Checker, run_script  # noqa: E402
+
+COUNTERS = ["nodes", "n_in", "size", "bytes", "bytes_per_node", "ns_per_node", "allocs_per_iter", "max_bytes_used"]
+CONTEXT = ["date", "git_commit", "compiler", "cflags", "cpu_model", "cpu_flags", "sleef_version", "sleef_variant",
+           "adbench_sweep"]
+FAST = ["--benchmark_min_time=0.001", "--max-nodes=10"]
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def close(a, b, rel):
+    return abs(a - b) <= rel * abs(b)
+
+
+def main(adbench, report):
+    c = Checker("test_adbench_smoke")
+    d = tempfile.mkdtemp(prefix="adlab-smoke-")
+
+    # What this binary holds, from its own help.
+    rc, out, _ = run([adbench, "--help"])
+    lines = {l.split(":")[0]: l.split(":", 1)[1].split() for l in out.splitlines() if l.startswith(("engines:",
+                                                                                                      "workloads:"))}
+    engines = lines.get("engines", [])
+    workloads = [w for w in lines.get("workloads", []) if not w.endswith("(hidden)")]
+    c.check("--help lists engines and workloads", rc == 0 and "primal" in engines and "tape" in engines, out[-500:])
+
+    # The smallest sizes of everything.
+    out_json = os.path.join(d, "smoke.json")
+    rc, out, err = run([adbench] + FAST + [f"--benchmark_out={out_json}", "--context=test_key=test value",
+                                           "--progress"])
+    c.check("adbench exits 0", rc == 0, err[-2000:])
+    c.check("progress on stderr", "adbench: [1/" in err, err[:300])
+    c.check("no temporary file left", not [f for f in os.listdir(d) if f.endswith(".tmp")], str(os.listdir(d)))
+    try:
+        doc = json.load(open(out_json, encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        c.check("JSON report readable", False, str(e))
+        return c.done()
+    ctx = doc.get("context", {})
+    for k in CONTEXT:
+        c.check(f"context has {k}", bool(ctx.get(k)), str(ctx.get(k)))
+    c.check("--context entry", ctx.get("test_key") == "test value")
+
+    seen_engines, seen_workloads, modes = set(), set(), {}
+    for b in doc.get("benchmarks", []):
+        parts = b["name"].split("/")
+        c.check(f"{b['name']}: named workload/engine/mode/size", len(parts) == 4 and parts[3].isdigit())
+        if len(parts) != 4:
+            continue
+        w, e, m, _ = parts
+        if b.get("error_occurred"):
+            c.check(f"{b['name']}: only skips, no errors", b.get("error_message", "").startswith("skipped:"),
+                    b.get("error_message"))
+            continue
+        seen_engines.add(e)
+        seen_workloads.add(w)
+        modes.setdefault(e, set()).add(m)
+        for k in COUNTERS:
+            c.check(f"{b['name']}: counter {k}", isinstance(b.get(k), (int, float)), str(b.get(k)))
+        if not all(isinstance(b.get(k), (int, float)) for k in COUNTERS):
+            continue
+        c.check(f"{b['name']}: nodes > 0", b["nodes"] >= 1)
+        c.check(f"{b['name']}: engine holds bytes", b["bytes"] > 0 and b["max_bytes_used"] > 0)
+        c.check(f"{b['name']}: bytes_per_node = bytes / nodes", close(b["bytes_per_node"], b["bytes"] / b["nodes"],
+                                                                      1e-9))
+        c.check(f"{b['name']}: ns_per_node = cpu_time / nodes",
+                b.get("time_unit") == "ns" and close(b["ns_per_node"], b["cpu_time"] / b["nodes"], 1e-6),
+                f"{b['ns_per_node']} vs {b['cpu_time']} / {b['nodes']}")
+        if e == "tape":
+            ok = all(isinstance(b.get(k), (int, float)) for k in ("args", "bytes_used", "bytes_per_arg"))
+            c.check(f"{b['name']}: tape counters args, bytes_per_arg", ok)
+            if ok:
+                c.check(f"{b['name']}: bytes_per_arg = bytes_used / args",
+                        close(b["bytes_per_arg"], b["bytes_used"] / b["args"], 1e-9))
+    for e in engines:
+        c.check(f"engine {e} measured", e in seen_engines)
+    for w in workloads:
+        c.check(f"workload {w} measured", w in seen_workloads)
+    c.check("primal: value only", modes.get("primal") == {"value"}, str(modes.get("primal")))
+    c.check("dual: jvp and grad", modes.get("dual") == {"jvp", "grad"}, str(modes.get("dual")))
+    c.check("tape: grad and reverse", modes.get("tape") == {"grad", "reverse"}, str(modes.get("tape")))
+
+    # An unaffordable forward gradient is skipped with its reason; an affordable one runs.
+    out2 = os.path.join(d, "skip.json")
+    rc, _, err = run([adbench, "--benchmark_min_time=0.001", "--workload=rosenbrock", "--engine=dual",
+                      "--mode=grad", "--max-nodes=100", "--dual-budget=50", f"--benchmark_out={out2}"])
+    runs = json.load(open(out2, encoding="utf-8"))["benchmarks"] if rc == 0 and os.path.exists(out2) else []
+    c.check("skip run exits 0", rc == 0, err[-500:])
+    names = [b["name"] for b in runs]
+    c.check("only the selected workload, engine and mode",
+            names and all(n.startswith("rosenbrock/dual/grad/") for n in names), str(names))
+    skipped = [b for b in runs if b.get("error_occurred")]
+    ran = [b for b in runs if not b.get("error_occurred")]
+    c.check("small size runs (n_in * nodes <= 50)", len(ran) == 1, str(names))
+    c.check("larger size skipped with the budget as reason", len(skipped) == 1 and
+            skipped[0]["error_message"].startswith("skipped:") and "--dual-budget" in skipped[0]["error_message"],
+            str(skipped))
+
+    # Google Benchmark's flags.
+    rc, out, _ = run([adbench, "--benchmark_list_tests", "--benchmark_filter=^seed/primal/"])
+    c.check("--benchmark_filter and --benchmark_list_tests", rc == 0 and out.split() == ["seed/primal/value/1"], out)
+    rc, out, _ = run([adbench] + FAST + ["--benchmark_filter=^seed/tape/grad", "--benchmark_repetitions=3",
+                                         "--benchmark_format=json"])
+    reps = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"] if rc == 0 else []
+    c.check("--benchmark_repetitions and --benchmark_format", len(reps) == 3, out[-300:])
+    rc, _, err = run([adbench, "--no-such-flag"])
+    c.check("unknown flag: exit 2", rc == 2, err)
+    rc, _, err = run([adbench, "--sweep=huge"])
+    c.check("bad sweep: exit 2 with a message", rc == 2 and "--sweep" in err, err)
+    rc, _, err = run([adbench, "--engine=nope"])
+    c.check("unknown engine: exit 2", rc == 2 and "unknown engine" in err, err)
+
+    # The report of the smoke run.
+    rc, _, err = run_script(report, [out_json, "--out-dir", d, "--name", "smoke"])
+    c.check("report of the smoke run", rc == 0 and os.path.exists(os.path.join(d, "smoke.md")), err)
+    svgs = [f for f in os.listdir(d) if f.startswith("smoke-") and f.endswith(".svg")]
+    c.check("plots for every workload", len(svgs) >= 2 * len(workloads), str(svgs))
+    return c.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,157 @@
+"""test_report: scripts/report turns a small adbench-shaped report into Markdown (targets with met/missed, ratios
+to the primal time of the same file, crossover, per-workload tables, skips) and well-formed SVG plots, removes
+its own stale plots, and rejects malformed input with one clean line.
+
+  python3 tests/test_report.py scripts/report
+"""
+import os
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_fixtures import Checker, adbench_counters, entry, report_doc, run_script, write_json  # noqa: E402
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+# (workload, engine, mode, size, nodes, n_in, cpu ns, bytes held, args)
+ROWS = [
+    # rosenbrock: at 10^6 nodes tape grad 4 ns/node (met), 22 B/node (met), dual jvp 3x primal (missed).
+    ("rosenbrock", "primal", "value", 2, 8, 2, 4.0, 96, None),
+    ("rosenbrock", "dual", "jvp", 2, 8, 2, 8.0, 128, None),
+    ("rosenbrock", "dual", "grad", 2, 8, 2, 50.0, 128, None),
+    ("rosenbrock", "tape", "grad", 2, 8, 2, 100.0, 4000, 10),
+    ("rosenbrock", "tape", "reverse", 2, 8, 2, 40.0, 4000, 10),
+    ("rosenbrock", "primal", "value", 13, 100, 13, 20.0, 200, None),
+    ("rosenbrock", "dual", "grad", 13, 100, 13, 600.0, 300, None),
+    ("rosenbrock", "tape", "grad", 13, 100, 13, 300.0, 5000, 130),
+    ("rosenbrock", "tape", "reverse", 13, 100, 13, 150.0, 5000, 130),
+    ("rosenbrock", "primal", "value", 125001, 1000000, 125001, 1.0e5, 1.0e6, None),
+    ("rosenbrock", "dual", "jvp", 125001, 1000000, 125001, 3.0e5, 2.0e6, None),
+    ("rosenbrock", "tape", "grad", 125001, 1000000, 125001, 4.0e6, 2.2e7, 1375000),
+    ("rosenbrock", "tape", "reverse", 125001, 1000000, 125001, 2.0e6, 2.2e7, 1375000),
+    # chain: tape grad 12 ns/node (missed) but 1.71x primal (met); dual jvp 1.14x primal (met); 30 B/node (missed).
+    ("chain", "primal", "value", 1000000, 1000000, 1, 7.0e6, 88, None),
+    ("chain", "dual", "jvp", 1000000, 1000000, 1, 8.0e6, 112, None),
+    ("chain", "tape", "grad", 1000000, 1000000, 1, 1.2e7, 3.0e7, 1000000),
+]
+SKIP = ("rosenbrock", "dual", "grad", 125001, "skipped: n_in * nodes = 1.56e+11 exceeds the budget")
+
+
+def build_doc():
+    entries = []
+    for w, e, m, s, nodes, n_in, t, by, args in ROWS:
+        entries.append(entry(f"{w}/{e}/{m}/{s}", t, adbench_counters(nodes, n_in, by, t, args)))
+    entries.append(entry("/".join(map(str, SKIP[:4])), 0, error=SKIP[4]))
+    doc = report_doc(entries)
+    doc["context"]["wl_rosenbrock"] = "extended Rosenbrock function of n inputs"
+    return doc
+
+
+def target_line(md, engine_mode, workload, what):
+    for l in md.splitlines():
+        if l.startswith(f"| {engine_mode} | {workload} ") and what in l:
+            return l
+    return ""
+
+
+def main(report):
+    c = Checker("test_report")
+    d = tempfile.mkdtemp(prefix="adlab-report-")
+    src = os.path.join(d, "run.json")
+    write_json(src, build_doc())
+    stale = os.path.join(d, "run-oldworkload-time.svg")
+    other = os.path.join(d, "notes-time.svg")
+    for f in (stale, other):
+        with open(f, "w", encoding="utf-8") as fh:
+            fh.write("<svg xmlns='http://www.w3.org/2000/svg'/>")
+
+    rc, out, err = run_script(report, [src])
+    c.check("report exits 0", rc == 0, err)
+    md_path = os.path.join(d, "run.md")
+    md = open(md_path, encoding="utf-8").read() if os.path.exists(md_path) else ""
+    c.check("markdown written beside the JSON", md.startswith("# adlab benchmark report: run"), md[:200])
+    c.check("context in the header", "Test CPU" in md and "0123abcd" in md and "purecfma" in md)
+
+    # Targets: measured values and verdicts.
+    c.check("tape ns/node on rosenbrock: 4, met",
+            target_line(md, "tape grad", "rosenbrock", "ns per node").split("|")[3].strip() == "4" and
+            target_line(md, "tape grad", "rosenbrock", "ns per node").rstrip().endswith("| met |"),
+            target_line(md, "tape grad", "rosenbrock", "ns per node"))
+    c.check("tape ns/node on chain: 12, missed",
+            "| 12 |" in target_line(md, "tape grad", "chain", "ns per node") and
+            "**missed**" in target_line(md, "tape grad", "chain", "ns per node"))
+    c.check("tape on chain: 1.71x primal, met",
+            "| 1.71 |" in target_line(md, "tape grad", "chain", "x primal") and
+            "| met |" in target_line(md, "tape grad", "chain", "x primal"))
+    c.check("dual jvp on rosenbrock: 3x primal, missed",
+            "| 3 |" in target_line(md, "dual jvp", "rosenbrock", "x primal") and
+            "**missed**" in target_line(md, "dual jvp", "rosenbrock", "x primal"))
+    c.check("dual jvp on chain: 1.14x, met", "| 1.14 |" in target_line(md, "dual jvp", "chain", "x primal") and
+            "| met |" in target_line(md, "dual jvp", "chain", "x primal"))
+    c.check("bytes per node on chain: 30, missed", "| 30 |" in target_line(md, "tape grad", "chain", "bytes per node")
+            and "**missed**" in target_line(md, "tape grad", "chain", "bytes per node"))
+    c.check("bytes per argument on rosenbrock: (10^6 + 12 args) / args = 12.7",
+            "| 12.7 |" in target_line(md, "tape grad", "rosenbrock", "bytes per argument"))
+    c.check("poly not measured", "not measured" in target_line(md, "tape grad", "poly", "ns per node"))
+    c.check("graph target without a graph engine",
+            "no graph engine" in target_line(md, "graph grad", "rosenbrock", "ns per node"))
+
+    # Ratios to primal from the same file, and the crossover.
+    row = next((l for l in md.splitlines() if l.startswith("| tape | grad | 125,001 |")), "")
+    c.check("ratio to primal: 4e6 / 1e5 = 40", "| 40 |" in row, row)
+    c.check("primal ratio is 1", any(l.startswith("| primal | value | 125,001 |") and "| 1 |" in l
+                                     for l in md.splitlines()))
+    c.check("crossover at sqrt(2 * 13) = 5.1", "cheaper up to n_in = 5.1 " in md, md)
+    c.check("skip reason listed", f"dual grad at size 125,001: {SKIP[4]}" in md)
+    c.check("workload description", "extended Rosenbrock function of n inputs." in md)
+
+    # Plots: well-formed SVG, one line per engine and mode, axes labelled.
+    for name, lines in (("run-rosenbrock-time.svg", 5), ("run-rosenbrock-bytes.svg", 3), ("run-chain-time.svg", 3),
+                        ("run-crossover.svg", 2)):
+        path = os.path.join(d, name)
+        try:
+            root = ET.parse(path).getroot()
+        except (OSError, ET.ParseError) as e:
+            c.check(f"{name} parses as XML", False, str(e))
+            continue
+        c.check(f"{name} is an SVG with a size", root.tag == SVG + "svg" and root.get("width") and root.get("viewBox"))
+        n = len(root.findall(f"{SVG}polyline"))
+        c.check(f"{name} has {lines} lines", n == lines, f"{n}")
+        texts = "".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
+        c.check(f"{name} has axis labels", ("nodes" in texts or "n_in" in texts) and "10" in texts, texts[:200])
+        if name == "run-rosenbrock-time.svg":
+            c.check("legend names engine and mode", "tape grad" in texts and "primal value" in texts, texts)
+        if name == "run-crossover.svg":
+            c.check("crossover marked", "5.1" in texts, texts)
+    c.check("md links the plots", "(run-rosenbrock-time.svg)" in md and "(run-crossover.svg)" in md)
+    c.check("stale plot of the same report removed", not os.path.exists(stale))
+    c.check("other files left alone", os.path.exists(other))
+
+    # --out-dir and --name.
+    out_dir = os.path.join(d, "elsewhere")
+    rc, _, err = run_script(report, [src, "--out-dir", out_dir, "--name", "ref"])
+    c.check("--out-dir/--name", rc == 0 and os.path.exists(os.path.join(out_dir, "ref.md")) and
+            os.path.exists(os.path.join(out_dir, "ref-chain-time.svg")), err)
+
+    # Malformed input.
+    text = open(src, encoding="utf-8").read()
+    bad = os.path.join(d, "bad.json")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write(text[: len(text) * 2 // 3])
+    rc, _, err = run_script(report, [bad])
+    c.one_line_error("truncated JSON", rc, err, "truncated")
+    write_json(bad, report_doc([entry("BM_foo", 1.0)]))
+    rc, _, err = run_script(report, [bad])
+    c.one_line_error("not adbench's", rc, err, "no adbench results")
+    write_json(bad, {"benchmarks": "nope"})
+    rc, _, err = run_script(report, [bad])
+    c.one_line_error("foreign JSON", rc, err, "not a Google Benchmark")
+    rc, _, err = run_script(report, [os.path.join(d, "missing.json")])
+    c.one_line_error("missing file", rc, err, "cannot read")
+    c.check("nothing written for bad input", not os.path.exists(os.path.join(d, "bad.md")))
+    return c.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
