@@ -168,16 +168,18 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     st = e->value(s, r.x, yp);
     eng_stats es = e->stats(s);
     double per = es.nodes ? (double)es.bytes_used / (double)es.nodes : 0;
-    snprintf(what, sizeof what, "%s: %s/%d records %llu nodes, at least the tape engine's %llu", e->name, w->name,
-             size, (unsigned long long)es.nodes, (unsigned long long)r.nodes);
-    test_cond(what, st == AD_OK && es.nodes >= r.nodes);
-    snprintf(what, sizeof what, "%s: %s/%d uses %.0f bytes per node (bounds: 8 to 4096)", e->name, w->name, size,
-             per);
+    int vectorised = !strcmp(e->name, "torch_vec"); /* a few tensor ops, each over a whole vector */
+    if (vectorised) per = (double)es.bytes_used / (double)r.nodes; /* per scalar node of the workload */
+    snprintf(what, sizeof what, "%s: %s/%d records %llu nodes, %s the tape engine's %llu", e->name, w->name, size,
+             (unsigned long long)es.nodes, vectorised ? "fewer than" : "at least", (unsigned long long)r.nodes);
+    test_cond(what, st == AD_OK && es.nodes > 0 && (vectorised ? es.nodes < r.nodes : es.nodes >= r.nodes));
+    snprintf(what, sizeof what, "%s: %s/%d uses %.0f bytes per node (bounds: %d to 4096)", e->name, w->name, size,
+             per, vectorised ? 0 : 8);
 #if defined(__SANITIZE_ADDRESS__)
     /* heap use comes from glibc's mallinfo2, which the sanitizer's allocator does not fill in */
     test_cond(what, per <= 4096);
 #else
-    test_cond(what, per >= 8 && per <= 4096);
+    test_cond(what, per >= (vectorised ? 0 : 8) && per <= 4096);
 #endif
   }
 done:
@@ -193,13 +195,16 @@ static void check_errors(const eng_api *e) {
   test_cond("open refuses a size above the workload's maximum", e->open(w, w->max_size + 1, data) == NULL);
   test_cond("open refuses size 0", e->open(w, 0, data) == NULL);
   test_cond("open refuses a NULL workload", e->open(NULL, 4, data) == NULL);
-  for (long k = 0; k < 4; ++k) {
+  long first_ok = -1; /* allocation k fails: open must return NULL, until it needs fewer than k */
+  for (long k = 0; k < 64 && first_ok < 0; ++k) {
     ad_alloc_fail_after(k);
     eng_session *s = e->open(w, 4, data);
     ad_alloc_fail_after(-1);
-    test_cond("open returns NULL when adlab's allocator fails", s == NULL);
+    if (s) first_ok = k;
     e->close(s);
   }
+  test_cond("open returns NULL when adlab's first allocation fails, and succeeds once none fails",
+            first_ok > 0);
   const char *why = peer_skip_reason(e, wl_find("chain"), wl_find("chain")->max_size);
   printf("%s at chain's largest size (%d nodes): %s\n", e->name, wl_find("chain")->max_size,
          why ? why : "runs");

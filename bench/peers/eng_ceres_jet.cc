@@ -15,6 +15,10 @@
 
 #include "peers.h"
 
+#ifndef ADLAB_CERES_VERSION /* normally from CMake: the headers' version and the Debian package's */
+#define ADLAB_CERES_VERSION CERES_VERSION_STRING
+#endif
+
 typedef ceres::Jet<double, 1> ad_t;
 typedef struct jet_ctx { int unused; } ad_ctx;
 
@@ -40,6 +44,6 @@ static inline ad_t jet_seed(double v, double d) {
 #include "peer_forward.inc"
 
 extern "C" const eng_api eng_ceres_jet = fwd_api("ceres_jet");
-extern "C" const peer_info peer_info_ceres_jet = {&eng_ceres_jet, "Ceres", CERES_VERSION_STRING,
+extern "C" const peer_info peer_info_ceres_jet = {&eng_ceres_jet, "Ceres", ADLAB_CERES_VERSION,
                                                   "ceres::Jet<double, 1> forward mode, one tangent per pass",
                                                   NULL};

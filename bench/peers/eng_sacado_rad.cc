@@ -22,6 +22,10 @@
 #include "peer_heap.hh"
 #include "peers.h"
 
+#ifndef ADLAB_SACADO_VERSION /* normally from CMake: the headers' version and the Debian package's */
+#define ADLAB_SACADO_VERSION TRILINOS_VERSION_STRING
+#endif
+
 typedef Sacado::Rad::ADvar<double> ad_t;
 typedef struct rad_ctx { uint64_t nodes; } ad_ctx;
 
@@ -145,5 +149,5 @@ static eng_api rad_api(void) {
 
 extern "C" const eng_api eng_sacado_rad = rad_api();
 extern "C" const peer_info peer_info_sacado_rad = {
-    &eng_sacado_rad, "Sacado", TRILINOS_VERSION_STRING,
+    &eng_sacado_rad, "Sacado", ADLAB_SACADO_VERSION,
     "Sacado::Rad::ADvar<double> reverse mode: record, then Outvar_Gradcomp / Weighted_Gradcomp", rad_skip};

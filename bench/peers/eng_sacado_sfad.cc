@@ -15,6 +15,10 @@
 
 #include "peers.h"
 
+#ifndef ADLAB_SACADO_VERSION /* normally from CMake: the headers' version and the Debian package's */
+#define ADLAB_SACADO_VERSION TRILINOS_VERSION_STRING
+#endif
+
 typedef Sacado::Fad::SFad<double, 1> ad_t;
 typedef struct sfad_ctx { int unused; } ad_ctx;
 
@@ -39,6 +43,6 @@ static inline ad_t sfad_seed(double v, double d) {
 #include "peer_forward.inc"
 
 extern "C" const eng_api eng_sacado_sfad = fwd_api("sacado_sfad");
-extern "C" const peer_info peer_info_sacado_sfad = {&eng_sacado_sfad, "Sacado", TRILINOS_VERSION_STRING,
+extern "C" const peer_info peer_info_sacado_sfad = {&eng_sacado_sfad, "Sacado", ADLAB_SACADO_VERSION,
                                                     "Sacado::Fad::SFad<double, 1> forward mode, one tangent per pass",
                                                     NULL};

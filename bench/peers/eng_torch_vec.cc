@@ -1,0 +1,173 @@
+/* eng_torch_vec.cc: libtorch autograd on 1-D tensors: the vectorised form of the workloads that have one, as a
+ * PyTorch user would write them, behind eng.h. Labelled torch_vec: a different program from the workload source.
+ *
+ *   const eng_api *e = eng_find("torch_vec");
+ *   if (!peer_skip_reason(e, wl_find("rosenbrock"), 1000000)) {
+ *     eng_session *s = e->open(wl_find("rosenbrock"), 1000000, data);
+ *     e->jacobian(s, x, y, g);        // one tensor of inputs with requires_grad, f.backward(), x.grad
+ *     e->close(s);
+ *   }
+ *
+ * Vectorised forms (a handful of graph nodes, each over a whole vector or matrix):
+ *   rosenbrock  a = x[:-1], b = x[1:];  f = sum((1 - a)^2 + 100 (b - a^2)^2)
+ *   mlp         W1, b1, w2, b2 are views of x; U (S x D) and t from the data;
+ *               f = mean((tanh(U W1^T + b1) w2 + b2 - t)^2)
+ * The other workloads are sequential (a chain of scalar ops, Horner's rule, per-element loops and branches) and
+ * have no vectorised form here: peer_skip_reason says so. Errors from libtorch become AD_ESTATE (AD_ENOMEM for
+ * bad_alloc). stats(): nodes are the graph's tensor ops, bytes_used the heap a fresh recording takes (mallinfo2).
+ */
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "peer_heap.hh"
+#include "peers.h"
+
+struct eng_session {
+  const wl_info *w;
+  int size, n_in;
+  const double *data;
+  std::vector<double> last_x;
+  at::Tensor x, f; /* the inputs (requires_grad) and the objective of the last recording */
+  uint64_t ops;    /* tensor ops of the last recording */
+};
+
+static const char *tv_skip(const wl_info *w, int size) {
+  if (w->id != WL_rosenbrock && w->id != WL_mlp)
+    return "no vectorised form: the workload is a sequence of dependent scalar ops";
+  if (w->nodes(size) > 2e8) return "vectorised libtorch above 2e8 scalar nodes: tensors over 4 GB";
+  return NULL;
+}
+
+/* Runs f, turning libtorch's exceptions into status codes. */
+template <class F> static ad_status tv_guard(F f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc &) {
+    return AD_ENOMEM;
+  } catch (const std::exception &) {
+    return AD_ESTATE;
+  }
+}
+
+static void tv_close(eng_session *s) {
+  if (!s) return;
+  s->~eng_session();
+  ad_free(s, sizeof *s);
+}
+
+static eng_session *tv_open(const wl_info *w, int size, const double *data) {
+  if (!w || size < 1 || size > w->max_size || tv_skip(w, size)) return NULL;
+  static int threads_set;
+  if (!threads_set) {
+    at::set_num_threads(1);
+    threads_set = 1;
+  }
+  void *p = ad_malloc(sizeof(eng_session));
+  if (!p) return NULL;
+  eng_session *s = new (p) eng_session();
+  s->w = w;
+  s->size = size;
+  s->n_in = w->n_in(size);
+  s->data = data;
+  return s;
+}
+
+static at::Tensor tv_rosenbrock(const at::Tensor &x, uint64_t *ops) {
+  int64_t n = x.size(0);
+  at::Tensor a = x.slice(0, 0, n - 1), b = x.slice(0, 1, n);
+  *ops = 9; /* 2 slices, rsub, 2 squares, sub, square, mul, add, sum: counted as the graph's 9 arithmetic nodes */
+  return (at::square(at::rsub(a, 1.0)) + at::square(b - at::square(a)) * 100.0).sum();
+}
+
+static at::Tensor tv_mlp(const at::Tensor &x, const double *data, int size, uint64_t *ops) {
+  enum { D = 4, S = 8 };
+  int64_t h = size < 1 ? 1 : size;
+  at::Tensor W1 = x.slice(0, 0, h * D).view({h, D}), b1 = x.slice(0, h * D, h * (D + 1));
+  at::Tensor w2 = x.slice(0, h * (D + 1), h * (D + 2)), b2 = x.slice(0, h * (D + 2), h * (D + 2) + 1);
+  at::Tensor U = at::from_blob(const_cast<double *>(data), {S, D + 1}, at::kDouble);
+  at::Tensor u = U.slice(1, 0, D), t = U.select(1, D);
+  *ops = 8; /* matmul, add, tanh, matvec, add, sub, square, mean */
+  return at::square(at::tanh(at::matmul(u, W1.t()) + b1).matmul(w2) + b2 - t).mean();
+}
+
+static ad_status tv_record(eng_session *s, const double *x, double *y) {
+  return tv_guard([&] {
+    s->f = at::Tensor();
+    s->x = at::from_blob(const_cast<double *>(x), {s->n_in}, at::kDouble).clone().requires_grad_(true);
+    if (s->w->id == WL_rosenbrock) s->f = tv_rosenbrock(s->x, &s->ops);
+    else s->f = tv_mlp(s->x, s->data, s->size, &s->ops);
+    if (y) y[0] = s->f.item<double>();
+    if (x != s->last_x.data()) s->last_x.assign(x, x + s->n_in);
+    return AD_OK;
+  });
+}
+
+static void tv_copy_grad(const at::Tensor &g, int n, double scale, double *out) {
+  if (!g.defined()) {
+    for (int j = 0; j < n; ++j) out[j] = 0.0;
+    return;
+  }
+  at::Tensor c = g.contiguous();
+  const double *p = c.data_ptr<double>();
+  for (int j = 0; j < n; ++j) out[j] = scale * p[j];
+}
+
+static ad_status tv_vjp(eng_session *s, const double *w, double *wJ) {
+  if (!s->f.defined()) return AD_ESTATE;
+  return tv_guard([&] {
+    std::vector<at::Tensor> g = torch::autograd::grad({s->f}, {s->x}, {at::scalar_tensor(w[0], at::kDouble)}, true,
+                                                      false, true);
+    tv_copy_grad(g[0], s->n_in, 1.0, wJ);
+    return AD_OK;
+  });
+}
+
+static ad_status tv_jacobian(eng_session *s, const double *x, double *y, double *J) {
+  ad_status st = tv_record(s, x, y);
+  if (st != AD_OK) return st;
+  return tv_guard([&] {
+    s->f.backward();
+    tv_copy_grad(s->x.grad(), s->n_in, 1.0, J);
+    return AD_OK;
+  });
+}
+
+static eng_stats tv_stats(eng_session *s) {
+  eng_stats st;
+  memset(&st, 0, sizeof st);
+  if (!s || !s->f.defined()) return st;
+  s->f = at::Tensor();
+  s->x = at::Tensor();
+  size_t before = peer_heap_bytes();
+  std::vector<double> x = s->last_x;
+  tv_record(s, x.data(), NULL);
+  st.bytes_used = peer_heap_delta(before, peer_heap_bytes());
+  st.nodes = s->ops;
+  st.bytes_held = st.bytes_used + sizeof *s;
+  return st;
+}
+
+static eng_api tv_api(void) {
+  eng_api e;
+  memset(&e, 0, sizeof e);
+  e.name = "torch_vec";
+  e.kind = ENG_REVERSE;
+  e.open = tv_open;
+  e.close = tv_close;
+  e.value = tv_record;
+  e.jacobian = tv_jacobian;
+  e.vjp = tv_vjp;
+  e.stats = tv_stats;
+  return e;
+}
+
+extern "C" const eng_api eng_torch_vec = tv_api();
+extern "C" const peer_info peer_info_torch_vec = {
+    &eng_torch_vec, "libtorch", ADLAB_TORCH_VERSION,
+    "autograd on 1-D tensors (vectorised rewrite of rosenbrock and mlp): record, then f.backward()", tv_skip};
