@@ -401,7 +401,13 @@ static double pow10_steps(int k, int steps) { return pow(10.0, (double)k / steps
 
 /* ---- main ----------------------------------------------------------------------------------------------------- */
 
-int main(int argc, char **argv) {
+/* What main owns, freed when it returns whichever way. */
+static char **g_gb_argv;
+static ab_case *g_cases;
+static int *g_sizes;
+
+/* Parses argv, registers the plan and runs it; returns the exit status. */
+static int adbench_main(int argc, char **argv) {
   g_opts.min_nodes = 10;
   g_opts.steps = 1;
   g_opts.seed = 42;
@@ -413,7 +419,7 @@ int main(int argc, char **argv) {
 
   /* adbench's flags are consumed here; everything else goes to Google Benchmark. A default min_time goes first
    * so that a --benchmark_min_time given by the user, coming later, wins. */
-  char **gb_argv = (char **)calloc((size_t)argc + 2, sizeof *gb_argv);
+  char **gb_argv = g_gb_argv = (char **)calloc((size_t)argc + 2, sizeof *gb_argv);
   if (!gb_argv) return bad_usage("adbench", "out of memory");
   int gb_argc = 0;
   gb_argv[gb_argc++] = argv[0];
@@ -484,8 +490,9 @@ int main(int argc, char **argv) {
     if (t > g_opts.max_nodes * (1 + 1e-9)) break;
     targets[n_targets++] = t;
   }
-  ab_case *cases = (ab_case *)calloc((size_t)g_opts.n_wl * g_opts.n_eng * AB_MODE_COUNT + 1, sizeof *cases);
-  int *sizes = (int *)calloc((size_t)g_opts.n_wl * 128 + 1, sizeof *sizes);
+  ab_case *cases = g_cases =
+      (ab_case *)calloc((size_t)g_opts.n_wl * g_opts.n_eng * AB_MODE_COUNT + 1, sizeof *cases);
+  int *sizes = g_sizes = (int *)calloc((size_t)g_opts.n_wl * 128 + 1, sizeof *sizes);
   if (!cases || !sizes) return bad_usage("adbench", "out of memory");
   int n_cases = 0;
   for (int a = 0; a < g_opts.n_wl; ++a) {
@@ -537,8 +544,12 @@ int main(int argc, char **argv) {
   if (!ok) return 2;
   if (g_opts.memory_manager) gb_memory_manager_enable();
 
-  int rc = gb_main(gb_argc, gb_argv, help);
+  return gb_main(gb_argc, gb_argv, help);
+}
+
+int main(int argc, char **argv) {
+  int rc = adbench_main(argc, argv);
   ctx_free();
-  free(cases), free(sizes), free(gb_argv);
+  free(g_cases), free(g_sizes), free(g_gb_argv);
   return rc;
 }
