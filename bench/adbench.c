@@ -25,8 +25,9 @@
  * engines that record add args, bytes_used (of the recording) and bytes_per_arg (bytes_used / args). The memory
  * manager adds allocs_per_iter and max_bytes_used (the engine's peak, set-up included).
  * Skips: an unaffordable run (the dual gradient where n_in * nodes exceeds --dual-budget; with --sweep=full a
- * size whose estimated memory exceeds half the available memory) reports an error message starting with
- * "skipped:" that gives the reason, so the JSON records what was left out and why.
+ * size whose estimated memory exceeds half the available memory; a peer tool beyond its own limits, from
+ * peer_skip_reason) reports an error message starting with "skipped:" that gives the reason, so the JSON records
+ * what was left out and why.
  */
 #include <errno.h>
 #include <math.h>
@@ -38,6 +39,7 @@
 #include "adbench_build.h"
 #include "eng.h"
 #include "gb_shim.h"
+#include "peers/peers.h"
 #include "wl.h"
 
 /* ---- Modes and the plan ------------------------------------------------------------------------------------ */
@@ -97,6 +99,11 @@ static double mem_estimate(const ab_case *c, int size) {
 /* Writes why the run of c at size is not affordable into why and returns 1; returns 0 if it is. */
 static int skip_reason(const ab_case *c, int size, char *why, size_t cap) {
   double nodes = c->w->nodes(size), n = c->w->n_in(size);
+  const char *peer = peer_skip_reason(c->e, c->w, size); /* a peer tool's own limits */
+  if (peer) {
+    snprintf(why, cap, "skipped: %s", peer);
+    return 1;
+  }
   if (c->mode == AB_GRAD && c->e->kind == ENG_FORWARD && n * nodes > g_opts.dual_budget) {
     snprintf(why, cap, "skipped: n_in * nodes = %.3g exceeds the forward-gradient budget %.3g (--dual-budget)",
              n * nodes, g_opts.dual_budget);
