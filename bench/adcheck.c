@@ -9,7 +9,7 @@
  * and compares:
  *   value    every engine's f(x) must equal the primal engine's bit for bit (they share ops and SLEEF calls);
  *   engines  every pair of derivative engines: max |a - b| / max |b|, must be <= 1e-12;
- *   manual   each engine against the hand-written gradient, where the workload has one: <= 1e-12;
+ *   manual   each engine against the hand-written gradient or Jacobian, where there is one: <= 1e-12;
  *   fd       each engine against central finite differences refined by Ridders' extrapolation (steps
  *            h0 / 2^q, h0 = 1e-3 max(1, |x_j|), q < 12) on up to --fd-max coordinates: <= 1e-6. A coordinate
  *            whose extrapolation error estimate exceeds 1e-7 relative (the stencil met a branch or a kink) is
@@ -230,10 +230,17 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     rk->e->close(s);
   }
 
-  /* References: manual gradient and finite differences (on the primal engine). */
+  /* References: manual gradient (or Jacobian) and finite differences (on the primal engine). */
   double fm = 0;
-  int have_manual = w->manual && m == 1;
-  if (have_manual) w->manual(size, data, x, &fm, gm);
+  double *ym = (double *)calloc((size_t)m, sizeof(double));
+  int have_manual = 0;
+  if (w->manual && m == 1) {
+    w->manual(size, data, x, &fm, gm);
+    have_manual = 1;
+  } else if (w->manual_jacobian && ym) {
+    w->manual_jacobian(size, data, x, ym, gm);
+    have_manual = 1;
+  }
   int nfd = n < o->fd_max ? n : o->fd_max, fd_skipped = 0;
   int *fd_idx = (int *)calloc((size_t)nfd + 1, sizeof(int));
   double *fd = (double *)calloc((size_t)nfd * m + 1, sizeof(double));
@@ -350,8 +357,8 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     json_array(json, data, (size_t)w->n_data(size));
     if (have_manual) {
       fprintf(json, ",\"manual\":{\"value\":");
-      json_array(json, &fm, 1);
-      fprintf(json, ",\"gradient\":");
+      json_array(json, m == 1 ? &fm : ym, (size_t)m);
+      fprintf(json, ",\"%s\":", m == 1 ? "gradient" : "jacobian");
       json_array(json, gm, nJ);
       fprintf(json, "}");
     }
@@ -378,6 +385,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
 
   for (int k = 0; k < o->n_eng; ++k) free(r[k].y), free(r[k].J);
   free(r), free(x), free(data), free(gm), free(fd_idx), free(fd), free(fd_eng), free(fd_ref), free(yp), free(fd_tab);
+  free(ym);
   return fails;
 }
 
