@@ -16,6 +16,8 @@
  *   reverse  reverse engines: the reverse sweep alone (vjp) on a recording made once before the timed loop;
  *   replay   engines that can re-evaluate a recording (eng_api.replay): value and full gradient at the same
  *            inputs by replaying the recording made once before the timed loop, without recording again.
+ *            After the timed loop the same recording is replayed at AB_GUARD_TRIALS inputs drawn with other
+ *            seeds: the counter guard_refusals is the fraction refused because control flow changed (AD_EGUARD).
  * Sizes: for node targets from --min-nodes to --max-nodes in --steps logarithmic steps per decade, each
  * workload's smallest size that reaches the target (wl_size_for_nodes); sizes that coincide run once.
  * Steady state: every run evaluates once before its timed loop, so the storage an engine keeps between
@@ -140,6 +142,25 @@ static ad_status eval_once(const ab_case *c, eng_session *s, const double *x, co
   }
 }
 
+enum { AB_GUARD_TRIALS = 10 };
+
+/* Replay mode, after timing: the fraction of AB_GUARD_TRIALS replays at inputs from other seeds (the recording's
+ * data kept) that the engine refuses with AD_EGUARD; -1 if another error or out of memory interrupts it. */
+static double guard_refusals(const ab_case *c, eng_session *s, int size, double *y, double *out) {
+  const wl_info *w = c->w;
+  double *x = (double *)malloc((size_t)w->n_in(size) * sizeof *x);
+  double *junk = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *junk);
+  int refused = 0, k = 0;
+  for (; x && junk && k < AB_GUARD_TRIALS; ++k) {
+    w->init(size, g_opts.seed + 1 + (uint64_t)k, x, junk);
+    ad_status rc = c->e->replay(s, x, y, out);
+    if (rc == AD_EGUARD) refused++;
+    else if (rc != AD_OK) break;
+  }
+  free(x), free(junk);
+  return k == AB_GUARD_TRIALS ? (double)refused / AB_GUARD_TRIALS : -1.0;
+}
+
 static void ab_run(gb_state *st, void *arg) {
   const ab_case *c = (const ab_case *)arg;
   const wl_info *w = c->w;
@@ -184,6 +205,8 @@ static void ab_run(gb_state *st, void *arg) {
       }
     }
     gb_do_not_optimize(out);
+    if (rc == AD_OK && c->mode == AB_REPLAY)
+      gb_counter(st, "guard_refusals", guard_refusals(c, s, size, y, out), GB_COUNTER_PLAIN);
     eng_stats es = e->stats(s);
     double nodes = es.nodes ? (double)es.nodes : w->nodes(size);
     if (nodes < 1) nodes = 1;

@@ -165,7 +165,8 @@ static void test_header_example(void) {
         "stats %llu %llu %llu %llu %llu", (unsigned long long)s.statements, (unsigned long long)s.inputs,
         (unsigned long long)s.guards, (unsigned long long)s.arguments, (unsigned long long)s.constants);
   CHECK(s.bytes_used == 5 + 20 + 8 + 40, "bytes_used %llu", (unsigned long long)s.bytes_used);
-  CHECK(s.bytes_held >= s.bytes_used && s.bytes_held >= s.value_bytes, "bytes_held %llu", (unsigned long long)s.bytes_held);
+  CHECK(s.bytes_held >= s.bytes_used && s.bytes_held >= s.value_bytes, "bytes_held %llu",
+        (unsigned long long)s.bytes_held);
   replay_free(t);
 }
 
@@ -215,8 +216,8 @@ static void check_long(replay_t *t, int n, double r0, double r1, double x0, doub
   CHECK(replay_reverse(t) == AD_OK, "reverse");
   long_manual(n, x0, x1, &f, &g0, &g1);
   CHECK(replay_value(t, y) == f, "%d steps: value %.17g, by hand %.17g", n, replay_value(t, y), f);
-  CHECK(rel(adj[i0.i], g0) < 1e-12 && rel(adj[i1.i], g1) < 1e-12, "%d steps: gradient (%.17g, %.17g), by hand (%.17g, %.17g)",
-        n, adj[i0.i], adj[i1.i], g0, g1);
+  CHECK(rel(adj[i0.i], g0) < 1e-12 && rel(adj[i1.i], g1) < 1e-12,
+        "%d steps: gradient (%.17g, %.17g), by hand (%.17g, %.17g)", n, adj[i0.i], adj[i1.i], g0, g1);
 }
 
 static void test_long_recordings(void) {

@@ -452,15 +452,21 @@ void replay_clear_adjoints(replay_t *t) {
   }                                                                                                            \
   cp -= 1;
 
-/* Forward cases: load a and b as the code says, evaluate the op's value. */
+/* Forward cases: load a and b as the code says, evaluate the op's value. The previous statement's value is
+ * usually an operand of the next (a chain, Horner's rule): it is kept in a register, so the dependency does not
+ * go through a store and a load of the value vector. */
+AD_INLINE double fwd_ld(const double *val, double last, uint32_t s, uint32_t i) {
+  return i + 1 == s ? last : val[i];
+}
+#define FWD_LD(i) fwd_ld(val, last, s, (i))
 #define FWD_EVAL(pre, value)                                                                                   \
   ad_m2 t = pre;                                                                                               \
   (void)t, (void)b;                                                                                            \
-  val[s++] = (value);
+  val[s++] = last = (value);
 #define FWD_U(name, pre, value)                                                                                \
   case AD_OP_##name: {                                                                                         \
     FWD_ARG();                                                                                                 \
-    double a = val[ap[0]], b = 0;                                                                              \
+    double a = FWD_LD(ap[0]), b = 0;                                                                           \
     ap += 1;                                                                                                   \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
@@ -469,7 +475,7 @@ void replay_clear_adjoints(replay_t *t) {
   case AD_OP_##name: {                                                                                         \
     FWD_ARG();                                                                                                 \
     FWD_CST();                                                                                                 \
-    double a = val[*ap++], b = *cp++;                                                                          \
+    double a = FWD_LD(*ap++), b = *cp++;                                                                       \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
   }
@@ -477,14 +483,14 @@ void replay_clear_adjoints(replay_t *t) {
   case AD_OP_##name: {                                                                                         \
     FWD_ARG();                                                                                                 \
     FWD_CST();                                                                                                 \
-    double a = *cp++, b = val[*ap++];                                                                          \
+    double a = *cp++, b = FWD_LD(*ap++);                                                                       \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
   }
 #define FWD_VV(name, pre, value)                                                                               \
   case AD_OP_##name: {                                                                                         \
     FWD_ARG();                                                                                                 \
-    double a = val[ap[0]], b = val[ap[1]];                                                                     \
+    double a = FWD_LD(ap[0]), b = FWD_LD(ap[1]);                                                               \
     ap += 2;                                                                                                   \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
@@ -492,14 +498,14 @@ void replay_clear_adjoints(replay_t *t) {
   case REPLAY_CODE_VK + AD_OP_##name: {                                                                        \
     FWD_ARG();                                                                                                 \
     FWD_CST();                                                                                                 \
-    double a = val[*ap++], b = *cp++;                                                                          \
+    double a = FWD_LD(*ap++), b = *cp++;                                                                       \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
   }                                                                                                            \
   case REPLAY_CODE_KV + AD_OP_##name: {                                                                        \
     FWD_ARG();                                                                                                 \
     FWD_CST();                                                                                                 \
-    double a = *cp++, b = val[*ap++];                                                                          \
+    double a = *cp++, b = FWD_LD(*ap++);                                                                       \
     FWD_EVAL(pre, value)                                                                                       \
     break;                                                                                                     \
   }
@@ -510,7 +516,8 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
   if (n_x != tp->n_inputs) return AD_EINVAL;
   replay__seal(tp);
   double *restrict val = tp->val;
-  uint32_t s = 1; /* index of the next statement */
+  double last = 0.0; /* val[s - 1] */
+  uint32_t s = 1;    /* index of the next statement */
   size_t xi = 0;
   uint64_t nfired = 0, op_base = 0; /* op_base: records in the code chunks before this one */
   const int kinks = tp->kink_guards;
@@ -526,15 +533,15 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
 #include "../ad_ops.def"
 #undef AD_OP
       case REPLAY_CODE_INPUT:
-        val[s++] = x[xi++];
+        val[s++] = last = x[xi++];
         break;
       default: { /* a guard */
         guard_family f = family_of(code);
         assert(f != GF_NONE && "bad code on the tape");
         double a = 0, b = 0;
         FWD_ARG();
-        a = val[*ap++];
-        if (family_args[f] > 1) b = val[*ap++];
+        a = FWD_LD(*ap++);
+        if (family_args[f] > 1) b = FWD_LD(*ap++);
         if (family_csts[f]) {
           FWD_CST();
           b = *cp++;
@@ -577,18 +584,41 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
 
 /* ---- Reverse sweep ----------------------------------------------------------------------------------------- */
 
-/* Reverse cases: load the operands as the code says, recompute the partials, propagate adj[s]. */
+/* acc += p * w, fused where the CPU has FMA, as the tape engine's sweep does (adjoints may differ from a separate
+ * multiply-add in the last bit; values never do). */
+#if defined(__FMA__)
+#define REPLAY_MADD(acc, p, w) ((acc) = __builtin_fma((p), (w), (acc)))
+#else
+#define REPLAY_MADD(acc, p, w) ((acc) += (p) * (w))
+#endif
+
+/* Reverse cases: load the operands as the code says, recompute the partials, propagate the adjoint of s.
+ * Most statements feed the statement right after them, so the adjoint of s - 1 is carried in a register
+ * (loaded before statement s adds its share): a chain never waits for a store to be forwarded to a load. The
+ * adjoint of s is complete when s is visited (its consumers all come after it) and is written back then. */
+#define REV_VISIT()                                                                                            \
+  const double w = carry;                                                                                      \
+  adj[s] = w;                                                                                                  \
+  const uint32_t prev = s - 1;                                                                                 \
+  carry = adj[prev];
+#define REV_ACC(i, p)                                                                                          \
+  do {                                                                                                         \
+    const double p_ = (p);                                                                                     \
+    if ((i) == prev) REPLAY_MADD(carry, p_, w);                                                                \
+    else REPLAY_MADD(adj[(i)], p_, w);                                                                         \
+  } while (0)
 #define REV_PRE(pre)                                                                                           \
   ad_m2 t = pre;                                                                                               \
-  const double v = val[s], w = adj[s];                                                                         \
-  (void)t, (void)v, (void)a, (void)b;
+  const double v = val[s];                                                                                     \
+  (void)t, (void)v, (void)a, (void)b;                                                                          \
+  REV_VISIT()
 #define REV_U(name, pre, value, da, db)                                                                        \
   case AD_OP_##name: {                                                                                         \
     REV_ARG(1);                                                                                                \
     const uint32_t i0 = ap[0];                                                                                 \
     double a = val[i0], b = 0;                                                                                 \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (da) * w;                                                                                       \
+    REV_ACC(i0, (da));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }
@@ -599,7 +629,7 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
     const uint32_t i0 = ap[0];                                                                                 \
     double a = val[i0], b = cp[0];                                                                             \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (da) * w;                                                                                       \
+    REV_ACC(i0, (da));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }
@@ -610,7 +640,7 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
     const uint32_t i0 = ap[0];                                                                                 \
     double a = cp[0], b = val[i0];                                                                             \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (db) * w;                                                                                       \
+    REV_ACC(i0, (db));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }
@@ -620,8 +650,8 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
     const uint32_t i0 = ap[0], i1 = ap[1];                                                                     \
     double a = val[i0], b = val[i1];                                                                           \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (da) * w;                                                                                       \
-    adj[i1] += (db) * w;                                                                                       \
+    REV_ACC(i0, (da));                                                                                         \
+    REV_ACC(i1, (db));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }                                                                                                            \
@@ -631,7 +661,7 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
     const uint32_t i0 = ap[0];                                                                                 \
     double a = val[i0], b = cp[0];                                                                             \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (da) * w;                                                                                       \
+    REV_ACC(i0, (da));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }                                                                                                            \
@@ -641,7 +671,7 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
     const uint32_t i0 = ap[0];                                                                                 \
     double a = cp[0], b = val[i0];                                                                             \
     REV_PRE(pre)                                                                                               \
-    adj[i0] += (db) * w;                                                                                       \
+    REV_ACC(i0, (db));                                                                                         \
     --s;                                                                                                       \
     break;                                                                                                     \
   }
@@ -654,6 +684,7 @@ ad_status replay_reverse(replay_t *tp) {
   const double *restrict val = tp->val;
   double *restrict adj = tp->adj;
   uint32_t s = tp->next - 1; /* index of the statement being visited */
+  double carry = adj[s];     /* adj[s], kept in a register */
   replay_chunk *ac = tp->arg_cur, *cc = tp->cst_cur;
   const uint32_t *ab = arg_data(ac), *ap = ab + ac->used;
   const double *cb = cst_data(cc), *cp = cb + cc->used;
@@ -665,9 +696,12 @@ ad_status replay_reverse(replay_t *tp) {
 #define AD_OP(name, kind, torch, pre, value, da, db) REV_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
-      case REPLAY_CODE_INPUT:
+      case REPLAY_CODE_INPUT: {
+        REV_VISIT()
+        (void)w;
         --s;
         break;
+      }
       default: { /* a guard: skip its operands */
         guard_family f = family_of(code);
         assert(f != GF_NONE && "bad code on the tape");
