@@ -1,0 +1,469 @@
+/* prog: a test-only (hidden) workload that interprets a random program held in its constant data, so every engine
+ * runs every op of ad_ops.def, constants and data-dependent branches through its usual eng_api path.
+ * The encoding (prog.h): data = {k, n, then per instruction: code, a, b, K}; code is an op of ad_ops.def, a
+ * constant, or a branch "if v[a] <cmp> K (or v[b]) then instruction i + 1 else instruction i + 2". The output is
+ * the last value. The size encodes the shape: k = 1 + (size - 1) % 8 inputs, n = 1 + (size - 1) / 8 instructions.
+ *
+ * init generates a program and its inputs from the seed (SplitMix64, as every workload). It keeps the program
+ * well conditioned and inside every op's domain at the generated inputs, so finite differences (adcheck) and
+ * complex-step references (test_fuzz) apply, and a disagreement means a wrong rule or a wrong engine:
+ *   inputs uniform in [-2, 2); constants uniform in [-2.5, 2.5) or, one time in three, from a short list of
+ *   "nice" values (0, +-1, 2, ...) so pow sees integer exponents;
+ *   each candidate instruction is evaluated (ad_op_eval, tracking every value's derivatives with respect to each
+ *   input and the summed magnitudes of its derivative paths) and rejected unless
+ *     its value and partials are finite and at most 1e4 in magnitude;
+ *     its partials barely change when an operand moves by 1e-4 relative, or by as far as an input move of
+ *       2.5e-3 carries it (no kink such as abs at 0 or a max/min tie within reach, no pole nearby);
+ *     a nonzero partial is not tiny next to the value (no saturated tanh or logistic, whose rules v (1 - v)
+ *       lose relative accuracy there);
+ *     its path magnitudes stay at most 1e6, its largest derivative is at least 1e-2 of its largest path
+ *       magnitude (no cancelling paths, as in x - x) and 1e-3 of its value (not flat), and no nonzero
+ *       derivative is below 1e-60 (complex steps of 1e-200 would underflow);
+ *   an op rejected on an operand (log, sqrt or pow of a negative number, ...) is retried on a guarded operand:
+ *   exp(v), sqr(v) + c with c in [0.1, 1), or tanh(v);
+ *   branch conditions are decided with a margin of at least 5% of max(1, |value|) and beyond what an input move
+ *   of 5e-3 can change, so the branch taken holds under finite differences and under a different libm;
+ *   the last instruction is an op with an active result.
+ * Operands come from recent values, from values no instruction has used yet, or from anywhere before. */
+#ifdef WL_META
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prog.h"
+
+static int prog_n_in(int size) { return prog_k(size); }
+static int prog_n_out(int size) { (void)size; return 1; }
+static int prog_n_data(int size) { return prog_data_len(prog_n(size)); }
+static int prog_n_scratch(int size) { return prog_k(size) + prog_n(size); }
+static double prog_nodes(int size) { return prog_n(size); }
+
+enum { PROG_GEN_ATTEMPTS = 24 };
+#define PROG_VMAX 1e4  /* largest |value| and |partial| the generator accepts */
+#define PROG_SMAX 1e6  /* largest summed magnitude of the derivative paths from one input */
+#define PROG_COND 1e-2 /* least ratio of a value's largest derivative to its largest path magnitude */
+#define PROG_FLAT 1e-3 /* least ratio of a value's largest derivative to the value itself */
+#define PROG_TINY 1e-60 /* least magnitude of a nonzero derivative (complex steps of 1e-200 must not underflow) */
+#define PROG_KINK 1e-4 /* relative operand move under which partials must stay nearly constant */
+#define PROG_REACH 2.5e-3 /* input move the checks must survive (adcheck's finite differences reach 2e-3) */
+#define PROG_MARGIN 0.05 /* least relative margin of a branch condition */
+
+/* A candidate instruction and its evaluation at the generated inputs: value, derivatives with respect to each
+ * input, and the summed magnitudes of the derivative paths from each input (all 0: passive). */
+typedef struct prog_cand {
+  int code, a, b;
+  double kc, v;
+  double grad[PROG_MAX_INPUTS], mag[PROG_MAX_INPUTS];
+} prog_cand;
+
+/* Generator state: every value's evaluation (slots k + n), indexed like the program's values. */
+typedef struct prog_gen {
+  wl_rng r;
+  double *data;
+  int k, n, i;          /* inputs, instructions, next instruction */
+  double *val;          /* value of slot r */
+  double *grad, *mag;   /* k per slot */
+  unsigned char *used;  /* some instruction reads slot r */
+} prog_gen;
+
+static uint64_t gen_below(prog_gen *g, uint64_t m) { return wl_rng_next(&g->r) % m; }
+
+static double gen_max_mag(const prog_gen *g, int r) {
+  double m = 0;
+  for (int j = 0; j < g->k; ++j) m = g->mag[(size_t)r * g->k + j] > m ? g->mag[(size_t)r * g->k + j] : m;
+  return m;
+}
+
+static double gen_const(prog_gen *g) {
+  static const double nice[] = {0.0, 1.0, -1.0, 2.0, 0.5, -0.5, 3.0, -2.0, 1.5, 0.25, 4.0, -3.0};
+  if (gen_below(g, 3) == 0) return nice[gen_below(g, sizeof nice / sizeof nice[0])];
+  return wl_rng_uniform(&g->r, -2.5, 2.5);
+}
+
+/* An operand among values [0, limit): recent, unused, or any; active values preferred. */
+static int gen_pick(prog_gen *g, int limit) {
+  int r = 0;
+  for (int tries = 0; tries < 3; ++tries) {
+    uint64_t u = gen_below(g, 10);
+    if (u < 5) {
+      int back = limit < 6 ? limit : 6;
+      r = limit - 1 - (int)gen_below(g, (uint64_t)back);
+    } else if (u < 8) {
+      r = (int)gen_below(g, (uint64_t)limit);
+      for (int p = 0; p < 16 && g->used[r]; ++p) r = (int)gen_below(g, (uint64_t)limit);
+    } else {
+      r = (int)gen_below(g, (uint64_t)limit);
+    }
+    if (gen_max_mag(g, r) > 0) break;
+  }
+  return r;
+}
+
+/* The op's value and partials with respect to its variable operands (pb only for VV). */
+static void gen_eval(int code, double va, double vb, double kc, double *v, double *pa, double *pb) {
+  double da, db;
+  switch (ad_op_kind[code]) {
+  case AD_KIND_CV:
+    ad_op_eval((ad_op)code, kc, va, v, &db, &da); /* the variable is the second operand */
+    *pa = da;
+    *pb = 0;
+    break;
+  case AD_KIND_VV:
+    ad_op_eval((ad_op)code, va, vb, v, &da, &db);
+    *pa = da;
+    *pb = db;
+    break;
+  default:
+    ad_op_eval((ad_op)code, va, kc, v, &da, &db);
+    *pa = da;
+    *pb = 0;
+    break;
+  }
+}
+
+static int gen_small(double p) { return isfinite(p) && fabs(p) <= PROG_VMAX; }
+
+/* Partials p and q (at two nearby points) agree: no kink or pole in between. */
+static int gen_steady(double p, double q) {
+  double s = fabs(p) > fabs(q) ? fabs(p) : fabs(q);
+  return fabs(p - q) <= 0.25 * s + 1e-9;
+}
+
+/* Evaluates candidate c on the current values; 1 if it is acceptable (see the top of the file), with c->v,
+ * c->grad and c->mag set. */
+static int gen_try(const prog_gen *g, prog_cand *c) {
+  int vv = ad_op_kind[c->code] == AD_KIND_VV, same = vv && c->a == c->b, k = g->k;
+  double va = g->val[c->a], vb = vv ? g->val[c->b] : 0.0, v, pa, pb;
+  gen_eval(c->code, va, vb, c->kc, &v, &pa, &pb);
+  if (!gen_small(v) || !gen_small(pa) || !gen_small(pb)) return 0;
+  /* Saturation (tanh or logistic far out, sin near a peak): a partial that is not 0 but tiny next to the value
+   * is computed with a large relative error by rules such as v (1 - v). */
+  if (pa != 0 && fabs(pa) * (fabs(va) > 1 ? fabs(va) : 1) < PROG_FLAT * fabs(v)) return 0;
+  if (pb != 0 && fabs(pb) * (fabs(vb) > 1 ? fabs(vb) : 1) < PROG_FLAT * fabs(v)) return 0;
+  /* How far each operand may move: a relative step, or as far as an input move of PROG_REACH carries it. */
+  double ra = PROG_KINK * (fabs(va) > 1 ? fabs(va) : 1), rb = PROG_KINK * (fabs(vb) > 1 ? fabs(vb) : 1);
+  if (PROG_REACH * gen_max_mag(g, c->a) > ra) ra = PROG_REACH * gen_max_mag(g, c->a);
+  if (vv && PROG_REACH * gen_max_mag(g, c->b) > rb) rb = PROG_REACH * gen_max_mag(g, c->b);
+  for (int side = -1; side <= 1; side += 2) { /* move each operand both ways (a shared one as one) */
+    double v2, pa2, pb2;
+    gen_eval(c->code, va + side * ra, same ? vb + side * ra : vb, c->kc, &v2, &pa2, &pb2);
+    if (!gen_small(v2) || !gen_steady(pa, pa2) || !gen_steady(pb, pb2)) return 0;
+    if (vv && !same) {
+      gen_eval(c->code, va, vb + side * rb, c->kc, &v2, &pa2, &pb2);
+      if (!gen_small(v2) || !gen_steady(pa, pa2) || !gen_steady(pb, pb2)) return 0;
+    }
+  }
+  double gmax = 0, mmax = 0;
+  const double *ga = g->grad + (size_t)c->a * k, *ma = g->mag + (size_t)c->a * k;
+  const double *gb = g->grad + (size_t)c->b * k, *mb = g->mag + (size_t)c->b * k;
+  for (int j = 0; j < k; ++j) {
+    c->grad[j] = pa * ga[j] + (vv ? pb * gb[j] : 0.0);
+    c->mag[j] = fabs(pa) * ma[j] + (vv ? fabs(pb) * mb[j] : 0.0);
+    gmax = fabs(c->grad[j]) > gmax ? fabs(c->grad[j]) : gmax;
+    mmax = c->mag[j] > mmax ? c->mag[j] : mmax;
+    if (c->grad[j] != 0 && fabs(c->grad[j]) < PROG_TINY) return 0;
+  }
+  if (!(mmax <= PROG_SMAX)) return 0;
+  if (mmax > 0 && (gmax < PROG_COND * mmax || gmax < PROG_FLAT * fabs(v))) return 0; /* cancelling, or flat */
+  c->v = v;
+  return 1;
+}
+
+/* A random op with operands below limit. */
+static void gen_draw(prog_gen *g, prog_cand *c, int limit) {
+  c->code = (int)gen_below(g, AD_OP_COUNT);
+  c->a = gen_pick(g, limit);
+  c->b = ad_op_kind[c->code] == AD_KIND_VV ? gen_pick(g, limit) : 0;
+  c->kc = ad_op_kind[c->code] == AD_KIND_VC || ad_op_kind[c->code] == AD_KIND_CV ? gen_const(g) : 0.0;
+}
+
+/* Records c's evaluation as slot r's. */
+static void gen_store(prog_gen *g, int r, const prog_cand *c) {
+  g->val[r] = c->v;
+  for (int j = 0; j < g->k; ++j) {
+    g->grad[(size_t)r * g->k + j] = c->grad[j];
+    g->mag[(size_t)r * g->k + j] = c->mag[j];
+  }
+}
+
+/* Writes c as instruction i (its evaluation is stored by the caller). */
+static void gen_put(prog_gen *g, int i, const prog_cand *c) {
+  prog_set(g->data, i, c->code, c->a, c->b, c->kc);
+  if (c->code < AD_OP_COUNT) {
+    g->used[c->a] = 1;
+    if (ad_op_kind[c->code] == AD_KIND_VV) g->used[c->b] = 1;
+  }
+}
+
+static void gen_emit(prog_gen *g, const prog_cand *c) {
+  gen_put(g, g->i, c);
+  gen_store(g, g->k + g->i, c);
+  g->i++;
+}
+
+static double gen_cand_max_mag(const prog_gen *g, const prog_cand *c) {
+  double m = 0;
+  for (int j = 0; j < g->k; ++j) m = c->mag[j] > m ? c->mag[j] : m;
+  return m;
+}
+
+/* Tries to place candidate c after a guard of its first operand: exp(v), sqr(v) + c or tanh(v). The guard's
+ * evaluation goes into the slots it will occupy, which nothing reads before they are written for good. */
+static int gen_guarded(prog_gen *g, const prog_cand *c) {
+  int room = g->n - g->i, kind = (int)gen_below(g, 3), need = kind == 1 ? 3 : 2, at = g->k + g->i;
+  if (room < need) return 0;
+  prog_cand g1, g2, t;
+  memset(&g1, 0, sizeof g1);
+  g1.code = kind == 0 ? AD_OP_exp : kind == 1 ? AD_OP_sqr : AD_OP_tanh;
+  g1.a = c->a;
+  if (!gen_try(g, &g1)) return 0;
+  gen_store(g, at, &g1);
+  if (kind == 1) {
+    memset(&g2, 0, sizeof g2);
+    g2.code = AD_OP_add_vc;
+    g2.a = at;
+    g2.kc = wl_rng_uniform(&g->r, 0.1, 1.0);
+    if (!gen_try(g, &g2)) return 0;
+    gen_store(g, at + 1, &g2);
+  }
+  int guard = kind == 1 ? at + 1 : at;
+  t = *c;
+  t.a = guard;
+  if (ad_op_kind[t.code] == AD_KIND_VV && c->b == c->a) t.b = guard;
+  if (!gen_try(g, &t) || (room == need && gen_cand_max_mag(g, &t) == 0)) return 0; /* the output: active */
+  gen_emit(g, &g1);
+  if (kind == 1) gen_emit(g, &g2);
+  gen_emit(g, &t);
+  return 1;
+}
+
+/* A constant instruction. */
+static void gen_constant(prog_gen *g) {
+  prog_cand c;
+  memset(&c, 0, sizeof c);
+  c.code = PROG_CONST;
+  c.kc = gen_const(g);
+  c.v = c.kc;
+  gen_emit(g, &c);
+}
+
+/* An op over values below limit that passes gen_try; 0 if none was found in a few attempts. */
+static int gen_plain(prog_gen *g, prog_cand *c, int limit) {
+  for (int t = 0; t < PROG_GEN_ATTEMPTS; ++t) {
+    gen_draw(g, c, limit);
+    if (gen_try(g, c)) return 1;
+  }
+  return 0;
+}
+
+/* One branch (three instructions) at g->i; 0 if none could be made. */
+static int gen_branch(prog_gen *g) {
+  int i = g->i, limit = g->k + i, cmp = (int)gen_below(g, PROG_N_CMP);
+  prog_cand br, then_c, else_c;
+  memset(&br, 0, sizeof br);
+  br.code = PROG_IF_VC_FIRST + cmp;
+  br.a = gen_pick(g, limit);
+  double va = g->val[br.a], vb;
+  if (gen_below(g, 2)) { /* compare two values, if some pair is far enough apart */
+    for (int t = 0; t < 4; ++t) {
+      int cb = gen_pick(g, limit);
+      double s = fabs(va) > fabs(g->val[cb]) ? fabs(va) : fabs(g->val[cb]);
+      double reach = 2 * PROG_REACH * (gen_max_mag(g, br.a) + gen_max_mag(g, cb));
+      if (fabs(va - g->val[cb]) >= PROG_MARGIN * (s > 1 ? s : 1) && fabs(va - g->val[cb]) >= reach) {
+        br.b = cb;
+        br.code = PROG_IF_VV_FIRST + cmp;
+        break;
+      }
+    }
+  }
+  if (br.code < PROG_IF_VV_FIRST) {
+    double margin = wl_rng_uniform(&g->r, PROG_MARGIN, 1.0) * (fabs(va) > 1 ? fabs(va) : 1);
+    if (margin < 2 * PROG_REACH * gen_max_mag(g, br.a)) margin += 2 * PROG_REACH * gen_max_mag(g, br.a);
+    br.kc = gen_below(g, 2) ? va + margin : va - margin;
+    vb = br.kc;
+  } else {
+    vb = g->val[br.b];
+  }
+  int cond = 0;
+  switch (br.code) {
+#define PROG__X(name, op)                                                                                      \
+  case PROG_IF_VC_##name:                                                                                      \
+  case PROG_IF_VV_##name:                                                                                      \
+    cond = va op vb;                                                                                           \
+    break;
+    AD_CMP_LIST(PROG__X)
+#undef PROG__X
+  }
+  if (!gen_plain(g, &then_c, limit) || !gen_plain(g, &else_c, limit)) return 0;
+  gen_put(g, i, &br);
+  g->used[br.a] = 1;
+  if (br.code >= PROG_IF_VV_FIRST) g->used[br.b] = 1;
+  gen_put(g, i + 1, &then_c);
+  gen_put(g, i + 2, &else_c);
+  for (int j = 0; j < 3; ++j) gen_store(g, limit + j, cond ? &then_c : &else_c);
+  g->i += 3;
+  return 1;
+}
+
+/* One or more instructions at g->i. The last instruction is an op with an active result. */
+static void gen_step(prog_gen *g) {
+  int room = g->n - g->i, last = room == 1;
+  uint64_t u = gen_below(g, 100);
+  if (!last && room >= 4 && u < 12 && gen_branch(g)) return;
+  if (!last && u >= 12 && u < 17) {
+    gen_constant(g);
+    return;
+  }
+  prog_cand c;
+  for (int t = 0; t < PROG_GEN_ATTEMPTS; ++t) {
+    gen_draw(g, &c, g->k + g->i);
+    if (gen_try(g, &c) && (!last || gen_cand_max_mag(g, &c) > 0)) {
+      gen_emit(g, &c);
+      return;
+    }
+    if ((t & 1) && gen_guarded(g, &c)) return;
+  }
+  /* Fallback: neg of the latest active value (or of the last input), which every check accepts. */
+  memset(&c, 0, sizeof c);
+  c.code = AD_OP_neg;
+  c.a = g->k - 1;
+  for (int r = g->k + g->i - 1; r >= 0; --r)
+    if (gen_max_mag(g, r) > 0) {
+      c.a = r;
+      break;
+    }
+  if (!gen_try(g, &c)) { /* cannot happen: neg keeps value, derivatives and magnitudes */
+    c.v = -g->val[c.a];
+    for (int j = 0; j < g->k; ++j) {
+      c.grad[j] = -g->grad[(size_t)c.a * g->k + j];
+      c.mag[j] = g->mag[(size_t)c.a * g->k + j];
+    }
+  }
+  gen_emit(g, &c);
+}
+
+/* Writes a program with every instruction tanh of the previous value: used only if memory runs out. */
+static void prog_fallback(int k, int n, double *data) {
+  prog_set_header(data, k, n);
+  for (int i = 0; i < n; ++i) prog_set(data, i, AD_OP_tanh, k + i - 1, 0, 0.0);
+}
+
+static void prog_init(int size, uint64_t seed, double *x, double *data) {
+  prog_gen g;
+  memset(&g, 0, sizeof g);
+  g.r.s = seed;
+  g.data = data;
+  g.k = prog_k(size);
+  g.n = prog_n(size);
+  for (int j = 0; j < g.k; ++j) x[j] = wl_rng_uniform(&g.r, -2.0, 2.0);
+  size_t nv = (size_t)(g.k + g.n);
+  g.val = (double *)malloc(nv * sizeof(double));
+  g.grad = (double *)calloc(nv * (size_t)g.k, sizeof(double));
+  g.mag = (double *)calloc(nv * (size_t)g.k, sizeof(double));
+  g.used = (unsigned char *)calloc(nv, 1);
+  if (!g.val || !g.grad || !g.mag || !g.used) {
+    prog_fallback(g.k, g.n, data);
+  } else {
+    prog_set_header(data, g.k, g.n);
+    for (int j = 0; j < g.k; ++j) {
+      g.val[j] = x[j];
+      g.grad[(size_t)j * g.k + j] = 1.0;
+      g.mag[(size_t)j * g.k + j] = 1.0;
+    }
+    while (g.i < g.n) gen_step(&g);
+  }
+  free(g.val);
+  free(g.grad);
+  free(g.mag);
+  free(g.used);
+}
+
+/* Designated initialisers (this part is compiled as C only): fields added to wl_info later default to 0. */
+const wl_info wl_info_prog = {
+    .id = WL_prog,
+    .name = "prog",
+    .doc = "random program of ops, constants and branches (test-only)",
+    .check_sizes = {PROG_MAX_INPUTS * 9 + 2, PROG_MAX_INPUTS * 39 + 6}, /* k = 2, n = 10 and k = 6, n = 40 */
+    .max_size = PROG_MAX_INPUTS * PROG_MAX_INSTR,
+    .n_in = prog_n_in,
+    .n_out = prog_n_out,
+    .n_data = prog_n_data,
+    .n_scratch = prog_n_scratch,
+    .nodes = prog_nodes,
+    .init = prog_init,
+    .manual = NULL,
+    .hidden = 1,
+};
+
+#else
+
+#include <assert.h>
+
+#include "prog.h"
+
+/* Operand f of instruction ins, and the call of an op by kind. */
+#define PROG__V(f) v[(int)ins[f]]
+#define PROG__CALL_U(name) ad_##name(c, PROG__V(PROG_F_A))
+#define PROG__CALL_VV(name) ad_##name(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B))
+#define PROG__CALL_VC(name) ad_##name(c, PROG__V(PROG_F_A), ins[PROG_F_K])
+#define PROG__CALL_CV(name) ad_##name(c, ins[PROG_F_K], PROG__V(PROG_F_A))
+
+/* Runs one op or constant instruction over the values v. */
+static ad_t prog_exec(ad_ctx *c, const double *ins, const ad_t *v) {
+  switch ((int)ins[PROG_F_CODE]) {
+#define AD_OP(name, kind, torch, pre, value, da, db)                                                          \
+  case AD_OP_##name:                                                                                           \
+    return PROG__CALL_##kind(name);
+#include "../../engines/ad_ops.def"
+#undef AD_OP
+  default:
+    assert((int)ins[PROG_F_CODE] == PROG_CONST && "prog: a branch may only run ops and constants");
+    return ad_const(c, ins[PROG_F_K]);
+  }
+}
+
+/* The condition of a branch instruction. */
+static int prog_cond(ad_ctx *c, const double *ins, const ad_t *v) {
+  switch ((int)ins[PROG_F_CODE]) {
+#define PROG__X(name, op)                                                                                      \
+  case PROG_IF_VC_##name:                                                                                      \
+    return ad_##name##_vc(c, PROG__V(PROG_F_A), ins[PROG_F_K]);                                               \
+  case PROG_IF_VV_##name:                                                                                      \
+    return ad_##name##_vv(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B));
+    AD_CMP_LIST(PROG__X)
+#undef PROG__X
+  default:
+    assert(0 && "prog: not a branch");
+    return 0;
+  }
+}
+
+static void WL_FN(prog)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
+  int k = prog_k(size), n = prog_n(size);
+  assert((int)data[0] == k && (int)data[1] == n);
+  for (int j = 0; j < k; ++j) s[j] = x[j];
+  for (int i = 0; i < n;) {
+    const double *ins = prog_ins(data, i);
+    if (prog_is_branch((int)ins[PROG_F_CODE])) {
+      assert(i + 2 < n);
+      ad_t r = prog_exec(c, prog_ins(data, prog_cond(c, ins, s) ? i + 1 : i + 2), s);
+      s[k + i] = r;
+      s[k + i + 1] = r;
+      s[k + i + 2] = r;
+      i += 3;
+    } else {
+      s[k + i] = prog_exec(c, ins, s);
+      i += 1;
+    }
+  }
+  y[0] = s[k + n - 1];
+}
+
+#undef PROG__V
+#undef PROG__CALL_U
+#undef PROG__CALL_VV
+#undef PROG__CALL_VC
+#undef PROG__CALL_CV
+
+#endif

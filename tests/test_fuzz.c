@@ -1,0 +1,146 @@
+/* test_fuzz: differential fuzzing. Random programs (the hidden `prog` workload: random DAGs of every op of
+ * ad_ops.def over 1 to 6 inputs, with constants and data-dependent branches) run on every engine of eng_all and
+ * are checked against an independent complex-step reference and against each other (tests/tprog.h).
+ *
+ *   test_fuzz                        10000 programs from run seed 1
+ *   test_fuzz --seed S --count N     N programs from run seed S
+ *   test_fuzz --replay P             the single program with program seed P: printed, checked, results shown
+ *
+ * Program i of a run has program seed P_i, the i-th SplitMix64 output from the run seed. P_i alone fixes the
+ * program's shape (k = 1 + r % 6 inputs, n = 1 + r % 40 instructions, r from SplitMix64 seeded with P_i) and,
+ * through the workload's init, its inputs and instructions; so a failure's P_i replays it, and
+ * `adcheck --workload prog --size <size> --seed <P_i>` checks it too when P_i < 2^31 (the size is printed).
+ * A run also fails if it did not exercise every instruction code and both branch outcomes (runs of 2000 or more
+ * programs), or if more than 1% of gradient components could not be compared with the reference.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tprog.h"
+
+enum { FUZZ_MAX_K = 6, FUZZ_MAX_N = 40, FUZZ_SHOW = 3 };
+
+/* The shape of program seed p. */
+static void fuzz_shape(uint64_t p, int *k, int *n) {
+  wl_rng r = {p ^ 0x6a09e667f3bcc909ull};
+  *k = 1 + (int)(wl_rng_next(&r) % FUZZ_MAX_K);
+  *n = 1 + (int)(wl_rng_next(&r) % FUZZ_MAX_N);
+}
+
+/* Generates program p into data and x; returns its size. */
+static int fuzz_make(uint64_t p, double *data, double *x) {
+  int k, n;
+  fuzz_shape(p, &k, &n);
+  int size = prog_size(k, n);
+  wl_find("prog")->init(size, p, x, data);
+  return size;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || end == s || *end || *s == '-') return 0;
+  *out = v;
+  return 1;
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: test_fuzz [--seed S] [--count N] | --replay PROGRAM_SEED\n");
+  return 2;
+}
+
+/* Checks one program seed; prints the program and the failures if it fails (or if verbose). Returns failures. */
+static int fuzz_one(uint64_t p, const tprog_tol *tol, tprog_cover *cover, tprog_errs *errs, int verbose, int show) {
+  double data[PROG_HEADER + PROG_STRIDE * FUZZ_MAX_N], x[PROG_MAX_INPUTS];
+  int size = fuzz_make(p, data, x);
+  tprog_ref ref;
+  if (!tprog_reference(data, x, &ref, cover)) {
+    fprintf(stderr, "program seed %llu: the reference cannot evaluate it\n", (unsigned long long)p);
+    tprog_print(stderr, data, x);
+    return 1;
+  }
+  int fails = tprog_check(data, x, &ref, tol, show || verbose ? stderr : NULL, errs);
+  if ((fails && show) || verbose) {
+    fprintf(stderr, "program seed %llu (prog size %d): %d failed check(s)\n", (unsigned long long)p, size, fails);
+    tprog_print(stderr, data, x);
+    fprintf(stderr, "  reference: value %.17g, gradient", ref.value);
+    for (int j = 0; j < ref.k; ++j) fprintf(stderr, " %.17g", ref.grad[j]);
+    fprintf(stderr, "\n");
+    for (int e = 0; e < eng_count; ++e) {
+      tprog_eng r;
+      tprog_run(eng_all[e], data, x, &r);
+      fprintf(stderr, "  %-9s %s value %.17g, gradient", eng_all[e]->name, ad_status_str(r.st), r.y);
+      for (int j = 0; j < ref.k; ++j) fprintf(stderr, " %.17g", r.J[j]);
+      fprintf(stderr, "\n");
+    }
+    fprintf(stderr, "  replay: test_fuzz --replay %llu\n", (unsigned long long)p);
+  }
+  return fails;
+}
+
+int main(int argc, char **argv) {
+  uint64_t seed = 1, count = 10000, replay = 0;
+  int have_replay = 0;
+  for (int i = 1; i < argc; ++i) {
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(argv[i], "--seed") && v && parse_u64(v, &seed)) i++;
+    else if (!strcmp(argv[i], "--count") && v && parse_u64(v, &count)) i++;
+    else if (!strcmp(argv[i], "--replay") && v && parse_u64(v, &replay)) i++, have_replay = 1;
+    else return usage();
+  }
+  if (!wl_find("prog")) {
+    fprintf(stderr, "test_fuzz: no prog workload\n");
+    return 1;
+  }
+  tprog_tol tol = tprog_tol_default();
+  tprog_cover cover;
+  tprog_errs errs;
+  memset(&cover, 0, sizeof cover);
+  memset(&errs, 0, sizeof errs);
+
+  if (have_replay) {
+    int fails = fuzz_one(replay, &tol, &cover, &errs, 1, 1);
+    printf("program seed %llu: %s\n", (unsigned long long)replay, fails ? "FAIL" : "ok");
+    return fails ? 1 : 0;
+  }
+
+  wl_rng run = {seed};
+  long failed = 0, instructions = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t p = wl_rng_next(&run);
+    int k, n;
+    fuzz_shape(p, &k, &n);
+    instructions += n;
+    if (fuzz_one(p, &tol, &cover, &errs, 0, failed < FUZZ_SHOW)) failed++;
+  }
+
+  int bad = failed > 0;
+  printf("test_fuzz: %llu programs (run seed %llu, %ld instructions) on %d engines: %ld failed\n",
+         (unsigned long long)count, (unsigned long long)seed, instructions, eng_count, failed);
+  printf("  largest errors: value %.2e of vmag, gradient %.2e of max path magnitude, between engines %.2e of "
+         "|gradient| (allowed %.0e, %.0e, %.0e)\n",
+         errs.value, errs.grad, errs.engines, tol.ref_value, tol.ref_grad, tol.engines);
+  printf("  gradient components compared with the reference: %ld, skipped: %ld\n", errs.compared, errs.skipped);
+  printf("  branches: %ld then, %ld else\n", cover.taken[1], cover.taken[0]);
+  if (errs.skipped * 100 > errs.compared + errs.skipped) {
+    printf("  FAIL: more than 1%% of gradient components had no reference\n");
+    bad = 1;
+  }
+  if (count >= 2000) { /* a run this long must have exercised everything */
+    for (int c = 0; c < PROG_CODE_COUNT; ++c)
+      if (cover.code[c] < 10) {
+        printf("  FAIL: instruction %s executed only %ld times\n", prog_code_name(c), cover.code[c]);
+        bad = 1;
+      }
+    if (cover.taken[0] < 10 || cover.taken[1] < 10) {
+      printf("  FAIL: branches did not go both ways\n");
+      bad = 1;
+    }
+  }
+  printf("  executed:");
+  for (int c = 0; c < PROG_CODE_COUNT; ++c) printf(" %s %ld", prog_code_name(c), cover.code[c]);
+  printf("\n");
+  return bad ? 1 : 0;
+}

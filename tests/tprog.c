@@ -1,0 +1,442 @@
+/* tprog.c: complex-step reference, engine runner, checker and printer for `prog` programs (see tprog.h). */
+#include "tprog.h"
+
+#include <complex.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TPROG_STEP 1e-200 /* the complex step h: far below any rounding, so h^2 terms vanish entirely */
+
+static double complex cx(double re, double im) { return CMPLX(re, im); }
+static double complex cnan(void) { return cx(NAN, NAN); }
+
+/* a^b on the real axis: cpow for a > 0; for a < 0 only integer real exponents, as (-1)^b (-a)^b; for a
+ * constant zero base only b > 0, where 0^b is identically 0 nearby. NaN elsewhere (not comparable). */
+static double complex c_pow(double complex a, double complex b) {
+  double ra = creal(a), rb = creal(b);
+  if (ra > 0) return cpow(a, b);
+  if (ra == 0 && cimag(a) == 0 && rb > 0) return cx(0, 0);
+  if (ra < 0 && cimag(b) == 0 && rb == nearbyint(rb)) {
+    double complex p = cpow(-a, b);
+    return fmod(rb, 2.0) == 0 ? p : -p;
+  }
+  return cnan();
+}
+
+/* max and min decided on the real parts; a tie averages, giving half the derivative to each operand. */
+static double complex c_max(double complex a, double complex b) {
+  if (creal(a) > creal(b)) return a;
+  if (creal(b) > creal(a)) return b;
+  if (creal(a) == creal(b)) return (a + b) / 2.0;
+  return cnan();
+}
+static double complex c_min(double complex a, double complex b) {
+  if (creal(a) < creal(b)) return a;
+  if (creal(b) < creal(a)) return b;
+  if (creal(a) == creal(b)) return (a + b) / 2.0;
+  return cnan();
+}
+
+/* |a| decided on the real part, with derivative 0 at 0. */
+static double complex c_abs(double complex a) {
+  if (creal(a) > 0) return a;
+  if (creal(a) < 0) return -a;
+  if (creal(a) == 0) return cx(0, 0);
+  return cnan();
+}
+
+/* Op `code` on complex operands: U ops use A; VV ops (A, B); VC ops get their constant as B, CV ops as A.
+ * Returns 0 for a code this reference does not know. */
+static int c_op(int code, double complex A, double complex B, double complex *out) {
+  switch (code) {
+  case AD_OP_add_vv:
+  case AD_OP_add_vc: *out = A + B; return 1;
+  case AD_OP_sub_vv:
+  case AD_OP_sub_vc:
+  case AD_OP_sub_cv: *out = A - B; return 1;
+  case AD_OP_mul_vv:
+  case AD_OP_mul_vc: *out = A * B; return 1;
+  case AD_OP_div_vv:
+  case AD_OP_div_vc:
+  case AD_OP_div_cv: *out = A / B; return 1;
+  case AD_OP_pow_vv:
+  case AD_OP_pow_vc:
+  case AD_OP_pow_cv: *out = c_pow(A, B); return 1;
+  case AD_OP_fmax_vv:
+  case AD_OP_fmax_vc: *out = c_max(A, B); return 1;
+  case AD_OP_fmin_vv:
+  case AD_OP_fmin_vc: *out = c_min(A, B); return 1;
+  case AD_OP_neg: *out = -A; return 1;
+  case AD_OP_sqr: *out = A * A; return 1;
+  case AD_OP_sqrt: *out = creal(A) > 0 ? csqrt(A) : cnan(); return 1;
+  case AD_OP_exp: *out = cexp(A); return 1;
+  case AD_OP_log: *out = creal(A) > 0 ? clog(A) : cnan(); return 1;
+  case AD_OP_sin: *out = csin(A); return 1;
+  case AD_OP_cos: *out = ccos(A); return 1;
+  case AD_OP_tan: *out = ctan(A); return 1;
+  case AD_OP_tanh: *out = ctanh(A); return 1;
+  case AD_OP_logistic: *out = 1.0 / (1.0 + cexp(-A)); return 1;
+  case AD_OP_abs: *out = c_abs(A); return 1;
+  default: return 0;
+  }
+}
+
+/* The comparison of a branch code on real numbers. */
+static int c_cond(int code, double a, double b) {
+  switch (code) {
+#define TPROG__X(name, op)                                                                                     \
+  case PROG_IF_VC_##name:                                                                                      \
+  case PROG_IF_VV_##name:                                                                                      \
+    return a op b;
+    AD_CMP_LIST(TPROG__X)
+#undef TPROG__X
+  default:
+    return 0;
+  }
+}
+
+/* The complex operands of op instruction ins over values z: (A, B) as c_op takes them, and which of them are
+ * variables (slots ia, ib; -1 for a constant). */
+static void c_operands(const double *ins, const double complex *z, double complex *A, double complex *B, int *ia,
+                       int *ib) {
+  int code = (int)ins[PROG_F_CODE], a = (int)ins[PROG_F_A], b = (int)ins[PROG_F_B];
+  double kc = ins[PROG_F_K];
+  *A = *B = 0;
+  *ia = *ib = -1;
+  switch (ad_op_kind[code]) {
+  case AD_KIND_U: *A = z[a], *B = 0, *ia = a; break;
+  case AD_KIND_VV: *A = z[a], *B = z[b], *ia = a, *ib = b; break;
+  case AD_KIND_VC: *A = z[a], *B = kc, *ia = a; break;
+  case AD_KIND_CV: *A = kc, *B = z[a], *ib = a; break;
+  }
+}
+
+/* Work space of one reference evaluation. */
+typedef struct c_run {
+  const double *data;
+  int k, n;
+  double complex *z;  /* k + n values */
+  double *mag, *vmag; /* (k + n) x k path magnitudes; k + n value error scales */
+  tprog_cover *cover;
+} c_run;
+
+/* Executes op or constant instruction ins into slot r. With mags, also computes its local partials by a
+ * complex step of the op alone and propagates path magnitudes and error scales. Returns 0 on an unknown code. */
+static int c_exec(c_run *c, const double *ins, int r, int mags) {
+  int code = (int)ins[PROG_F_CODE], k = c->k;
+  if (code == PROG_CONST) {
+    c->z[r] = ins[PROG_F_K];
+    if (mags) {
+      for (int j = 0; j < k; ++j) c->mag[(size_t)r * k + j] = 0;
+      c->vmag[r] = fabs(ins[PROG_F_K]);
+    }
+    if (c->cover) c->cover->code[PROG_CONST]++;
+    return 1;
+  }
+  if (code < 0 || code >= AD_OP_COUNT) {
+    fprintf(stderr, "tprog: instruction code %d is neither an op nor a constant\n", code);
+    return 0;
+  }
+  double complex A, B, out;
+  int ia, ib;
+  c_operands(ins, c->z, &A, &B, &ia, &ib);
+  if (!c_op(code, A, B, &out)) {
+    fprintf(stderr, "tprog: op %s has no complex-step reference: add it to c_op in tests/tprog.c\n",
+            ad_op_name[code]);
+    return 0;
+  }
+  c->z[r] = out;
+  if (c->cover) c->cover->code[code]++;
+  if (!mags) return 1;
+  /* Local partials, each by its own complex step at the real operand values. */
+  double pa = 0, pb = 0, ra = creal(A), rb = creal(B);
+  double complex t;
+  if (ia >= 0 && c_op(code, cx(ra, TPROG_STEP), rb, &t)) pa = cimag(t) / TPROG_STEP;
+  if (ib >= 0 && c_op(code, ra, cx(rb, TPROG_STEP), &t)) pb = cimag(t) / TPROG_STEP;
+  /* A path through a NaN partial (no derivative there, as d/db of a^b at a < 0) makes only the inputs it
+   * reaches not comparable; the value's error scale leaves such terms out. */
+  double e = fabs(creal(out));
+  for (int j = 0; j < k; ++j) {
+    double m = 0, ma = ia >= 0 ? c->mag[(size_t)ia * k + j] : 0, mb = ib >= 0 ? c->mag[(size_t)ib * k + j] : 0;
+    if (ma != 0) m += fabs(pa) * ma;
+    if (mb != 0) m += fabs(pb) * mb;
+    c->mag[(size_t)r * k + j] = m;
+  }
+  if (ia >= 0 && !isnan(pa)) e += fabs(pa) * c->vmag[ia];
+  if (ib >= 0 && !isnan(pb)) e += fabs(pb) * c->vmag[ib];
+  c->vmag[r] = e;
+  return 1;
+}
+
+/* Runs the whole program over c->z (inputs already in place). Returns 0 on an unknown code. */
+static int c_program(c_run *c, int mags) {
+  int k = c->k, n = c->n;
+  for (int i = 0; i < n;) {
+    const double *ins = prog_ins(c->data, i);
+    int code = (int)ins[PROG_F_CODE];
+    if (!prog_is_branch(code)) {
+      if (!c_exec(c, ins, k + i, mags)) return 0;
+      i += 1;
+      continue;
+    }
+    if (i + 2 >= n) {
+      fprintf(stderr, "tprog: branch at instruction %d lacks its two instructions\n", i);
+      return 0;
+    }
+    double a = creal(c->z[(int)ins[PROG_F_A]]);
+    double b = code >= PROG_IF_VV_FIRST ? creal(c->z[(int)ins[PROG_F_B]]) : ins[PROG_F_K];
+    int cond = c_cond(code, a, b), r = k + i, taken = cond ? i + 1 : i + 2;
+    if (c->cover) {
+      c->cover->code[code]++;
+      c->cover->taken[cond]++;
+    }
+    if (!c_exec(c, prog_ins(c->data, taken), r, mags)) return 0;
+    for (int s = 1; s <= 2; ++s) {
+      c->z[r + s] = c->z[r];
+      if (mags) {
+        memcpy(c->mag + (size_t)(r + s) * k, c->mag + (size_t)r * k, (size_t)k * sizeof(double));
+        c->vmag[r + s] = c->vmag[r];
+      }
+    }
+    i += 3;
+  }
+  return 1;
+}
+
+int tprog_reference(const double *data, const double *x, tprog_ref *ref, tprog_cover *cover) {
+  memset(ref, 0, sizeof *ref);
+  c_run c;
+  memset(&c, 0, sizeof c);
+  c.data = data;
+  c.k = ref->k = (int)data[0];
+  c.n = ref->n = (int)data[1];
+  if (c.k < 1 || c.k > PROG_MAX_INPUTS || c.n < 1 || c.n > PROG_MAX_INSTR) {
+    fprintf(stderr, "tprog: bad program header k = %g, n = %g\n", data[0], data[1]);
+    return 0;
+  }
+  size_t nv = (size_t)(c.k + c.n);
+  c.z = (double complex *)malloc(nv * sizeof *c.z);
+  c.mag = (double *)calloc(nv * (size_t)c.k, sizeof(double));
+  c.vmag = (double *)calloc(nv, sizeof(double));
+  int ok = c.z && c.mag && c.vmag;
+  if (!ok) fprintf(stderr, "tprog: out of memory\n");
+  /* Values, branch decisions, path magnitudes and error scales. */
+  if (ok) {
+    for (int j = 0; j < c.k; ++j) {
+      c.z[j] = x[j];
+      c.mag[(size_t)j * c.k + j] = 1.0;
+      c.vmag[j] = fabs(x[j]);
+    }
+    c.cover = cover;
+    ok = c_program(&c, 1);
+    c.cover = NULL;
+  }
+  if (ok) {
+    size_t out = nv - 1;
+    ref->value = creal(c.z[out]);
+    ref->vmag = c.vmag[out];
+    for (int j = 0; j < c.k; ++j) ref->mag[j] = c.mag[out * (size_t)c.k + j];
+  }
+  /* One complex-step pass per input. */
+  for (int j = 0; ok && j < c.k; ++j) {
+    for (int i = 0; i < c.k; ++i) c.z[i] = cx(x[i], i == j ? TPROG_STEP : 0.0);
+    ok = c_program(&c, 0);
+    if (ok) ref->grad[j] = cimag(c.z[nv - 1]) / TPROG_STEP;
+  }
+  free(c.z);
+  free(c.mag);
+  free(c.vmag);
+  return ok;
+}
+
+/* ---- Engines ---- */
+
+double tprog_dir(int j) { return 1.0 + j / 4.0; }
+
+ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out) {
+  memset(out, 0, sizeof *out);
+  out->e = e;
+  const wl_info *w = wl_find("prog");
+  int k = (int)data[0], n = (int)data[1];
+  eng_session *s = w ? e->open(w, prog_size(k, n), data) : NULL;
+  if (!s) return out->st = AD_ENOMEM;
+  ad_status st = e->value(s, x, &out->y);
+  out->y_jac = out->y;
+  if (st == AD_OK && e->kind != ENG_PRIMAL) st = e->jacobian(s, x, &out->y_jac, out->J);
+  if (st == AD_OK && e->kind == ENG_FORWARD && e->jvp) {
+    double v[PROG_MAX_INPUTS], y;
+    for (int j = 0; j < k; ++j) v[j] = tprog_dir(j);
+    st = e->jvp(s, x, v, &y, &out->jv);
+  }
+  if (st == AD_OK && e->kind == ENG_REVERSE && e->vjp) {
+    double y, w1 = 1.0;
+    st = e->value(s, x, &y);
+    if (st == AD_OK) st = e->vjp(s, &w1, out->wJ);
+  }
+  e->close(s);
+  return out->st = st;
+}
+
+tprog_tol tprog_tol_default(void) {
+  tprog_tol t;
+  /* Values: the engines use SLEEF (1 ulp), the reference glibc (under 1 ulp, and cpow about |b log a| ulps);
+   * the running error bound n u vmag stays below 1e-13 vmag for n <= 40 instructions. 1e-10 leaves room and
+   * still catches any wrong value formula, which misses by O(|value|). */
+  t.ref_value = 1e-10;
+  /* Gradients: rounding in any order of accumulation stays below about n u max mag (< 1e-14 max mag), plus
+   * the effect of the two libraries' values differing by ulps (second order, far smaller). A wrong partial on
+   * a path of weight w moves the result by about w times the partial's error, which is O(1) relative for a
+   * wrong rule, so 1e-9 is five orders of magnitude above rounding and catches a wrong rule on any path that
+   * carries more than a billionth of the derivative. */
+  t.ref_grad = 1e-9;
+  /* Engines against each other: the same partials summed in different orders (forward, reverse, with or
+   * without FMA): n u norm-wise for well-conditioned programs; 1e-12 as adcheck. */
+  t.engines = 1e-12;
+  return t;
+}
+
+static double vmax_abs(const double *v, int n) {
+  double m = 0;
+  for (int j = 0; j < n; ++j)
+    if (!(fabs(v[j]) <= m)) m = fabs(v[j]); /* NaN wins */
+  return m;
+}
+
+/* Records err / scale as a candidate for the largest. */
+static void note(double *worst, double err, double scale) {
+  double q = scale > 0 ? err / scale : err;
+  if (!(q <= *worst)) *worst = q;
+}
+
+int tprog_check(const double *data, const double *x, const tprog_ref *ref, const tprog_tol *tol, FILE *log,
+                tprog_errs *errs) {
+  int k = ref->k, fails = 0;
+  tprog_errs local;
+  memset(&local, 0, sizeof local);
+  if (!errs) errs = &local;
+  tprog_eng *r = (tprog_eng *)calloc((size_t)eng_count + 1, sizeof *r);
+  if (!r) {
+    if (log) fprintf(log, "tprog: out of memory\n");
+    return 1;
+  }
+  tprog_eng *prim = &r[eng_count];
+  tprog_run(&eng_primal, data, x, prim);
+  for (int e = 0; e < eng_count; ++e) tprog_run(eng_all[e], data, x, &r[e]);
+#define TPROG_FAIL(...)                                                                                        \
+  do {                                                                                                         \
+    fails++;                                                                                                   \
+    if (log) fprintf(log, __VA_ARGS__);                                                                        \
+  } while (0)
+  if (prim->st != AD_OK) TPROG_FAIL("  primal: %s\n", ad_status_str(prim->st));
+  /* The gradient's error scale is the largest path magnitude; on top of tol * mmax, an absolute floor of
+   * 8 (n + 1) u vmag, the rounding level of the value itself: rules computed from a rounded value cannot
+   * resolve less (tanh(20) rounds to 1, so every engine's partial 1 - v^2 is 0 while the true one is 4e-17). */
+  double mmax = 0, gnorm = 0;
+  double floor = isfinite(ref->vmag) ? 8.0 * (ref->n + 1) * DBL_EPSILON * ref->vmag : 0.0;
+  int comparable[PROG_MAX_INPUTS];
+  for (int j = 0; j < k; ++j) {
+    comparable[j] = !isnan(ref->grad[j]) && isfinite(ref->mag[j]);
+    if (comparable[j] && ref->mag[j] > mmax) mmax = ref->mag[j];
+    if (comparable[j] && fabs(ref->grad[j]) > gnorm) gnorm = fabs(ref->grad[j]);
+  }
+  for (int e = 0; e < eng_count; ++e) {
+    const tprog_eng *q = &r[e];
+    const char *name = q->e->name;
+    if (q->st != AD_OK) {
+      TPROG_FAIL("  %s: %s\n", name, ad_status_str(q->st));
+      continue;
+    }
+    if (prim->st == AD_OK && (memcmp(&q->y, &prim->y, sizeof q->y) || memcmp(&q->y_jac, &prim->y, sizeof q->y)))
+      TPROG_FAIL("  %s: value %.17g (jacobian's %.17g) differs from primal's %.17g\n", name, q->y, q->y_jac,
+                 prim->y);
+    if (isfinite(ref->value) && isfinite(ref->vmag)) note(&errs->value, fabs(q->y - ref->value), ref->vmag);
+    if (isfinite(ref->value) && isfinite(ref->vmag) && !(fabs(q->y - ref->value) <= tol->ref_value * ref->vmag))
+      TPROG_FAIL("  %s: value %.17g, reference %.17g (error %.2e, allowed %.2e)\n", name, q->y, ref->value,
+                 fabs(q->y - ref->value), tol->ref_value * ref->vmag);
+    if (q->e->kind == ENG_PRIMAL) continue;
+    for (int j = 0; j < k; ++j) {
+      if (!comparable[j]) {
+        errs->skipped++;
+        continue;
+      }
+      errs->compared++;
+      double err = fabs(q->J[j] - ref->grad[j]);
+      note(&errs->grad, err, mmax);
+      if (!(err <= tol->ref_grad * mmax + floor))
+        TPROG_FAIL("  %s: d/dx%d = %.17g, complex step %.17g (error %.2e, allowed %.2e)\n", name, j, q->J[j],
+                   ref->grad[j], err, tol->ref_grad * mmax + floor);
+    }
+    if (q->e->kind == ENG_FORWARD && q->e->jvp) {
+      double jv = 0, scale = 0;
+      for (int j = 0; j < k; ++j) {
+        jv += q->J[j] * tprog_dir(j);
+        scale += fabs(q->J[j] * tprog_dir(j)) + (isfinite(ref->mag[j]) ? ref->mag[j] * tprog_dir(j) : 0);
+      }
+      if (!(fabs(q->jv - jv) <= tol->engines * scale) && !(isnan(q->jv) && isnan(jv)))
+        TPROG_FAIL("  %s: jvp %.17g, J v %.17g\n", name, q->jv, jv);
+    }
+    if (q->e->kind == ENG_REVERSE && q->e->vjp) {
+      double jn = vmax_abs(q->J, k);
+      for (int j = 0; j < k; ++j)
+        if (!(fabs(q->wJ[j] - q->J[j]) <= tol->engines * jn) && !(isnan(q->wJ[j]) && isnan(q->J[j])))
+          TPROG_FAIL("  %s: vjp d/dx%d = %.17g, jacobian %.17g\n", name, j, q->wJ[j], q->J[j]);
+    }
+    for (int o = 0; o < e; ++o) {
+      const tprog_eng *p = &r[o];
+      if (p->st != AD_OK || p->e->kind == ENG_PRIMAL) continue;
+      double scale = gnorm > 0 ? gnorm : vmax_abs(p->J, k);
+      for (int j = 0; j < k; ++j) {
+        if (!comparable[j] && isnan(q->J[j]) && isnan(p->J[j])) continue;
+        double err = fabs(q->J[j] - p->J[j]);
+        if (!(isnan(q->J[j]) && isnan(p->J[j]))) note(&errs->engines, err, scale);
+        if (!(err <= tol->engines * scale) && !(isnan(q->J[j]) && isnan(p->J[j])))
+          TPROG_FAIL("  %s and %s: d/dx%d = %.17g and %.17g (error %.2e, allowed %.2e)\n", name, p->e->name, j,
+                     q->J[j], p->J[j], err, tol->engines * scale);
+      }
+    }
+  }
+#undef TPROG_FAIL
+  free(r);
+  return fails;
+}
+
+/* ---- Printing ---- */
+
+void tprog_print(FILE *f, const double *data, const double *x) {
+  int k = (int)data[0], n = (int)data[1];
+  fprintf(f, "program: k = %d inputs, n = %d instructions, output v%d (prog size %d)\n", k, n, k + n - 1,
+          prog_size(k, n));
+  for (int j = 0; j < k; ++j) fprintf(f, "  v%d = x%d = %.17g\n", j, j, x[j]);
+  for (int i = 0; i < n; ++i) {
+    const double *ins = prog_ins(data, i);
+    int code = (int)ins[PROG_F_CODE], a = (int)ins[PROG_F_A], b = (int)ins[PROG_F_B];
+    double kc = ins[PROG_F_K];
+    int in_branch = i >= 1 && prog_is_branch((int)prog_ins(data, i - 1)[PROG_F_CODE]);
+    in_branch |= i >= 2 && prog_is_branch((int)prog_ins(data, i - 2)[PROG_F_CODE]);
+    fprintf(f, "  v%d = %s", k + i, in_branch ? "  " : "");
+    if (prog_is_branch(code)) {
+      if (code >= PROG_IF_VV_FIRST)
+        fprintf(f, "if v%d %s v%d", a, prog_cmp_symbol(code), b);
+      else
+        fprintf(f, "if v%d %s %.17g", a, prog_cmp_symbol(code), kc);
+      fprintf(f, " then v%d else v%d  (v%d, v%d, v%d all take the result)\n", k + i + 1, k + i + 2, k + i,
+              k + i + 1, k + i + 2);
+    } else if (code == PROG_CONST) {
+      fprintf(f, "const %.17g\n", kc);
+    } else if (code >= 0 && code < AD_OP_COUNT) {
+      switch (ad_op_kind[code]) {
+      case AD_KIND_U: fprintf(f, "%s(v%d)\n", ad_op_name[code], a); break;
+      case AD_KIND_VV: fprintf(f, "%s(v%d, v%d)\n", ad_op_name[code], a, b); break;
+      case AD_KIND_VC: fprintf(f, "%s(v%d, %.17g)\n", ad_op_name[code], a, kc); break;
+      case AD_KIND_CV: fprintf(f, "%s(%.17g, v%d)\n", ad_op_name[code], kc, a); break;
+      }
+    } else {
+      fprintf(f, "? code %d\n", code);
+    }
+  }
+  fprintf(f, "  data = {");
+  for (int i = 0; i < prog_data_len(n); ++i) fprintf(f, "%s%.17g", i ? ", " : "", data[i]);
+  fprintf(f, "}\n");
+}

@@ -1,0 +1,95 @@
+/* tprog.h: test support for the `prog` workload's programs (bench/workloads/prog.h): an independent
+ * complex-step reference, a runner that evaluates a program on every engine through eng_api, a checker that
+ * compares the two, and a printer.
+ *
+ *   double x[PROG_MAX_INPUTS], data[...];
+ *   int size = prog_size(k, n);
+ *   wl_find("prog")->init(size, seed, x, data);          // or build one with prog_set_header / prog_set
+ *   tprog_ref ref;
+ *   if (!tprog_reference(data, x, &ref, NULL)) ...       // an op the reference does not know
+ *   tprog_tol tol = tprog_tol_default();
+ *   int bad = tprog_check(data, x, &ref, &tol, stderr, NULL); // every engine against ref and each other
+ *   if (bad) tprog_print(stderr, data, x);                // the program, ready to read and replay
+ *
+ * The reference evaluates the program in C99 complex arithmetic with glibc's functions and differentiates it by
+ * the complex step: f'(x) = Im f(x + i h) / h with h = 1e-200, exact to rounding because no difference is taken.
+ * It uses ad_ops.def only for the op names and kinds, never its partials or values, so a wrong rule there makes
+ * the engines and the reference disagree. Non-smooth ops are decided on the real part: abs, fmax, fmin and the
+ * branches; abs'(0) = 0 and a max/min tie gives half to each operand, the conventions ad_ops.def documents.
+ * Where an op leaves its real domain (log or sqrt of a number <= 0, pow of a negative base with a non-integer
+ * exponent, or a zero base except 0^b with b > 0) the reference returns NaN, meaning "not comparable here".
+ */
+#ifndef TPROG_H
+#define TPROG_H
+
+#include <stdio.h>
+
+#include "eng.h"
+#include "workloads/prog.h"
+
+/* The complex-step reference of a program at x. */
+typedef struct tprog_ref {
+  int k, n;
+  double value;                  /* Re f(x): glibc's value */
+  double grad[PROG_MAX_INPUTS];  /* df/dx_j by the complex step */
+  double mag[PROG_MAX_INPUTS];   /* sum over derivative paths from x_j of |product of local partials| */
+  double vmag;                   /* running error scale of the value: rounding errors stay below ~n u vmag */
+} tprog_ref;
+
+/* What the reference executed: instructions by code, and branch outcomes. Accumulates across calls. */
+typedef struct tprog_cover {
+  long code[PROG_CODE_COUNT];
+  long taken[2]; /* [0]: else branches, [1]: then branches */
+} tprog_cover;
+
+/* Evaluates the program held in data at x. Returns 1, or 0 if the program holds a code the reference cannot
+ * evaluate (an op added to ad_ops.def without a complex counterpart here), after printing which to stderr.
+ * If cover is not NULL, adds what was executed to it. */
+int tprog_reference(const double *data, const double *x, tprog_ref *ref, tprog_cover *cover);
+
+/* One engine's results on one program (filled by tprog_run). */
+typedef struct tprog_eng {
+  const eng_api *e;
+  ad_status st;                 /* AD_OK, or the status of the first failing call */
+  double y;                     /* value() */
+  double y_jac;                 /* the value jacobian() wrote (primal: y) */
+  double J[PROG_MAX_INPUTS];    /* jacobian(); primal: zeros */
+  double jv;                    /* forward engines: jvp() along tprog_dir */
+  double wJ[PROG_MAX_INPUTS];   /* reverse engines: vjp() with w = 1 after value() */
+} tprog_eng;
+
+/* The direction jvp is checked along: component j is 1 + j / 4. */
+double tprog_dir(int j);
+
+/* Runs engine e on the program: open, value, jacobian, then jvp (forward) or vjp (reverse), close.
+ * The session borrows data. Returns out->st. */
+ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out);
+
+/* Tolerances of tprog_check; see tprog_tol_default for their values and why. */
+typedef struct tprog_tol {
+  double ref_value; /* |y - ref.value| <= ref_value * vmag */
+  double ref_grad;  /* |J_j - ref.grad_j| <= ref_grad * max_j mag_j + 8 (n + 1) u vmag */
+  double engines;   /* between engines: max_j |J_j - K_j| <= engines * max(max_j |ref.grad_j|, tiny) */
+} tprog_tol;
+
+tprog_tol tprog_tol_default(void);
+
+/* The largest errors seen, each divided by its scale (vmag, max mag, gradient norm), and how many gradient
+ * components were compared with the reference or skipped (NaN reference). Accumulates across calls. */
+typedef struct tprog_errs {
+  double value, grad, engines;
+  long compared, skipped;
+} tprog_errs;
+
+/* Checks every engine of eng_all on the program: values bit-identical to the primal engine's and close to the
+ * reference; gradients close to the reference and to each other; jvp = J v and vjp = J. Comparisons with a NaN
+ * reference are skipped. Prints each failure to log (if not NULL) and adds to errs (if not NULL). Returns the
+ * number of failed checks; a failed engine call counts as one. */
+int tprog_check(const double *data, const double *x, const tprog_ref *ref, const tprog_tol *tol, FILE *log,
+                tprog_errs *errs);
+
+/* Prints the program and its inputs, one instruction a line ("v3 = sin(v1)", "v4 = if v2 > 0.5 ..."), with
+ * every number in full precision. */
+void tprog_print(FILE *f, const double *data, const double *x);
+
+#endif
