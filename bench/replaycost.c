@@ -8,6 +8,7 @@
  * For each workload and node target, on the same inputs:
  *   tape    the Jacobian tape (the dynamic graph: recorded on every evaluation): record, reverse sweep, and
  *           record + reverse (what a gradient costs when the graph is rebuilt each time);
+ *   graph   the graph-object engine (PyTorch's dynamic graph), if built: graph rebuilt + backward pass;
  *   replay  the primal-value tape: record, reverse sweep, forward replay at other inputs, and forward replay +
  *           reverse (what a gradient costs when the graph is built once);
  *   bytes   bytes per node of each recording (bytes_used / nodes, inputs not counted as nodes);
@@ -80,8 +81,10 @@ typedef struct rc_case {
   const wl_info *w;
   int size, n, m;
   double *x, *x2, *data, *wts, *g;
-  /* the Jacobian tape, through its engine adapter */
+  /* the Jacobian tape and the graph-object engine (NULL if absent), through their engine adapters */
   eng_session *ts;
+  const eng_api *ge;
+  eng_session *gs;
   /* the replay tape, driven directly */
   replay_t *rt;
   ad_t *in, *out, *scratch;
@@ -96,6 +99,10 @@ static int tape_reverse(void *a) {
   return eng_tape.vjp(c->ts, c->wts, c->g) != AD_OK;
 }
 static int tape_both(void *a) { return tape_record(a) || tape_reverse(a); }
+static int graph_both(void *a) {
+  rc_case *c = (rc_case *)a;
+  return c->ge->value(c->gs, c->x, c->g) != AD_OK || c->ge->vjp(c->gs, c->wts, c->g) != AD_OK;
+}
 
 static int replay_record(void *a) {
   rc_case *c = (rc_case *)a;
@@ -156,6 +163,8 @@ static void run_case(const wl_info *w, double target, int *header) {
     for (int i = 0; i < c.n; ++i) c.x2[i] = c.x[i] * (1 + 1e-9 * ((i % 7) - 3));
     for (int i = 0; i < c.m; ++i) c.wts[i] = 1.0;
     c.ts = eng_tape.open(w, c.size, c.data);
+    c.ge = eng_find("graph");
+    if (c.ge && c.ge->vjp) c.gs = c.ge->open(w, c.size, c.data);
   }
   if (!c.ts) {
     fprintf(stderr, "replaycost: out of memory at %s size %d\n", w->name, c.size);
@@ -167,26 +176,28 @@ static void run_case(const wl_info *w, double target, int *header) {
     replay_stats rs = replay_get_stats(c.rt);
     double r_rev = time_phase(replay_rev, &c);
     double r_fwd = time_phase(replay_fwd, &c), r_both = time_phase(replay_both, &c);
+    double g_both = c.gs ? time_phase(graph_both, &c) : NAN;
     double gr = guard_rate(&c);
     double nodes = (double)(rs.statements - rs.inputs);
     if (nodes < 1) nodes = 1;
     if (!*header) {
       printf("| workload | size | nodes | tape B/node | replay B/node | guards/node | tape record | tape reverse | "
-             "tape record+reverse | replay record | replay reverse | replay forward | replay forward+reverse | "
+             "tape record+reverse | graph record+reverse | replay record | replay reverse | replay forward | replay forward+reverse | "
              "replay vs re-record | guards fired |\n");
-      printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       *header = 1;
     }
     const double ns = 1e9 / nodes;
-    printf("| %s | %d | %.0f | %.1f | %.1f | %.3f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2fx | ", w->name,
-           c.size, nodes, (double)es.bytes_used / (double)(es.nodes ? es.nodes : 1), (double)rs.bytes_used / nodes,
-           (double)rs.guards / nodes, t_rec * ns, t_rev * ns, t_both * ns, r_rec * ns, r_rev * ns, r_fwd * ns,
-           r_both * ns, r_both / t_both);
+    printf("| %s | %d | %.0f | %.1f | %.1f | %.3f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2fx | ",
+           w->name, c.size, nodes, (double)es.bytes_used / (double)(es.nodes ? es.nodes : 1),
+           (double)rs.bytes_used / nodes, (double)rs.guards / nodes, t_rec * ns, t_rev * ns, t_both * ns, g_both * ns,
+           r_rec * ns, r_rev * ns, r_fwd * ns, r_both * ns, r_both / t_both);
     if (gr < 0) printf("error |\n");
     else printf("%.0f%% |\n", 100 * gr);
     fflush(stdout);
   }
   eng_tape.close(c.ts);
+  if (c.ge) c.ge->close(c.gs);
   replay_free(c.rt);
   free(c.x), free(c.x2), free(c.g), free(c.data), free(c.wts), free(c.in), free(c.out), free(c.scratch);
 }

@@ -312,19 +312,6 @@ const char *replay_guard_name(unsigned code) {
   }
 }
 
-void replay__guard(replay_t *t, unsigned code, uint32_t i0, uint32_t i1, double k) {
-  guard_family f = family_of(code);
-  assert(f != GF_NONE && "not a guard code");
-  unsigned na = family_args[f], nc = family_csts[f];
-  if (AD_UNLIKELY(t->op == t->op_end || (size_t)(t->arg_end - t->arg) < na || (size_t)(t->cst_end - t->cst) < nc))
-    replay__grow(t, na, nc, 0);
-  *t->op++ = (uint8_t)code;
-  if (na > 0) *t->arg++ = i0;
-  if (na > 1) *t->arg++ = i1;
-  if (nc) *t->cst++ = k;
-  t->n_guards++;
-}
-
 replay_guard replay_last_guard(const replay_t *t) {
   replay_guard g;
   if (t) return t->guard;

@@ -194,8 +194,6 @@ ad_status replay_reverse(replay_t *t);
  * chunk or growing the value vector. On failure sets the sticky status and redirects writes into scratch space,
  * so recording goes on harmlessly. */
 void replay__grow(replay_t *t, unsigned nargs, unsigned ncst, unsigned nval);
-/* Internal: records a guard with code, operands i0 (and i1 or k, as the code's family says). */
-void replay__guard(replay_t *t, unsigned code, uint32_t i0, uint32_t i1, double k);
 
 /* ---- inline recording primitives (used by replay_ops.h) ---- */
 
@@ -221,6 +219,24 @@ AD_INLINE uint32_t replay__push(replay_t *t, unsigned code, unsigned na, uint32_
   vp[0] = v;
   op[0] = (uint8_t)code;
   return id;
+}
+
+/* A guard with code, na indices (i0, i1) and nc constants (k): no value, no index of its own. */
+AD_INLINE void replay__guard(replay_t *t, unsigned code, unsigned na, uint32_t i0, uint32_t i1, unsigned nc,
+                             double k) {
+  if (AD_UNLIKELY(t->op == t->op_end || (size_t)(t->arg_end - t->arg) < na || (nc && t->cst == t->cst_end)))
+    replay__grow(t, na, nc, 0);
+  uint8_t *op = t->op;
+  uint32_t *arg = t->arg;
+  double *cst = t->cst;
+  t->op = op + 1;
+  t->arg = arg + na;
+  t->cst = cst + nc;
+  t->n_guards++;
+  if (na > 0) arg[0] = i0;
+  if (na > 1) arg[1] = i1;
+  if (nc) cst[0] = k;
+  op[0] = (uint8_t)code;
 }
 
 static inline replay_var replay_input(replay_t *t, double v) {

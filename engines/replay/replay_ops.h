@@ -38,23 +38,23 @@ AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return replay__var(v, 0)
 /* Reading the value of an active variable records a guard on that value: what the program does with the double
  * is invisible to the tape, so a replay is only trusted where the value read is the same, bit for bit. */
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) {
-  if (x.i) replay__guard(c, REPLAY_G_VALUE, x.i, 0, x.v);
+  if (x.i) replay__guard(c, REPLAY_G_VALUE, 1, x.i, 0, 1, x.v);
   return x.v;
 }
 
 /* Kinks: the ops of ad_ops.def whose derivative rule switches inside their domain, and where. An op added to the
  * list with a switch point must be added here. `op` is a constant in every caller, so all but one test folds. */
 AD_INLINE void replay__kink1(ad_ctx *c, ad_op op, uint32_t i, double a) {
-  if (op == AD_OP_abs) replay__guard(c, REPLAY_G_SIGN + (unsigned)replay_order(a, 0.0), i, 0, 0.0);
+  if (op == AD_OP_abs) replay__guard(c, REPLAY_G_SIGN + (unsigned)replay_order(a, 0.0), 1, i, 0, 0, 0.0);
 }
 AD_INLINE void replay__kink_vv(ad_ctx *c, ad_op op, uint32_t i, uint32_t j, double a, double b) {
   if (op == AD_OP_fmax_vv || op == AD_OP_fmin_vv)
-    replay__guard(c, REPLAY_G_ORDER_VV + (unsigned)replay_order(a, b), i, j, 0.0);
+    replay__guard(c, REPLAY_G_ORDER_VV + (unsigned)replay_order(a, b), 2, i, j, 0, 0.0);
 }
 /* Variable a (index i) against constant k; for a CV op or a VV op with passive a, the variable is b. */
 AD_INLINE void replay__kink_vk(ad_ctx *c, ad_op op, uint32_t i, double a, double k) {
   if (op == AD_OP_fmax_vv || op == AD_OP_fmin_vv || op == AD_OP_fmax_vc || op == AD_OP_fmin_vc)
-    replay__guard(c, REPLAY_G_ORDER_VC + (unsigned)replay_order(a, k), i, 0, k);
+    replay__guard(c, REPLAY_G_ORDER_VC + (unsigned)replay_order(a, k), 1, i, 0, 1, k);
 }
 
 #define REPLAY_OP_U(name, pre, value)                                                                          \
@@ -122,13 +122,13 @@ AD_INLINE replay_cmp replay__cmp_mirror(replay_cmp cmp) {
                                 : REPLAY_CMP_le;
 }
 AD_INLINE int replay__cmp_vv(ad_ctx *c, replay_cmp cmp, int r, ad_t x, ad_t y) {
-  if (x.i && y.i) replay__guard(c, REPLAY_G_CMP_VV + 2u * cmp + (unsigned)r, x.i, y.i, 0.0);
-  else if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, x.i, 0, y.v);
-  else if (y.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * replay__cmp_mirror(cmp) + (unsigned)r, y.i, 0, x.v);
+  if (x.i && y.i) replay__guard(c, REPLAY_G_CMP_VV + 2u * cmp + (unsigned)r, 2, x.i, y.i, 0, 0.0);
+  else if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, 1, x.i, 0, 1, y.v);
+  else if (y.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * replay__cmp_mirror(cmp) + (unsigned)r, 1, y.i, 0, 1, x.v);
   return r;
 }
 AD_INLINE int replay__cmp_vc(ad_ctx *c, replay_cmp cmp, int r, ad_t x, double k) {
-  if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, x.i, 0, k);
+  if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, 1, x.i, 0, 1, k);
   return r;
 }
 #define REPLAY_CMP(name, op)                                                                                   \
