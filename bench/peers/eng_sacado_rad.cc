@@ -123,8 +123,9 @@ static eng_stats rad_stats(eng_session *s) {
   eng_stats st;
   memset(&st, 0, sizeof st);
   if (!s || !s->recorded) return st;
-  rad_context::free_all(); /* start from no blocks, so the heap growth is this recording's */
+  rad_context::free_all(); /* drop every block, so the heap growth is this recording's (first blocks included) */
   size_t before = peer_heap_bytes();
+  rad_context::re_init();
   rad_record(s, s->last_x, NULL);
   size_t after = peer_heap_bytes();
   st.nodes = s->ctx.nodes;
