@@ -196,6 +196,13 @@ void graph_shrink(graph_ctx *c) {
   if (!c) return;
   for (uint32_t k = 1; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
   c->n_chunks = 1;
+  if (c->chunk_cap > GRAPH_FIRST_DIR) { /* shrinking: cannot fail the allocation hook; on failure keep it */
+    graph_chunk *d = (graph_chunk *)ad_realloc(c->chunks, c->chunk_cap * sizeof *d, GRAPH_FIRST_DIR * sizeof *d);
+    if (d) {
+      c->chunks = d;
+      c->chunk_cap = GRAPH_FIRST_DIR;
+    }
+  }
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
   c->side = NULL;

@@ -154,7 +154,8 @@ void graph_free(graph_ctx *c);
 /* Forgets every node, hook, retained grad and the sticky error; keeps the chunks for the next graph; grad mode
  * is unchanged. O(1) in the number of nodes. NULL is ignored. */
 void graph_reset(graph_ctx *c);
-/* Frees every chunk but the first, then resets. NULL is ignored. */
+/* Frees every chunk but the first, the side tables and the grown chunk directory, then resets: the context
+ * holds what graph_new allocated. NULL is ignored. */
 void graph_shrink(graph_ctx *c);
 /* The current top of the arena. Nodes created before it survive graph_release(c, mark). 0 for NULL. */
 graph_mark_t graph_mark(const graph_ctx *c);
