@@ -282,6 +282,11 @@ AD_INLINE graph_node *graph__const(graph_ctx *c, double v) {
   return graph__rec(c, GRAPH_OP_LEAF | GRAPH_F_LEAF, v, 0, 0.0, 0, 0.0);
 }
 
+/* For drivers that created the leaf themselves (no checks, no side table): its grad, 0 for None; and setting it
+ * back to None. */
+AD_INLINE double graph__leaf_grad(const graph_node *leaf) { return (leaf->meta & GRAPH_F_HASGRAD) ? leaf->da : 0.0; }
+AD_INLINE void graph__leaf_grad_none(graph_node *leaf) { leaf->meta &= ~(uint32_t)GRAPH_F_HASGRAD; }
+
 #ifdef __cplusplus
 }
 #endif
