@@ -1,5 +1,6 @@
 /* replay.h: reverse mode on a primal-value tape that can be replayed at new inputs, with control-flow guards.
  *
+ *   #include "replay/replay_ops.h"                                    // the op interface, recording on t
  *   replay_t *t = replay_new();
  *   replay_var x = replay_input(t, 2.0), w = replay_input(t, 1.0);     // record once, at x = 2, w = 1
  *   replay_var y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
@@ -31,6 +32,10 @@
  * returning AD_EGUARD: the values are then those of a path the program would not take, and replay_reverse
  * refuses them until a replay succeeds or a new recording is made. replay_guard_message says where
  * ("control flow changed at op N (...): record again").
+ *
+ * Only the inputs change on replay: constants (a workload's data, its sizes, every double passed to a _vc or _cv
+ * op) are part of the recording. Through the op interface, a program gets a double out of an active value only
+ * by ad_val or a comparison, and both are guarded; reading replay_var.v directly bypasses the guards.
  *
  * Storage: the code, operand and constant streams grow in chunks (the first small, each next one twice as large,
  * up to REPLAY_CHUNK_MAX entries), so recording never copies them; the value and adjoint vectors are contiguous
