@@ -15,17 +15,18 @@
  * rows 1-3 are small cases for checks (adlab's own), rows 4-12 GradBench's n in {1000, 10000, 100000} x s in
  * {1, 10, 100}, ordered by node count. Nodes: exactly steps (18 n - 4).
  *
- * ode_adapt: the same system and objective with adlab's adaptive Runge-Kutta-Fehlberg 4(5) (Fehlberg 1969; the
- * embedded pair of Hairer, Norsett, Wanner, Solving ODEs I, table II.5.1), advancing with the 5th-order solution.
+ * ode_adapt: the same system and objective with adlab's adaptive Runge-Kutta-Fehlberg 4(5) (E. Fehlberg, NASA
+ * Technical Report R-315, 1969: the embedded pair below), advancing with the 5th-order solution.
  * Step sizes are dyadic, h = 2^-j * 2: a step whose error estimate, the squared Euclidean norm err2 = sum_i
  * (y5_i - y4_i)^2, exceeds tol^2 (tol = 1e-9) is rejected and h halved; after an accepted step with
  * err2 < (tol / 64)^2, h doubles if the time reached is a multiple of 2 h (and h stays at most 1). Decisions
  * compare the recorded err2 with ad_gt_vc and ad_lt_vc, so how many steps are taken, and which, depend on the
- * input: a dynamic graph (with seeds 1 .. 12: 17 to 34 attempted steps at n = 8, 34 to 51 at n = 100, 76 to 80
- * at n = 10^5; at n <= 4 the solution is a polynomial of degree <= 4, which the 4th-order pair integrates
+ * input: a dynamic graph (over seeds 1 .. 12: 17 or 34 attempted steps at n = 8, 34 to 51 at n = 100, 76 to 80
+ * at n = 10^5; at n <= 4 the solution is a polynomial of degree <= 4, which both solutions of the pair give
  * exactly, so every input takes the same 4 steps). The squared norm has no kink, unlike a max norm (abs, fmax),
- * and no sqrt, whose infinite partial at 0 would turn the unused error nodes into NaN in a reverse sweep. Because h only takes dyadic values, the computed
- * f is piecewise smooth and its derivative is that of the accepted steps with their h held fixed.
+ * and no sqrt, whose infinite partial at 0 would turn the unused error nodes into NaN in a reverse sweep.
+ * Because h only takes dyadic values, the computed f is piecewise smooth and its derivative is that of the
+ * accepted steps with their h held fixed.
  * x and y0 uniform in [0, 1). Size = n. Nodes: 57 n - 7 per attempted step (typical count: see odea_nodes).
  *
  * Manual gradients: the discrete adjoint, backwards through the same steps (the states at the start of each step
