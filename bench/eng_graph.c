@@ -86,6 +86,7 @@ static eng_stats eg_stats(eng_session *s) {
   memset(&st, 0, sizeof st);
   if (!s) return st;
   graph_stats gs = graph_get_stats(s->g);
+  /* Every node but the input leaves: op results and the constants the workload made (ad_const). */
   st.nodes = gs.nodes > (uint64_t)s->n_in ? gs.nodes - (uint64_t)s->n_in : 0;
   st.args = gs.edges;
   st.bytes_used = gs.bytes_used;

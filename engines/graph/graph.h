@@ -38,6 +38,10 @@
  * indices and the two saved partials (a leaf keeps its .grad in the first partial's slot). Node i lives in chunk
  * i >> GRAPH_CHUNK_SHIFT, so a parent index is turned into an address with one shift, one load and one add.
  * Hooks, retained grads and names live in a side table, not in every node.
+ * Measured with graph_get_stats on the eng adapter at 10^6 nodes: 48.0 bytes used per node (leaves included) on
+ * chain and rosenbrock alike, and 48.7 (chain) and 48.2 (rosenbrock) bytes held per node with the chunks' unused
+ * tails and the directory; rosenbrock, whose op nodes are mostly binary, holds 54.3 bytes per op node when its
+ * 125,001 input leaves are charged to the ops. The tape engine holds 22.6 and 33.2 bytes per node there.
  *
  * Backward needs no topological sort: creation order already is one. The sweep visits nodes from the root down
  * to the oldest node it reached, skipping nodes no path from the root reaches, and each visited node adds its
@@ -139,7 +143,8 @@ typedef struct graph_edge {
 } graph_edge;
 
 /* A gradient hook: receives the node's total incoming gradient and returns the gradient to use instead (return
- * grad unchanged to only observe it). Must not record ops or call graph_backward. */
+ * grad unchanged to only observe it). It may read any node; it must not record ops, reset or release the context
+ * (graph_backward and graph_release called from a hook return AD_ESTATE). */
 typedef double (*graph_hook_fn)(void *user, graph_node *node, double grad);
 
 /* A position in the arena (graph_mark), to release every node created after it (graph_release). */

@@ -9,7 +9,9 @@
  *
  * An op none of whose inputs requires grad (or any op under no_grad) records a leaf that does not require grad:
  * value only, no grad_fn, no parents. An input that does not require grad gets parent index 0 (None in
- * next_functions); its partial is stored as 0 and the backward pass adds it into the placeholder slot 0.
+ * next_functions) and its partial is not used.
+ * Ops take handles the context returned (never NULL) and never return NULL: after an allocation failure they return
+ * a placeholder and set the context's sticky status (graph_status), as graph_leaf does.
  */
 #ifndef GRAPH_OPS_H
 #define GRAPH_OPS_H
