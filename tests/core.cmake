@@ -1,10 +1,15 @@
-# Core tests: every op on every engine, the tape, the seed's gradients, the op and status tables, the C++17
-# build of the workloads, the agreement of all engines on all workloads, and differential fuzzing.
+# Core tests: every op on every engine, the tape, the seed's gradients, the op and status tables, allocation
+# failure in every engine, the C++17 build of the workloads, the agreement of all engines on all workloads, and
+# differential fuzzing. Labels: unit, agreement, fuzz.
 
 # Shared by the op and fuzz tests: complex-step reference, runner and printer of `prog` programs.
 add_library(adlab_tprog STATIC tprog.c)
 target_include_directories(adlab_tprog PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/bench)
 target_link_libraries(adlab_tprog PUBLIC adlab_engines m)
 
-adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
+adlab_test(test_ad SOURCES test_ad.c LABELS unit)
 adlab_test(test_ops SOURCES test_ops.c LABELS unit LIBS adlab_tprog)
+adlab_test(test_seed SOURCES test_seed.c LABELS unit)
+adlab_test(test_tape SOURCES test_tape.c LABELS unit)
+adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
+adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)

@@ -1,0 +1,174 @@
+/* test_ad: the tables and services of engines/ad.h that every engine relies on.
+ *
+ *  - ad_status_str: every code of AD_STATUS_LIST has its own non-empty message; codes outside the list give
+ *    "unknown status";
+ *  - the op tables generated from ad_ops.def: names unique and non-empty, each name's suffix (_vv, _vc, _cv or
+ *    none) matching its kind, arity 2 exactly for VV ops, a PyTorch grad_fn name "<Name>Backward<digit>"
+ *    for each; ad_op_eval gives NaN for a code outside the list and, for every op, the same value bit for bit
+ *    as the primal engine (the one-instruction `prog` program) at a regular point;
+ *  - the counting allocator: allocs, frees, bytes_now, bytes_peak and bytes_total follow ad_malloc, ad_calloc,
+ *    ad_realloc and ad_free exactly; ad_alloc_fail_after(n) lets n allocations succeed, then fails every
+ *    allocation (a shrinking realloc still succeeds and keeps its block) until ad_alloc_fail_after(-1);
+ *  - ad_math_variant names the SLEEF build in use.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "eng.h"
+#include "workloads/prog.h"
+
+static int g_fail = 0;
+#define CHECK(cond, ...)                                                                                       \
+  do {                                                                                                         \
+    if (!(cond)) {                                                                                             \
+      g_fail++;                                                                                                \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
+      fprintf(stderr, __VA_ARGS__);                                                                            \
+      fprintf(stderr, "\n");                                                                                   \
+    }                                                                                                          \
+  } while (0)
+
+static void test_status(void) {
+  static const ad_status codes[] = {
+#define X(name, msg) name,
+      AD_STATUS_LIST(X)
+#undef X
+  };
+  int n = (int)(sizeof codes / sizeof codes[0]);
+  CHECK(n == AD_STATUS_COUNT, "AD_STATUS_COUNT %d, list %d", (int)AD_STATUS_COUNT, n);
+  for (int i = 0; i < n; ++i) {
+    const char *m = ad_status_str(codes[i]);
+    CHECK(m && *m, "status %d: empty message", (int)codes[i]);
+    if (!m) continue;
+    CHECK(strcmp(m, "unknown status") != 0, "status %d: reported as unknown", (int)codes[i]);
+    CHECK((int)codes[i] == i, "status %d at position %d of the list", (int)codes[i], i);
+    for (int j = 0; j < i; ++j) CHECK(strcmp(m, ad_status_str(codes[j])) != 0, "statuses %d and %d share \"%s\"", i, j, m);
+  }
+  CHECK(!strcmp(ad_status_str(AD_OK), "ok"), "AD_OK: \"%s\"", ad_status_str(AD_OK));
+  CHECK(!strcmp(ad_status_str(AD_STATUS_COUNT), "unknown status"), "AD_STATUS_COUNT: \"%s\"",
+        ad_status_str(AD_STATUS_COUNT));
+  CHECK(!strcmp(ad_status_str((ad_status)-1), "unknown status"), "-1: \"%s\"", ad_status_str((ad_status)-1));
+  CHECK(!strcmp(ad_status_str((ad_status)1000), "unknown status"), "1000: \"%s\"", ad_status_str((ad_status)1000));
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static void test_op_tables(void) {
+  for (int op = 0; op < AD_OP_COUNT; ++op) {
+    const char *name = ad_op_name[op], *torch = ad_op_torch[op];
+    CHECK(name && *name, "op %d: no name", op);
+    CHECK(torch && *torch, "op %d: no torch name", op);
+    if (!name || !torch) continue;
+    for (int j = 0; j < op; ++j) CHECK(strcmp(name, ad_op_name[j]) != 0, "ops %d and %d are both %s", op, j, name);
+    ad_kind kind = ad_op_kind[op];
+    int vv = ends_with(name, "_vv"), vc = ends_with(name, "_vc"), cv = ends_with(name, "_cv");
+    CHECK(kind == AD_KIND_VV ? vv : kind == AD_KIND_VC ? vc : kind == AD_KIND_CV ? cv : !vv && !vc && !cv,
+          "op %s: kind %d does not match its name", name, (int)kind);
+    CHECK(ad_op_arity[op] == (kind == AD_KIND_VV ? 2 : 1), "op %s: arity %d for kind %d", name, ad_op_arity[op],
+          (int)kind);
+    const char *b = strstr(torch, "Backward");
+    CHECK(b && b != torch && b[8] >= '0' && b[8] <= '9' && b[9] == 0, "op %s: torch name \"%s\"", name, torch);
+  }
+  double v, da, db;
+  ad_op_eval((ad_op)AD_OP_COUNT, 1.0, 2.0, &v, &da, &db);
+  CHECK(isnan(v) && isnan(da) && isnan(db), "ad_op_eval of an unknown op: %g %g %g", v, da, db);
+
+  /* ad_op_eval against the primal engine on one-op programs. */
+  const wl_info *w = wl_find("prog");
+  CHECK(w != NULL, "no prog workload");
+  if (!w) return;
+  for (int op = 0; op < AD_OP_COUNT; ++op) {
+    double a = 0.75, bb = 1.25, data[PROG_HEADER + PROG_STRIDE], x[2] = {a, bb}, y = 0;
+    int kind = ad_op_kind[op], k = kind == AD_KIND_VV ? 2 : 1;
+    if (kind == AD_KIND_CV) x[0] = bb;
+    prog_set_header(data, k, 1);
+    prog_set(data, 0, op, 0, 1, kind == AD_KIND_VC ? bb : a);
+    eng_session *s = eng_primal.open(w, prog_size(k, 1), data);
+    if (!s) {
+      CHECK(0, "primal: open");
+      continue;
+    }
+    ad_status st = eng_primal.value(s, x, &y);
+    eng_primal.close(s);
+    ad_op_eval((ad_op)op, a, bb, &v, &da, &db);
+    CHECK(st == AD_OK && !memcmp(&v, &y, sizeof v), "op %s: ad_op_eval %.17g, primal engine %.17g",
+          ad_op_name[op], v, y);
+  }
+}
+
+static void test_alloc(void) {
+  ad_alloc_reset_stats();
+  ad_alloc_stats s0 = ad_alloc_get_stats();
+  CHECK(s0.allocs == 0 && s0.frees == 0 && s0.bytes_total == 0 && s0.bytes_peak == s0.bytes_now,
+        "after reset: %llu allocs, %llu frees, %llu total, peak %lld, now %lld", (unsigned long long)s0.allocs,
+        (unsigned long long)s0.frees, (unsigned long long)s0.bytes_total, (long long)s0.bytes_peak,
+        (long long)s0.bytes_now);
+  char *p = (char *)ad_malloc(100);
+  char *q = (char *)ad_calloc(50);
+  CHECK(p && q, "ad_malloc, ad_calloc");
+  if (!p || !q) return;
+  int zero = 1;
+  for (int i = 0; i < 50; ++i) zero &= q[i] == 0;
+  CHECK(zero, "ad_calloc: not zeroed");
+  memset(p, 7, 100);
+  ad_alloc_stats s = ad_alloc_get_stats();
+  CHECK(s.allocs == 2 && s.bytes_now == s0.bytes_now + 150 && s.bytes_total == 150 &&
+            s.bytes_peak == s0.bytes_now + 150,
+        "after 100 + 50 bytes: %llu allocs, now %lld, total %llu", (unsigned long long)s.allocs,
+        (long long)(s.bytes_now - s0.bytes_now), (unsigned long long)s.bytes_total);
+  p = (char *)ad_realloc(p, 100, 300); /* grows: one more allocation of 200 bytes */
+  CHECK(p && p[99] == 7, "ad_realloc grow keeps the contents");
+  s = ad_alloc_get_stats();
+  CHECK(s.allocs == 3 && s.bytes_now == s0.bytes_now + 350 && s.bytes_total == 350, "after growing: %llu, %lld, %llu",
+        (unsigned long long)s.allocs, (long long)(s.bytes_now - s0.bytes_now), (unsigned long long)s.bytes_total);
+  p = (char *)ad_realloc(p, 300, 80); /* shrinks: no allocation */
+  s = ad_alloc_get_stats();
+  CHECK(p && s.allocs == 3 && s.bytes_now == s0.bytes_now + 130 && s.bytes_peak == s0.bytes_now + 350,
+        "after shrinking: %llu allocs, now %lld, peak %lld", (unsigned long long)s.allocs,
+        (long long)(s.bytes_now - s0.bytes_now), (long long)(s.bytes_peak - s0.bytes_now));
+
+  /* Failure injection. */
+  ad_alloc_fail_after(2);
+  void *a1 = ad_malloc(8), *a2 = ad_calloc(8), *a3 = ad_malloc(8), *a4 = ad_calloc(8);
+  CHECK(a1 && a2 && !a3 && !a4, "fail_after(2): %p %p %p %p", a1, a2, a3, a4);
+  char *grown = (char *)ad_realloc(p, 80, 1000);
+  CHECK(grown == NULL && p[0] == 7, "a failing grow returns NULL and keeps the block");
+  char *shrunk = (char *)ad_realloc(p, 80, 40);
+  CHECK(shrunk != NULL, "a shrinking realloc succeeds while allocations fail");
+  if (shrunk) p = shrunk;
+  CHECK(ad_realloc(NULL, 0, 8) == NULL, "ad_realloc(NULL) is an allocation and fails too");
+  ad_alloc_fail_after(0);
+  CHECK(ad_malloc(1) == NULL, "fail_after(0)");
+  ad_alloc_fail_after(-1);
+  void *a5 = ad_malloc(8);
+  CHECK(a5 != NULL, "fail_after(-1) lifts the failure");
+  ad_free(a1, 8), ad_free(a2, 8), ad_free(a5, 8), ad_free(NULL, 8);
+  ad_free(p, 40), ad_free(q, 50);
+  s = ad_alloc_get_stats();
+  CHECK(s.bytes_now == s0.bytes_now && s.frees == 5, "after freeing all: now %lld, %llu frees",
+        (long long)(s.bytes_now - s0.bytes_now), (unsigned long long)s.frees);
+  ad_alloc_reset_stats();
+  s = ad_alloc_get_stats();
+  CHECK(s.allocs == 0 && s.bytes_peak == s.bytes_now, "reset: %llu allocs, peak %lld, now %lld",
+        (unsigned long long)s.allocs, (long long)s.bytes_peak, (long long)s.bytes_now);
+}
+
+int main(void) {
+  test_status();
+  test_op_tables();
+  test_alloc();
+  const char *variant = ad_math_variant();
+  CHECK(variant && (!strcmp(variant, "purecfma") || !strcmp(variant, "purec")), "ad_math_variant: %s",
+        variant ? variant : "(null)");
+  if (g_fail) {
+    printf("test_ad: %d failure(s)\n", g_fail);
+    return 1;
+  }
+  printf("test_ad: %d status codes, %d ops, allocator and SLEEF variant (%s) as documented\n",
+         (int)AD_STATUS_COUNT, (int)AD_OP_COUNT, variant);
+  return 0;
+}

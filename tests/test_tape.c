@@ -1,0 +1,485 @@
+/* test_tape: the Jacobian tape (engines/tape) through its own API.
+ *
+ *  - seed:      y = (x + w)(w + 1) gives adj w = 5, adj x = 2, and exact statistics;
+ *  - passive:   constants record nothing, an op with one passive operand records one argument;
+ *  - stats:     tape_get_stats is exact (statements, arguments, bytes_used = statements + 12 arguments) and
+ *               bytes_held equals the bytes the tape took from ad_malloc;
+ *  - chunks:    recordings of 1e5, 1e6 and 3.3e6 statements (the last one past TAPE_CHUNK_MAX-sized chunks)
+ *               that mix statements of 0, 1 and 2 arguments, inputs created mid-recording and passive ops,
+ *               so chunk boundaries fall everywhere; their gradients are sums of small binary fractions,
+ *               exact in any order of accumulation, and must come out exactly; workloads recorded at 1e6
+ *               statements through eng_tape agree with their hand-written gradients;
+ *  - reuse:     1000 record/reset cycles allocate nothing after the first and hold constant bytes;
+ *  - shrink:    after a large recording, tape_shrink returns to a fresh tape's footprint;
+ *  - sweeps:    a reverse sweep adds into the adjoints; tape_clear_adjoints clears them;
+ *  - failure:   an allocation failing at every possible point (ad_alloc_fail_after) while recording or while
+ *               allocating adjoints gives AD_ENOMEM from tape_status (or a NULL adjoint vector), tape_reverse
+ *               refuses with AD_ESTATE, nothing crashes or leaks, and after tape_reset the same tape records
+ *               and differentiates correctly; tape_new fails cleanly at each of its allocations;
+ *  - NULL:      NULL handles give AD_EINVAL, NULL or zeros, or are ignored, as tape.h documents.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eng.h"
+#include "tape/tape_ops.h"
+#include "wl.h"
+
+static int g_fail = 0;
+#define CHECK(cond, ...)                                                                                       \
+  do {                                                                                                         \
+    if (!(cond)) {                                                                                             \
+      g_fail++;                                                                                                \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
+      fprintf(stderr, __VA_ARGS__);                                                                            \
+      fprintf(stderr, "\n");                                                                                   \
+    }                                                                                                          \
+  } while (0)
+
+/* ---- A mixed recording with an exactly known gradient ---- */
+
+enum { MIX_M = 64 };
+
+typedef struct mix {
+  ad_t x[MIX_M];
+  double gx[MIX_M];   /* expected dy/dx_j */
+  uint32_t *mid;      /* inputs created during the recording; dy/dz = 2 for each */
+  long n_mid, cap_mid;
+  uint64_t statements, arguments; /* counted while recording */
+  double value;       /* expected value of y */
+  ad_t y;
+} mix;
+
+/* Records y = x_0 + a sum of terms c x_j, 2 z (z a new input), 1.5 and 6 (passive), from seed. Every partial is
+ * a small binary fraction and every adjoint of the running sum is 1, so the gradient is exact. Returns 0 if the
+ * bookkeeping could not be allocated. */
+static int mix_record(tape_t *t, mix *r, long ops, uint64_t seed) {
+  static const double cs[] = {0.5, 2.0, -1.0, 3.0, 0.25};
+  wl_rng g = {seed};
+  r->statements = r->arguments = 0;
+  r->n_mid = 0;
+  if (r->cap_mid < ops) {
+    free(r->mid);
+    r->mid = (uint32_t *)malloc((size_t)(ops + 1) * sizeof *r->mid);
+    r->cap_mid = r->mid ? ops : 0;
+    if (!r->mid) return 0;
+  }
+  for (int j = 0; j < MIX_M; ++j) {
+    r->x[j] = tape_input(t, (double)(j % 5) - 2.0);
+    r->gx[j] = 0;
+    r->statements++;
+  }
+  ad_t acc = r->x[0];
+  double val = r->x[0].v;
+  r->gx[0] = 1;
+  for (long i = 0; i < ops; ++i) {
+    int j = (int)(wl_rng_next(&g) % MIX_M);
+    switch (wl_rng_next(&g) % 6) {
+    case 0: {
+      double c = cs[wl_rng_next(&g) % 5];
+      acc = ad_add_vv(t, acc, ad_mul_vc(t, r->x[j], c));
+      r->gx[j] += c;
+      val += c * r->x[j].v;
+      r->statements += 2, r->arguments += 3;
+      break;
+    }
+    case 1:
+      acc = ad_add_vv(t, acc, r->x[j]);
+      r->gx[j] += 1;
+      val += r->x[j].v;
+      r->statements += 1, r->arguments += 2;
+      break;
+    case 2:
+      acc = ad_sub_vv(t, acc, r->x[j]);
+      r->gx[j] -= 1;
+      val -= r->x[j].v;
+      r->statements += 1, r->arguments += 2;
+      break;
+    case 3: {
+      ad_t z = tape_input(t, 1.0);
+      acc = ad_add_vv(t, acc, ad_mul_vc(t, z, 2.0));
+      r->mid[r->n_mid++] = z.i;
+      val += 2.0;
+      r->statements += 3, r->arguments += 3;
+      break;
+    }
+    case 4:
+      acc = ad_add_vc(t, acc, 1.5);
+      val += 1.5;
+      r->statements += 1, r->arguments += 1;
+      break;
+    default: { /* a passive op records nothing; adding its result records one argument */
+      ad_t k = ad_mul_vc(t, ad_const(t, 3.0), 2.0);
+      CHECK(k.i == 0, "an op on a constant was recorded (index %u)", (unsigned)k.i);
+      acc = ad_add_vv(t, acc, k);
+      val += 6.0;
+      r->statements += 1, r->arguments += 1;
+      break;
+    }
+    }
+  }
+  r->y = acc;
+  r->value = val;
+  return 1;
+}
+
+/* Sweeps from r->y and compares every adjoint with the expected gradient; returns the mismatches. */
+static long mix_check_gradient(tape_t *t, const mix *r) {
+  double *adj = tape_adjoints(t);
+  CHECK(adj != NULL, "tape_adjoints: NULL");
+  if (!adj) return 1;
+  adj[r->y.i] = 1.0;
+  ad_status st = tape_reverse(t);
+  CHECK(st == AD_OK, "tape_reverse: %s", ad_status_str(st));
+  long bad = 0;
+  for (int j = 0; j < MIX_M; ++j)
+    if (adj[r->x[j].i] != r->gx[j]) {
+      if (bad++ < 5) fprintf(stderr, "  adj[x%d] = %.17g, expected %.17g\n", j, adj[r->x[j].i], r->gx[j]);
+    }
+  for (long i = 0; i < r->n_mid; ++i)
+    if (adj[r->mid[i]] != 2.0) {
+      if (bad++ < 5) fprintf(stderr, "  adj[mid %ld] = %.17g, expected 2\n", i, adj[r->mid[i]]);
+    }
+  return bad;
+}
+
+static void check_stats(const tape_t *t, const mix *r, const char *what) {
+  tape_stats s = tape_get_stats(t);
+  CHECK(s.statements == r->statements, "%s: statements %llu, recorded %llu", what,
+        (unsigned long long)s.statements, (unsigned long long)r->statements);
+  CHECK(s.arguments == r->arguments, "%s: arguments %llu, recorded %llu", what, (unsigned long long)s.arguments,
+        (unsigned long long)r->arguments);
+  CHECK(s.bytes_used == r->statements + 12 * r->arguments, "%s: bytes_used %llu, expected %llu", what,
+        (unsigned long long)s.bytes_used, (unsigned long long)(r->statements + 12 * r->arguments));
+  CHECK(s.bytes_held >= s.bytes_used + s.adjoint_bytes, "%s: bytes_held %llu below bytes_used + adjoints", what,
+        (unsigned long long)s.bytes_held);
+}
+
+/* ---- Tests ---- */
+
+static void test_seed(void) {
+  int64_t before = ad_alloc_get_stats().bytes_now;
+  tape_t *t = tape_new();
+  CHECK(t != NULL, "tape_new");
+  if (!t) return;
+  CHECK(tape_get_stats(t).bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
+        "bytes_held %llu, bytes the tape allocated %lld", (unsigned long long)tape_get_stats(t).bytes_held,
+        (long long)(ad_alloc_get_stats().bytes_now - before));
+  ad_t x = tape_input(t, 2.0), w = tape_input(t, 1.0);
+  ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
+  CHECK(y.v == 6.0, "seed value %g", y.v);
+  CHECK(x.i == 1 && w.i == 2 && y.i == 5, "indices %u %u %u: statements are numbered from 1", (unsigned)x.i,
+        (unsigned)w.i, (unsigned)y.i);
+  tape_stats s = tape_get_stats(t);
+  CHECK(s.statements == 5 && s.arguments == 5 && s.bytes_used == 5 + 12 * 5,
+        "seed stats: %llu statements, %llu arguments, %llu bytes", (unsigned long long)s.statements,
+        (unsigned long long)s.arguments, (unsigned long long)s.bytes_used);
+  double *adj = tape_adjoints(t);
+  CHECK(adj != NULL, "tape_adjoints");
+  if (adj) {
+    adj[y.i] = 1.0;
+    CHECK(tape_reverse(t) == AD_OK, "tape_reverse");
+    CHECK(adj[w.i] == 5.0 && adj[x.i] == 2.0, "seed gradient dy/dw = %g (5), dy/dx = %g (2)", adj[w.i],
+          adj[x.i]);
+    /* A second sweep adds into the adjoints; clearing resets them. */
+    for (uint32_t i = 1; i < y.i; ++i) adj[i] = 0.0;
+    adj[y.i] = 1.0;
+    CHECK(tape_reverse(t) == AD_OK, "second tape_reverse");
+    CHECK(adj[w.i] == 5.0, "sweep after zeroing: dy/dw = %g", adj[w.i]);
+    for (uint32_t i = w.i + 1; i < y.i; ++i) adj[i] = 0.0; /* keep the inputs' adjoints only */
+    adj[y.i] = 1.0;
+    tape_reverse(t);
+    CHECK(adj[w.i] == 10.0 && adj[x.i] == 4.0, "sweeps add: dy/dw = %g (10), dy/dx = %g (4)", adj[w.i], adj[x.i]);
+    tape_clear_adjoints(t);
+    int zero = 1;
+    for (uint32_t i = 0; i <= y.i; ++i) zero &= adj[i] == 0.0;
+    CHECK(zero, "tape_clear_adjoints left nonzero adjoints");
+  }
+  s = tape_get_stats(t);
+  CHECK(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
+        "bytes_held %llu with adjoints, bytes the tape allocated %lld", (unsigned long long)s.bytes_held,
+        (long long)(ad_alloc_get_stats().bytes_now - before));
+  CHECK(s.adjoint_bytes >= 6 * sizeof(double), "adjoint_bytes %llu", (unsigned long long)s.adjoint_bytes);
+  tape_free(t);
+  CHECK(ad_alloc_get_stats().bytes_now == before, "tape_free leaked %lld bytes",
+        (long long)(ad_alloc_get_stats().bytes_now - before));
+}
+
+static void test_passive(void) {
+  tape_t *t = tape_new();
+  if (!t) {
+    CHECK(0, "tape_new");
+    return;
+  }
+  ad_t x = tape_input(t, 0.5), y = tape_input(t, 2.0), c = ad_const(t, 3.0);
+  ad_t p = ad_add_vv(t, c, c);    /* passive */
+  ad_t q = ad_mul_vv(t, x, c);    /* one argument */
+  ad_t r = ad_sin(t, q);          /* one */
+  ad_t s = ad_sub_cv(t, 1.0, y);  /* one */
+  ad_t u = ad_pow_vv(t, r, s);    /* two */
+  ad_t v = ad_exp(t, p);          /* passive */
+  CHECK(p.i == 0 && v.i == 0 && c.i == 0, "passive values got indices %u %u %u", (unsigned)p.i, (unsigned)v.i,
+        (unsigned)c.i);
+  CHECK(q.i == 3 && r.i == 4 && s.i == 5 && u.i == 6, "indices %u %u %u %u", (unsigned)q.i, (unsigned)r.i,
+        (unsigned)s.i, (unsigned)u.i);
+  tape_stats st = tape_get_stats(t);
+  CHECK(st.statements == 6 && st.arguments == 5 && st.bytes_used == 6 + 60, "stats %llu %llu %llu",
+        (unsigned long long)st.statements, (unsigned long long)st.arguments, (unsigned long long)st.bytes_used);
+  double *adj = tape_adjoints(t);
+  if (adj) {
+    adj[u.i] = 1.0;
+    tape_reverse(t);
+    /* u = sin(3x)^(1 - y): du/dx = (1 - y) sin(3x)^(-y) cos(3x) 3, du/dy = -u log(sin(3x)) */
+    double sx = ad_m_sincos(1.5).x, cx = ad_m_sincos(1.5).y, e = 1.0 - 2.0;
+    double dx = e * ad_m_pow(sx, e - 1.0) * cx * 3.0, dy = -ad_m_pow(sx, e) * ad_m_log(sx);
+    CHECK(fabs(adj[x.i] - dx) <= 1e-15 * fabs(dx) && fabs(adj[y.i] - dy) <= 1e-15 * fabs(dy),
+          "gradient (%.17g, %.17g), expected (%.17g, %.17g)", adj[x.i], adj[y.i], dx, dy);
+  }
+  tape_free(t);
+}
+
+static void test_chunks(void) {
+  static const long sizes[] = {100000, 1000000, 3300000}; /* statements, approximately */
+  mix r;
+  memset(&r, 0, sizeof r);
+  tape_t *t = tape_new();
+  if (!t) {
+    CHECK(0, "tape_new");
+    return;
+  }
+  tape_stats fresh = tape_get_stats(t);
+  int64_t base = ad_alloc_get_stats().bytes_now - (int64_t)fresh.bytes_held;
+  for (int k = 0; k < 3; ++k) {
+    tape_reset(t);
+    long ops = (long)(sizes[k] / 1.5);
+    if (!mix_record(t, &r, ops, 100 + k)) {
+      CHECK(0, "out of memory for the test's bookkeeping");
+      break;
+    }
+    CHECK(tape_status(t) == AD_OK, "recording %llu statements: %s", (unsigned long long)r.statements,
+          ad_status_str(tape_status(t)));
+    CHECK(r.y.v == r.value, "value %.17g, expected %.17g", r.y.v, r.value);
+    check_stats(t, &r, "large recording");
+    long bad = mix_check_gradient(t, &r);
+    CHECK(bad == 0, "%llu statements: %ld adjoints wrong", (unsigned long long)r.statements, bad);
+    tape_stats s = tape_get_stats(t);
+    CHECK(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - base), "bytes_held %llu, allocated %lld",
+          (unsigned long long)s.bytes_held, (long long)(ad_alloc_get_stats().bytes_now - base));
+    printf("  %8llu statements, %8llu arguments, %ld inputs created mid-recording: gradient exact; "
+           "bytes used %llu, held %llu\n",
+           (unsigned long long)r.statements, (unsigned long long)r.arguments, r.n_mid,
+           (unsigned long long)s.bytes_used, (unsigned long long)s.bytes_held);
+  }
+  /* A small recording in the big storage, then shrink back to a fresh tape's footprint. */
+  tape_reset(t);
+  mix_record(t, &r, 1000, 7);
+  check_stats(t, &r, "small recording after a large one");
+  CHECK(mix_check_gradient(t, &r) == 0, "small recording after a large one: wrong adjoints");
+  tape_shrink(t);
+  tape_stats s = tape_get_stats(t);
+  CHECK(s.bytes_held == fresh.bytes_held && s.statements == 0 && s.arguments == 0,
+        "after tape_shrink: held %llu (fresh %llu), %llu statements", (unsigned long long)s.bytes_held,
+        (unsigned long long)fresh.bytes_held, (unsigned long long)s.statements);
+  CHECK(ad_alloc_get_stats().bytes_now - base == (int64_t)fresh.bytes_held, "tape_shrink kept %lld bytes",
+        (long long)(ad_alloc_get_stats().bytes_now - base));
+  mix_record(t, &r, 5000, 8);
+  CHECK(mix_check_gradient(t, &r) == 0, "recording after tape_shrink: wrong adjoints");
+  tape_free(t);
+  free(r.mid);
+}
+
+/* Workloads through eng_tape at about 1e6 statements, against their hand-written gradients. */
+static void test_workloads_large(void) {
+  static const struct { const char *name; int size; } cases[] = {{"rosenbrock", 125000}, {"poly", 500000}};
+  const eng_api *e = eng_find("tape");
+  CHECK(e != NULL, "no tape engine");
+  if (!e) return;
+  for (int c = 0; c < 2; ++c) {
+    const wl_info *w = wl_find(cases[c].name);
+    CHECK(w && w->manual, "workload %s with a manual gradient", cases[c].name);
+    if (!w || !w->manual) continue;
+    int size = cases[c].size, n = w->n_in(size);
+    double *x = (double *)calloc((size_t)n, sizeof *x), *g = (double *)calloc((size_t)n, sizeof *g);
+    double *gm = (double *)calloc((size_t)n, sizeof *gm), *data = (double *)calloc((size_t)w->n_data(size) + 1, 8);
+    eng_session *s = x && g && gm && data ? e->open(w, size, data) : NULL;
+    if (!s) {
+      CHECK(0, "%s: out of memory", cases[c].name);
+    } else {
+      double y, fm;
+      w->init(size, 42, x, data);
+      ad_status st = e->jacobian(s, x, &y, g);
+      w->manual(size, data, x, &fm, gm);
+      double num = 0, den = 0;
+      for (int i = 0; i < n; ++i) {
+        double d = fabs(g[i] - gm[i]);
+        if (!(d <= num)) num = d;
+        if (fabs(gm[i]) > den) den = fabs(gm[i]);
+      }
+      eng_stats es = e->stats(s);
+      CHECK(st == AD_OK && num <= 1e-12 * den, "%s at size %d: %s, gradient error %.2e of %.2e", cases[c].name,
+            size, ad_status_str(st), num, den);
+      printf("  %s size %d: %llu statements, gradient within %.1e of the manual one\n", cases[c].name, size,
+             (unsigned long long)es.nodes, den > 0 ? num / den : num);
+    }
+    e->close(s);
+    free(x), free(g), free(gm), free(data);
+  }
+}
+
+static void test_reuse(void) {
+  mix r;
+  memset(&r, 0, sizeof r);
+  tape_t *t = tape_new();
+  if (!t) {
+    CHECK(0, "tape_new");
+    return;
+  }
+  double first[MIX_M];
+  ad_alloc_stats after_first = ad_alloc_get_stats();
+  uint64_t held_first = 0;
+  int varied = 0;
+  for (int cycle = 0; cycle < 1000; ++cycle) {
+    tape_reset(t);
+    mix_record(t, &r, 2000, 11);
+    double *adj = tape_adjoints(t);
+    if (!adj) {
+      CHECK(0, "cycle %d: no adjoints", cycle);
+      break;
+    }
+    adj[r.y.i] = 1.0;
+    tape_reverse(t);
+    if (cycle == 0) {
+      for (int j = 0; j < MIX_M; ++j) first[j] = adj[r.x[j].i];
+      after_first = ad_alloc_get_stats();
+      held_first = tape_get_stats(t).bytes_held;
+      CHECK(mix_check_gradient(t, &r) == 0, "reuse: first cycle's gradient");
+    } else {
+      for (int j = 0; j < MIX_M; ++j) varied |= adj[r.x[j].i] != first[j];
+      CHECK(tape_get_stats(t).bytes_held == held_first, "cycle %d: bytes_held %llu, first %llu", cycle,
+            (unsigned long long)tape_get_stats(t).bytes_held, (unsigned long long)held_first);
+    }
+  }
+  ad_alloc_stats now = ad_alloc_get_stats();
+  CHECK(now.allocs == after_first.allocs && now.bytes_now == after_first.bytes_now,
+        "1000 record/reset cycles allocated: %llu allocations after the first cycle, bytes %lld -> %lld",
+        (unsigned long long)(now.allocs - after_first.allocs), (long long)after_first.bytes_now,
+        (long long)now.bytes_now);
+  CHECK(!varied, "gradients differ between identical recordings");
+  printf("  reuse: 1000 cycles of %llu statements, %llu bytes held throughout, no allocation after the first\n",
+         (unsigned long long)r.statements, (unsigned long long)held_first);
+  tape_free(t);
+  free(r.mid);
+}
+
+static void test_alloc_failure(void) {
+  mix r;
+  memset(&r, 0, sizeof r);
+  /* tape_new: each of its allocations failing gives NULL and leaks nothing. */
+  int64_t base = ad_alloc_get_stats().bytes_now;
+  int made = 0;
+  for (long f = 0; f < 8 && !made; ++f) {
+    ad_alloc_fail_after(f);
+    tape_t *t = tape_new();
+    ad_alloc_fail_after(-1);
+    made = t != NULL;
+    tape_free(t);
+    CHECK(ad_alloc_get_stats().bytes_now == base, "tape_new failing after %ld allocations leaked %lld bytes", f,
+          (long long)(ad_alloc_get_stats().bytes_now - base));
+  }
+  CHECK(made, "tape_new never succeeded");
+
+  /* Recording 30000 statements needs a dozen chunks, then the adjoint vector: fail at each allocation. */
+  int failed_recording = 0, failed_adjoints = 0, succeeded = 0;
+  tape_t *scratch = tape_new(); /* sizes the test's own bookkeeping outside the failure window */
+  int ok = scratch && mix_record(scratch, &r, 20000, 3);
+  tape_free(scratch);
+  CHECK(ok, "out of memory for the test's bookkeeping");
+  for (long f = 0; ok && f < 64 && !succeeded; ++f) {
+    tape_t *t = tape_new();
+    if (!t) {
+      CHECK(0, "tape_new");
+      break;
+    }
+    ad_alloc_fail_after(f);
+    mix_record(t, &r, 20000, 3);
+    ad_status rec = tape_status(t);
+    double *adj = tape_adjoints(t);
+    ad_status after = tape_status(t);
+    ad_alloc_fail_after(-1);
+    if (rec != AD_OK) {
+      failed_recording++;
+      CHECK(rec == AD_ENOMEM, "failure after %ld allocations: status %s", f, ad_status_str(rec));
+      tape_stats s = tape_get_stats(t);
+      CHECK(s.bytes_used <= s.bytes_held, "stats after a failed recording: used %llu > held %llu",
+            (unsigned long long)s.bytes_used, (unsigned long long)s.bytes_held);
+      ad_status rev = tape_reverse(t);
+      CHECK(rev == AD_ESTATE, "tape_reverse after a failed recording: %s", ad_status_str(rev));
+    } else if (!adj) {
+      failed_adjoints++;
+      CHECK(after == AD_ENOMEM, "NULL adjoints but status %s", ad_status_str(after));
+      CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse without adjoints");
+    } else {
+      succeeded = 1;
+      CHECK(mix_check_gradient(t, &r) == 0, "gradient with room for every allocation");
+    }
+    /* The same tape, reset, records and differentiates correctly. */
+    tape_reset(t);
+    CHECK(tape_status(t) == AD_OK, "status after tape_reset: %s", ad_status_str(tape_status(t)));
+    mix_record(t, &r, 20000, 3);
+    check_stats(t, &r, "after a failure and tape_reset");
+    CHECK(mix_check_gradient(t, &r) == 0, "after a failure at allocation %ld and tape_reset: wrong adjoints", f);
+    tape_free(t);
+    CHECK(ad_alloc_get_stats().bytes_now == base, "leak of %lld bytes after failing at allocation %ld",
+          (long long)(ad_alloc_get_stats().bytes_now - base), f);
+  }
+  CHECK(failed_recording >= 2 && failed_adjoints == 1 && succeeded,
+        "failure points: %d while recording, %d at the adjoints, success %d", failed_recording, failed_adjoints,
+        succeeded);
+  printf("  allocation failure: %d points while recording, %d at the adjoint vector, then success\n",
+         failed_recording, failed_adjoints);
+  free(r.mid);
+}
+
+static void test_null(void) {
+  tape_free(NULL);
+  tape_reset(NULL);
+  tape_shrink(NULL);
+  tape_clear_adjoints(NULL);
+  CHECK(tape_status(NULL) == AD_EINVAL, "tape_status(NULL)");
+  CHECK(tape_adjoints(NULL) == NULL, "tape_adjoints(NULL)");
+  CHECK(tape_reverse(NULL) == AD_EINVAL, "tape_reverse(NULL)");
+  tape_stats s = tape_get_stats(NULL), zero;
+  memset(&zero, 0, sizeof zero);
+  CHECK(!memcmp(&s, &zero, sizeof s), "tape_get_stats(NULL) not zeros");
+  /* No adjoint vector yet, or one too small for the recording: refused. */
+  tape_t *t = tape_new();
+  if (!t) return;
+  ad_t x = tape_input(t, 1.0);
+  ad_t y = ad_exp(t, x);
+  CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse before tape_adjoints");
+  tape_clear_adjoints(t); /* no adjoints: ignored */
+  double *adj = tape_adjoints(t);
+  CHECK(adj && tape_reverse(t) == AD_OK, "tape_reverse with adjoints");
+  for (int i = 0; i < 100; ++i) y = ad_sin(t, y);
+  CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse with adjoints shorter than the recording");
+  tape_free(t);
+}
+
+int main(void) {
+  printf("test_tape:\n");
+  test_null();
+  test_seed();
+  test_passive();
+  test_reuse();
+  test_alloc_failure();
+  test_chunks();
+  test_workloads_large();
+  if (g_fail) {
+    printf("test_tape: %d failure(s)\n", g_fail);
+    return 1;
+  }
+  printf("test_tape: all passed\n");
+  return 0;
+}
