@@ -30,7 +30,7 @@ typedef struct adolc_ctx { int unused; } ad_ctx;
 
 #define PEER_VALUE(x) ((x).getValue())
 #define PEER_CONST(c, v) ad_t(v)
-#define PEER_NOTE(c) ((void)(c))
+#define PEER_NOTE(c, k) ((void)(c))
 static inline ad_t peer_fmax(const ad_t &a, const ad_t &b) { return fmax(a, b); }
 static inline ad_t peer_fmax(const ad_t &a, double b) { return fmax(a, b); }
 static inline ad_t peer_fmin(const ad_t &a, const ad_t &b) { return fmin(a, b); }

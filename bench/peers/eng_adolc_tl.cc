@@ -18,7 +18,7 @@ typedef struct adtl_ctx { int unused; } ad_ctx;
 
 #define PEER_VALUE(x) ((x).getValue())
 #define PEER_CONST(c, v) ad_t(v)
-#define PEER_NOTE(c) ((void)(c))
+#define PEER_NOTE(c, k) ((void)(c))
 template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return fmax(a, b); }
 template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return fmin(a, b); }
 

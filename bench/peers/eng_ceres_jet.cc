@@ -24,7 +24,7 @@ typedef struct jet_ctx { int unused; } ad_ctx;
 
 #define PEER_VALUE(x) ((x).a)
 #define PEER_CONST(c, v) ad_t(v)
-#define PEER_NOTE(c) ((void)(c))
+#define PEER_NOTE(c, k) ((void)(c))
 #define PEER_abs(a, b) abs(a) /* ceres/jet.h names it abs */
 template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return ad_t(fmax(a, b)); }
 template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return ad_t(fmin(a, b)); }

@@ -12,7 +12,8 @@
  * recording after a reverse sweep reuses the blocks. Sessions must therefore be used one at a time, from one
  * thread: a vjp must follow the value() of its own session.
  *
- * Counters: nodes are the workload's ops (counted by the adapter, one add per op); bytes_used is the heap the
+ * Counters: nodes and args are the workload's ops and their variable operands (counted by the adapter, two
+ * adds per op); bytes_used is the heap the
  * last recording took (glibc mallinfo2, measured by stats() on a fresh recording at the last inputs, so the
  * timed calls carry no measurement).
  */
@@ -27,11 +28,11 @@
 #endif
 
 typedef Sacado::Rad::ADvar<double> ad_t;
-typedef struct rad_ctx { uint64_t nodes; } ad_ctx;
+typedef struct rad_ctx { uint64_t nodes, args; } ad_ctx;
 
 #define PEER_VALUE(x) ((x).val())
 #define PEER_CONST(c, v) ad_t(v)
-#define PEER_NOTE(c) ((c)->nodes++)
+#define PEER_NOTE(c, k) ((c)->nodes++, (c)->args += (k))
 template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return max(a, b); }
 template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return min(a, b); }
 
@@ -82,7 +83,7 @@ static eng_session *rad_open(const wl_info *w, int size, const double *data) {
 }
 
 static ad_status rad_record(eng_session *s, const double *x, double *y) {
-  s->ctx.nodes = 0;
+  s->ctx.nodes = s->ctx.args = 0;
   for (int i = 0; i < s->n_in; ++i) s->x[i] = x[i]; /* a new independent variable */
   s->fn(&s->ctx, s->size, s->data, s->x, s->y, s->s);
   if (y)
@@ -129,6 +130,7 @@ static eng_stats rad_stats(eng_session *s) {
   rad_record(s, s->last_x, NULL);
   size_t after = peer_heap_bytes();
   st.nodes = s->ctx.nodes;
+  st.args = s->ctx.args;
   st.bytes_used = peer_heap_delta(before, after);
   st.bytes_held = st.bytes_used + sizeof *s + (size_t)(s->n_in + s->n_out + s->n_scratch) * sizeof(ad_t);
   return st;

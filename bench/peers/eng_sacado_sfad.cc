@@ -24,7 +24,7 @@ typedef struct sfad_ctx { int unused; } ad_ctx;
 
 #define PEER_VALUE(x) ((x).val())
 #define PEER_CONST(c, v) ad_t(v)
-#define PEER_NOTE(c) ((void)(c))
+#define PEER_NOTE(c, k) ((void)(c))
 template <class A, class B> static inline ad_t peer_fmax(const A &a, const B &b) { return max(a, b); }
 template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b) { return min(a, b); }
 

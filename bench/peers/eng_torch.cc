@@ -18,8 +18,9 @@
  * nodes (over 30 s and 2.5 GB per gradient) are skipped with that reason. libtorch errors (c10::Error) are
  * caught at this adapter's boundary and returned as AD_ESTATE; bad_alloc as AD_ENOMEM.
  *
- * Counters: nodes are the workload's ops (counted by the adapter); bytes_used is the heap the last recording
- * took, graph and tensors (glibc mallinfo2, measured by stats() on a fresh recording at the last inputs).
+ * Counters: nodes and args are the workload's ops and their variable operands (counted by the adapter);
+ * bytes_used is the heap the last recording took, graph and tensors (glibc mallinfo2, measured by stats() on a
+ * fresh recording at the last inputs).
  */
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -33,14 +34,14 @@
 #include "peers.h"
 
 typedef at::Tensor ad_t;
-typedef struct torch_ctx { uint64_t nodes; } ad_ctx;
+typedef struct torch_ctx { uint64_t nodes, args; } ad_ctx;
 
 static inline double torch_value(const at::Tensor &x) { return *x.data_ptr<double>(); }
 static inline at::Tensor torch_const(double v) { return at::scalar_tensor(v, at::kDouble); }
 
 #define PEER_VALUE(x) torch_value(x)
 #define PEER_CONST(c, v) torch_const(v)
-#define PEER_NOTE(c) ((c)->nodes++)
+#define PEER_NOTE(c, k) ((c)->nodes++, (c)->args += (k))
 #define PEER_fmax_vv(a, b) at::maximum(a, b)
 #define PEER_fmin_vv(a, b) at::minimum(a, b)
 #define PEER_fmax_vc(a, b) at::clamp_min(a, b)
@@ -104,7 +105,7 @@ static void torch_drop(eng_session *s) {
 }
 
 static void torch_record(eng_session *s, const double *x, double *y) {
-  s->ctx.nodes = 0;
+  s->ctx.nodes = s->ctx.args = 0;
   for (int i = 0; i < s->n_in; ++i) s->x[i] = torch_const(x[i]).requires_grad_(true);
   s->fn(&s->ctx, s->size, s->data, s->x, s->y, s->s);
   if (y)
@@ -189,6 +190,7 @@ static eng_stats torch_stats(eng_session *s) {
     return AD_OK;
   });
   st.nodes = s->ctx.nodes;
+  st.args = s->ctx.args;
   st.bytes_held = st.bytes_used + sizeof *s + (size_t)(s->n_in + s->n_out + s->n_scratch) * sizeof(ad_t);
   return st;
 }

@@ -10,7 +10,7 @@
  *   typedef struct jet_ctx { int unused; } ad_ctx;       // what the workload passes to every op
  *   #define PEER_VALUE(x) ((x).a)                         // the double value of x
  *   #define PEER_CONST(c, v) ad_t(v)                      // a passive value
- *   #define PEER_NOTE(c) ((void)(c))                      // run once per op (a node counter, or nothing)
+ *   #define PEER_NOTE(c, k) ((void)(c))                   // run once per op with k variable operands
  *   template <class A, class B> ad_t peer_fmax(const A &a, const B &b) { ... }  // and peer_fmin
  *   #define PEER_logistic(a, b) sigmoid(a)                // optional: the tool's own function for an op
  *   #include "peer_ops.hh"
@@ -115,22 +115,22 @@
 
 #define PEER_OP_U(name)                                                                                        \
   static inline ad_t ad_##name(ad_ctx *c, const ad_t &a) {                                                     \
-    PEER_NOTE(c);                                                                                              \
+    PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, 0);                                                                                  \
   }
 #define PEER_OP_VV(name)                                                                                       \
   static inline ad_t ad_##name(ad_ctx *c, const ad_t &a, const ad_t &b) {                                      \
-    PEER_NOTE(c);                                                                                              \
+    PEER_NOTE(c, 2);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
 #define PEER_OP_VC(name)                                                                                       \
   static inline ad_t ad_##name(ad_ctx *c, const ad_t &a, double b) {                                           \
-    PEER_NOTE(c);                                                                                              \
+    PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
 #define PEER_OP_CV(name)                                                                                       \
   static inline ad_t ad_##name(ad_ctx *c, double a, const ad_t &b) {                                           \
-    PEER_NOTE(c);                                                                                              \
+    PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
 #define AD_OP(name, kind, torch, pre, value, da, db) PEER_OP_##kind(name)

@@ -77,7 +77,8 @@ if(ADLAB_PEERS)
     target_compile_definitions(adlab_peer_sacado PRIVATE ADLAB_SACADO_VERSION="${_ver}")
     list(APPEND ADLAB_PEERS_IN "Sacado ${_ver}")
   else()
-    list(APPEND ADLAB_PEERS_OUT "Sacado (libtrilinos-sacado-dev, libtrilinos-kokkos-dev, libtrilinos-teuchos-dev, mpi-default-dev)")
+    list(APPEND ADLAB_PEERS_OUT
+         "Sacado (libtrilinos-sacado-dev, libtrilinos-kokkos-dev, libtrilinos-teuchos-dev, mpi-default-dev)")
   endif()
 
   # ---- Ceres: ceres::Jet only (header-only, needs Eigen) ----
