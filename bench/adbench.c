@@ -26,10 +26,15 @@
  * bytes (bytes the engine holds after the loop), bytes_per_node and ns_per_node (CPU time per iteration per node);
  * engines that record add args, bytes_used (of the recording) and bytes_per_arg (bytes_used / args). The memory
  * manager adds allocs_per_iter and max_bytes_used (the engine's peak, set-up included).
- * Skips: an unaffordable run (the dual gradient where n_in * nodes exceeds --dual-budget; with --sweep=full a
- * size whose estimated memory exceeds half the available memory; a peer tool beyond its own limits, from
- * peer_skip_reason) reports an error message starting with "skipped:" that gives the reason, so the JSON records
+ * Skips: an unaffordable run (the dual gradient where n_in * nodes exceeds --dual-budget; a size where one
+ * evaluation takes more than --max-eval-time CPU seconds, or would at a larger size by linear extrapolation from
+ * the largest size measured; with --sweep=full a size whose estimated memory exceeds half the available memory; a
+ * peer tool beyond its own limits, from peer_skip_reason) reports an error message starting with "skipped:" that gives the reason, so the JSON records
  * what was left out and why.
+ * Context (the report's "context" block, beside Google Benchmark's date, host, CPUs and caches): git_commit,
+ * build_type, compiler, cflags, build_isa, cpu_model, cpu_flags (those that bear on speed), sleef_version and
+ * sleef_variant, the sweep's parameters (adbench_*) and wl_<name>, what each workload computes.
+ * --context=KEY=VALUE adds or overrides one entry (scripts/main sets git_commit to the checkout's state).
  */
 #include <errno.h>
 #include <math.h>
@@ -55,6 +60,7 @@ typedef struct ab_case {
   const eng_api *e;
   ab_mode mode;
   int index, n_sizes;
+  double last_nodes, last_eval_s; /* the largest size measured so far: its nodes and CPU seconds per evaluation */
 } ab_case;
 
 typedef struct ab_opts {
@@ -63,6 +69,7 @@ typedef struct ab_opts {
   int steps;            /* node targets per decade */
   double dual_budget;   /* largest n_in * nodes for the dual full gradient */
   double min_time;      /* default --benchmark_min_time of the sweep */
+  double max_eval_s;    /* skip sizes where one evaluation takes (or would take) longer, in CPU seconds */
   int memory_check;     /* skip sizes whose estimated memory exceeds half the available memory */
   int memory_manager;
   int progress;
@@ -119,6 +126,20 @@ static int skip_reason(const ab_case *c, int size, char *why, size_t cap) {
   return 0;
 }
 
+/* Whether a size is out of reach because a smaller one was already slow: one evaluation at the largest size
+ * measured so far, scaled linearly to this size's nodes (an optimistic guess), exceeds the limit. */
+static int too_slow(const ab_case *c, int size, char *why, size_t cap) {
+  double nodes = c->w->nodes(size);
+  if (c->last_eval_s <= 0 || nodes <= c->last_nodes) return 0;
+  double guess = c->last_eval_s * nodes / c->last_nodes;
+  if (guess <= g_opts.max_eval_s) return 0;
+  snprintf(why, cap, "skipped: one evaluation took %.3g s at %.0f nodes, so at least %.3g s here, above "
+           "--max-eval-time=%g", c->last_eval_s, c->last_nodes, guess, g_opts.max_eval_s);
+  return 1;
+}
+
+static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
 /* ---- The benchmark function ------------------------------------------------------------------------------ */
 
 static void progress(const ab_case *c) {
@@ -162,13 +183,13 @@ static double guard_refusals(const ab_case *c, eng_session *s, int size, double 
 }
 
 static void ab_run(gb_state *st, void *arg) {
-  const ab_case *c = (const ab_case *)arg;
+  ab_case *c = (ab_case *)arg;
   const wl_info *w = c->w;
   const eng_api *e = c->e;
   int size = (int)gb_range(st, 0);
   char why[256];
   progress(c);
-  if (skip_reason(c, size, why, sizeof why)) {
+  if (skip_reason(c, size, why, sizeof why) || too_slow(c, size, why, sizeof why)) {
     gb_skip_with_error(st, why);
     return;
   }
@@ -190,10 +211,17 @@ static void ab_run(gb_state *st, void *arg) {
     s = e->open(w, size, data);
   }
   ad_status rc = s ? AD_OK : AD_ENOMEM;
+  double t0 = cpu_seconds();
   if (rc == AD_OK && (c->mode == AB_REVERSE || c->mode == AB_REPLAY)) rc = e->value(s, x, y); /* the recording */
   if (rc == AD_OK) rc = eval_once(c, s, x, dir, y, out);              /* warm-up: storage in place */
+  double eval_s = cpu_seconds() - t0;
+  if (rc == AD_OK && w->nodes(size) >= c->last_nodes) c->last_nodes = w->nodes(size), c->last_eval_s = eval_s;
   if (rc != AD_OK) {
     snprintf(why, sizeof why, "error: %s", ad_status_str(rc));
+    gb_skip_with_error(st, why);
+  } else if (eval_s > g_opts.max_eval_s) {
+    snprintf(why, sizeof why, "skipped: one evaluation took %.3g s, above --max-eval-time=%g", eval_s,
+             g_opts.max_eval_s);
     gb_skip_with_error(st, why);
   } else {
     while (gb_keep_running(st)) {
@@ -238,6 +266,7 @@ static void help(void) {
           "  --mode=value|jvp|grad|reverse|replay[,...]  only these modes\n"
           "  --min-nodes=N --max-nodes=N --steps=K  node targets from N to N in K steps per decade\n"
           "  --dual-budget=X             largest n_in * nodes for the forward engines' full gradient\n"
+          "  --max-eval-time=S           skip sizes where one evaluation takes, or would take, over S CPU seconds\n"
           "  --seed=S                    input seed (default 42, as adcheck)\n"
           "  --context=KEY=VALUE         adds (or overrides) one entry of the report's context\n"
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
@@ -267,10 +296,13 @@ static int set_sweep(const char *name) {
   g_opts.sweep = name;
   if (!strcmp(name, "quick")) {
     g_opts.max_nodes = 1e4, g_opts.min_time = 0.01, g_opts.dual_budget = 1e7, g_opts.memory_check = 0;
+    g_opts.max_eval_s = 0.5;
   } else if (!strcmp(name, "default")) {
     g_opts.max_nodes = 1e6, g_opts.min_time = 0.05, g_opts.dual_budget = 1e8, g_opts.memory_check = 0;
+    g_opts.max_eval_s = 1.0;
   } else if (!strcmp(name, "full")) {
     g_opts.max_nodes = 1e7, g_opts.min_time = 0.5, g_opts.dual_budget = 1e9, g_opts.memory_check = 1;
+    g_opts.max_eval_s = 20.0;
   } else {
     return 0;
   }
@@ -368,6 +400,29 @@ static const char *cpuinfo(const char *field) {
   return res ? res : "unknown";
 }
 
+/* The flags of a /proc/cpuinfo flags line that bear on floating-point speed (vector units, FMA, bit
+ * manipulation, fast string copies) or on timing (hypervisor), in the line's order; "unknown" if none. */
+static const char *cpu_isa_flags(const char *all) {
+  static const char *const keep[] = {"sse2", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "bmi1",
+                                     "bmi2", "adx", "popcnt", "erms", "fsrm", "hypervisor", "avx512f",
+                                     "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512ifma", "avx512vbmi",
+                                     "avx512_vbmi2", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile"};
+  static char out[512];
+  size_t len = 0;
+  out[0] = 0;
+  for (const char *p = all; *p;) {
+    size_t k = strcspn(p, " ");
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; ++i)
+      if (strlen(keep[i]) == k && !strncmp(p, keep[i], k) && len + k + 2 < sizeof out) {
+        if (len) out[len++] = ' ';
+        memcpy(out + len, p, k);
+        out[len += k] = 0;
+      }
+    p += k + (p[k] == ' ');
+  }
+  return len ? out : "unknown";
+}
+
 /* Instruction sets the build targets, from the compiler's predefined macros. */
 static const char *build_isa(void) {
   return ""
@@ -403,7 +458,7 @@ static int add_context(void) {
       {"cflags", ADBENCH_C_FLAGS},
       {"build_isa", build_isa()},
       {"cpu_model", cpuinfo("model name")},
-      {"cpu_flags", cpuinfo("flags")},
+      {"cpu_flags", cpu_isa_flags(cpuinfo("flags"))},
       {"sleef_version", ADBENCH_SLEEF_VERSION},
       {"sleef_variant", ad_math_variant()},
       {"adbench_sweep", g_opts.sweep},
@@ -417,6 +472,8 @@ static int add_context(void) {
   ok &= ctx_set("adbench_dual_budget", (t = ctx_keep(buf)) ? t : "?");
   snprintf(buf, sizeof buf, "%g", g_opts.min_time);
   ok &= ctx_set("adbench_min_time", (t = ctx_keep(buf)) ? t : "?");
+  snprintf(buf, sizeof buf, "%g", g_opts.max_eval_s);
+  ok &= ctx_set("adbench_max_eval_time", (t = ctx_keep(buf)) ? t : "?");
   snprintf(buf, sizeof buf, "%llu", (unsigned long long)g_opts.seed);
   ok &= ctx_set("adbench_seed", (t = ctx_keep(buf)) ? t : "?");
   for (int i = 0; i < g_opts.n_wl; ++i) { /* what each workload computes, for the report */
@@ -445,7 +502,7 @@ static int adbench_main(int argc, char **argv) {
   set_sweep("default");
   const char *ctx_args[AB_MAX_CONTEXT];
   int n_ctx_args = 0, min_nodes_set = 0, max_nodes_set = 0, budget_set = 0;
-  double min_nodes = 0, max_nodes = 0, budget = 0, user_min_time = -1;
+  double min_nodes = 0, max_nodes = 0, budget = 0, user_min_time = -1, max_eval = -1;
 
   /* adbench's flags are consumed here; everything else goes to Google Benchmark. A default min_time goes first
    * so that a --benchmark_min_time given by the user, coming later, wins. */
@@ -482,6 +539,8 @@ static int adbench_main(int argc, char **argv) {
     } else if (AB_IS("--dual-budget")) {
       if (!parse_double(v, 0, 1e15, &budget)) return bad_usage(a, "expected a number from 0 to 10^15");
       budget_set = 1;
+    } else if (AB_IS("--max-eval-time")) {
+      if (!parse_double(v, 0, 1e6, &max_eval)) return bad_usage(a, "expected seconds from 0 to 10^6");
     } else if (AB_IS("--seed")) {
       if (!parse_double(v, 0, 2147483647.0, &num) || num != (long)num) return bad_usage(a, "expected 0 .. 2^31-1");
       g_opts.seed = (uint64_t)num;
@@ -502,6 +561,7 @@ static int adbench_main(int argc, char **argv) {
   if (min_nodes_set) g_opts.min_nodes = min_nodes;
   if (max_nodes_set) g_opts.max_nodes = max_nodes;
   if (budget_set) g_opts.dual_budget = budget;
+  if (max_eval >= 0) g_opts.max_eval_s = max_eval;
   if (g_opts.max_nodes < g_opts.min_nodes) return bad_usage("--max-nodes", "below --min-nodes");
   snprintf(min_time_flag, sizeof min_time_flag, "--benchmark_min_time=%g", g_opts.min_time);
   if (user_min_time >= 0) g_opts.min_time = user_min_time; /* for the context: the user's flag wins */
