@@ -112,6 +112,17 @@ def main(adbench, report):
             skipped[0]["error_message"].startswith("skipped:") and "--dual-budget" in skipped[0]["error_message"],
             str(skipped))
 
+    # Too slow: a size whose evaluation exceeds --max-eval-time is skipped, and a larger one without running it.
+    out3 = os.path.join(d, "slow.json")
+    rc, _, err = run([adbench, "--workload=poly", "--engine=tape", "--mode=grad", "--min-nodes=1e5",
+                      "--max-nodes=1e6", "--max-eval-time=0.000001", f"--benchmark_out={out3}"])
+    runs = json.load(open(out3, encoding="utf-8"))["benchmarks"] if rc == 0 and os.path.exists(out3) else []
+    msgs = [b.get("error_message", "") for b in runs]
+    c.check("slow run exits 0", rc == 0, err[-500:])
+    c.check("slow size skipped after one evaluation", len(msgs) == 2 and msgs[0].startswith("skipped: one evaluation "
+                                                                                             "took"), str(msgs))
+    c.check("larger size skipped by extrapolation", len(msgs) == 2 and "so at least" in msgs[1], str(msgs))
+
     # Google Benchmark's flags.
     rc, out, _ = run([adbench, "--benchmark_list_tests", "--benchmark_filter=^seed/primal/"])
     c.check("--benchmark_filter and --benchmark_list_tests", rc == 0 and out.split() == ["seed/primal/value/1"], out)
