@@ -1,0 +1,98 @@
+/* test_agreement: the agreement test. Runs adcheck (the path of its executable is the first argument):
+ *
+ *   adcheck                                 every workload and every engine at the small and medium check sizes
+ *   adcheck --workload prog --seed S        random programs (the hidden `prog` workload) for S = 1 .. 12
+ *
+ * Each run must exit 0 ("all agree": values bit-identical to the primal engine's, engines within 1e-12 of each
+ * other and of the hand-written gradients, finite differences within 1e-6; see bench/adcheck.c). The first
+ * run's table must also show an "ok" row for every non-hidden workload of wl_all at each of its check sizes for
+ * every engine of eng_all, so a run that silently checked less fails too.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "eng.h"
+#include "wl.h"
+
+enum { OUT_MAX = 1 << 20, PROG_SEEDS = 12 };
+
+/* Runs cmd; its output (stdout and stderr) goes to out (NUL-terminated, truncated at OUT_MAX). Returns the exit
+ * status, or -1 if it could not run. */
+static int run(const char *cmd, char *out) {
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  size_t n = fread(out, 1, OUT_MAX - 1, p);
+  out[n] = 0;
+  while (fgetc(p) != EOF) { /* drain what did not fit */
+  }
+  int st = pclose(p);
+  return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* 1 if out has a row "<workload> <size> <n_in> <engine> ... ok". */
+static int has_ok_row(const char *out, const char *workload, int size, const char *engine) {
+  for (const char *line = out; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    char w[64], e[64];
+    int sz, n;
+    if (sscanf(line, "%63s %d %d %63s", w, &sz, &n, e) != 4) continue;
+    if (strcmp(w, workload) || sz != size || strcmp(e, engine)) continue;
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len >= 2 && !strncmp(line + len - 2, "ok", 2)) return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_agreement PATH_TO_ADCHECK\n");
+    return 2;
+  }
+  char *out = (char *)malloc(OUT_MAX), cmd[4096];
+  if (!out) return 1;
+  int fails = 0;
+
+  snprintf(cmd, sizeof cmd, "'%s' 2>&1", argv[1]);
+  int st = run(cmd, out);
+  if (st != 0) {
+    fprintf(stderr, "%s\nFAIL: adcheck exited with %d\n", out, st);
+    fails++;
+  }
+  int rows = 0;
+  for (int i = 0; i < WL_COUNT; ++i) {
+    const wl_info *w = wl_all[i];
+    if (w->hidden) continue;
+    for (int s = 0; s < 2; ++s) {
+      if (s == 1 && w->check_sizes[1] == w->check_sizes[0]) continue;
+      for (int k = 0; k < eng_count; ++k) {
+        if (has_ok_row(out, w->name, w->check_sizes[s], eng_all[k]->name)) {
+          rows++;
+        } else {
+          fprintf(stderr, "FAIL: no ok row for %s at size %d on %s\n", w->name, w->check_sizes[s], eng_all[k]->name);
+          fails++;
+        }
+      }
+    }
+  }
+  printf("adcheck: %d workload/size/engine rows agree\n", rows);
+
+  for (int seed = 1; seed <= PROG_SEEDS; ++seed) {
+    snprintf(cmd, sizeof cmd, "'%s' --workload prog --seed %d 2>&1", argv[1], seed);
+    st = run(cmd, out);
+    if (st != 0 || !strstr(out, "all agree")) {
+      fprintf(stderr, "%s\nFAIL: adcheck --workload prog --seed %d exited with %d\n", out, seed, st);
+      fails++;
+    }
+  }
+  printf("adcheck --workload prog: %d seeds, 2 random programs each\n", PROG_SEEDS);
+  free(out);
+  if (fails) {
+    printf("test_agreement: %d failure(s)\n", fails);
+    return 1;
+  }
+  printf("test_agreement: all engines agree on all workloads\n");
+  return 0;
+}
