@@ -33,7 +33,7 @@ ROWS = [
     # chain: tape grad 12 ns/node (missed) but 1.71x primal (met); dual jvp 1.14x primal (met); 30 B/node (missed).
     ("chain", "primal", "value", 1000000, 1000000, 1, 7.0e6, 88, None),
     ("chain", "dual", "jvp", 1000000, 1000000, 1, 8.0e6, 112, None),
-    ("chain", "tape", "grad", 1000000, 1000000, 1, 1.2e7, 3.0e7, 1000000),
+    ("chain", "tape", "grad", 1000000, 1000001, 1, 1.2e7, 3.0e7, 1000000),  # 13.000001 bytes per argument
 ]
 SKIP = ("rosenbrock", "dual", "grad", 125001, "skipped: n_in * nodes = 1.56e+11 exceeds the budget")
 
@@ -48,11 +48,14 @@ def build_doc():
     return doc
 
 
-def target_line(md, engine_mode, workload, what):
-    for l in md.splitlines():
-        if l.startswith(f"| {engine_mode} | {workload} ") and what in l:
-            return l
-    return ""
+def target_cell(md, workload, column):
+    """The cell of the targets matrix for workload in column (0: the first target), stripped; "" if absent."""
+    head = next((l for l in md.splitlines() if l.startswith("| workload | tape grad: ns/node")), None)
+    row = next((l for l in md.splitlines() if l.startswith(f"| {workload} | ")), None)
+    if not head or not row:
+        return ""
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    return cells[column + 1] if column + 1 < len(cells) else ""
 
 
 def main(report):
@@ -73,29 +76,28 @@ def main(report):
     c.check("markdown written beside the JSON", md.startswith("# adlab benchmark report: run"), md[:200])
     c.check("context in the header", "Test CPU" in md and "0123abcd" in md and "purecfma" in md)
 
-    # Targets: measured values and verdicts.
-    c.check("tape ns/node on rosenbrock: 4, met",
-            target_line(md, "tape grad", "rosenbrock", "ns per node").split("|")[3].strip() == "4" and
-            target_line(md, "tape grad", "rosenbrock", "ns per node").rstrip().endswith("| met |"),
-            target_line(md, "tape grad", "rosenbrock", "ns per node"))
-    c.check("tape ns/node on chain: 12, missed",
-            "| 12 |" in target_line(md, "tape grad", "chain", "ns per node") and
-            "**missed**" in target_line(md, "tape grad", "chain", "ns per node"))
-    c.check("tape on chain: 1.71x primal, met",
-            "| 1.71 |" in target_line(md, "tape grad", "chain", "x primal") and
-            "| met |" in target_line(md, "tape grad", "chain", "x primal"))
-    c.check("dual jvp on rosenbrock: 3x primal, missed",
-            "| 3 |" in target_line(md, "dual jvp", "rosenbrock", "x primal") and
-            "**missed**" in target_line(md, "dual jvp", "rosenbrock", "x primal"))
-    c.check("dual jvp on chain: 1.14x, met", "| 1.14 |" in target_line(md, "dual jvp", "chain", "x primal") and
-            "| met |" in target_line(md, "dual jvp", "chain", "x primal"))
-    c.check("bytes per node on chain: 30, missed", "| 30 |" in target_line(md, "tape grad", "chain", "bytes per node")
-            and "**missed**" in target_line(md, "tape grad", "chain", "bytes per node"))
+    # Targets: measured values and verdicts. Columns: tape ns/node, tape x primal, tape bytes/arg,
+    # tape bytes/node, dual jvp x primal, graph ns/node, graph bytes/node.
+    c.check("target columns say their limits", "tape grad: ns/node (at most 5 on rosenbrock, poly, chain)" in md and
+            "dual jvp: x primal (at most 1.5 on chain, 2.5 on rosenbrock)" in md, md[:3000])
+    c.check("tape ns/node on rosenbrock: 4, met", target_cell(md, "rosenbrock", 0) == "4 ✓",
+            target_cell(md, "rosenbrock", 0))
+    c.check("tape ns/node on chain: 12, missed", target_cell(md, "chain", 0) == "**12 ✗**", target_cell(md, "chain", 0))
+    c.check("tape on chain: 1.71x primal, met", target_cell(md, "chain", 1) == "1.71 ✓", target_cell(md, "chain", 1))
+    c.check("tape x primal on rosenbrock: 40, no target there", target_cell(md, "rosenbrock", 1) == "40",
+            target_cell(md, "rosenbrock", 1))
+    c.check("dual jvp on rosenbrock: 3x primal, missed", target_cell(md, "rosenbrock", 4) == "**3 ✗**",
+            target_cell(md, "rosenbrock", 4))
+    c.check("dual jvp on chain: 1.14x, met", target_cell(md, "chain", 4) == "1.14 ✓", target_cell(md, "chain", 4))
+    c.check("bytes per node on chain: 30, missed", target_cell(md, "chain", 3) == "**30 ✗**",
+            target_cell(md, "chain", 3))
     c.check("bytes per argument on rosenbrock: (10^6 + 12 args) / args = 12.7",
-            "| 12.7 |" in target_line(md, "tape grad", "rosenbrock", "bytes per argument"))
-    c.check("poly not measured", "not measured" in target_line(md, "tape grad", "poly", "ns per node"))
-    c.check("graph target without a graph engine",
-            "no graph engine" in target_line(md, "graph grad", "rosenbrock", "ns per node"))
+            target_cell(md, "rosenbrock", 2) == "12.7 ✓", target_cell(md, "rosenbrock", 2))
+    c.check("bytes per argument on chain: 13.000001 shown as 13 is met", target_cell(md, "chain", 2) == "13 ✓",
+            target_cell(md, "chain", 2))
+    c.check("poly, named by a target but not in the run: not measured", target_cell(md, "poly", 0) == "n/m")
+    c.check("no graph engine: not measured", target_cell(md, "rosenbrock", 5) == "n/m")
+    c.check("verdicts counted", "Targets met: 6, missed: 3, not measured: 5." in md, md[:4000])
 
     # Ratios to primal from the same file, and the crossover.
     row = next((l for l in md.splitlines() if l.startswith("| tape | grad | 125,001 |")), "")
