@@ -17,6 +17,11 @@
  * last recording took (glibc mallinfo2, measured by stats() on a fresh recording at the last inputs, so the
  * timed calls carry no measurement).
  */
+/* Every op returns an ADvar by value. Without RAD_EQ_ALIAS, constructing an ADvar from an op's result records a
+ * second node (a copy with partial 1) per op, a cost native Rad code pays only at named assignments; with it
+ * (Sacado's own option) the ADvar aliases the op's node. The workloads never update an ADvar in place (no +=),
+ * so aliasing is safe. */
+#define RAD_EQ_ALIAS 1
 #include <Sacado_No_Kokkos.hpp>
 #include <Trilinos_version.h>
 
