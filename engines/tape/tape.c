@@ -187,7 +187,7 @@ double *tape_adjoints(tape_t *t) {
   if (!t) return NULL;
   size_t need = tape__next(t);
   if (t->adj_cap < need) {
-    size_t cap = need + need / 8;
+    size_t cap = need; /* exact: re-recording the same graph reuses it, a larger one reallocates */
     ad_free(t->adj, t->adj_cap * sizeof(double));
     t->adj = (double *)ad_malloc(cap * sizeof(double));
     t->adj_cap = t->adj ? cap : 0;

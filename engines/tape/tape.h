@@ -72,7 +72,7 @@ typedef struct tape_stats {
 } tape_stats;
 
 /* Largest chunk, in statements (argument chunks hold twice as many entries). */
-#define TAPE_CHUNK_MAX ((size_t)1 << 20)
+#define TAPE_CHUNK_MAX ((size_t)1 << 18)
 
 /* A new, empty tape; NULL if memory is exhausted. Free with tape_free. */
 tape_t *tape_new(void);
