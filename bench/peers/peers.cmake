@@ -12,6 +12,7 @@ option(ADLAB_PEERS "Build adapters for the peer AD tools that are installed (ADO
 target_sources(adlab_engines PRIVATE ${CMAKE_CURRENT_LIST_DIR}/peers.c)
 
 set(ADLAB_PEERS_IN "")
+set(ADLAB_PEER_INCLUDES "")
 set(ADLAB_PEERS_OUT "")
 
 # Declares the adapter library for one tool: adlab_peer_lib(<tool> <DEFINE> sources...).
@@ -48,6 +49,7 @@ if(ADLAB_PEERS)
     adlab_peer_lib(adolc ADLAB_HAVE_ADOLC ${CMAKE_CURRENT_LIST_DIR}/eng_adolc.cc
                    ${CMAKE_CURRENT_LIST_DIR}/eng_adolc_tl.cc)
     target_include_directories(adlab_peer_adolc SYSTEM PRIVATE ${ADLAB_ADOLC_INCLUDE} ${ADLAB_BOOST_INCLUDE})
+    list(APPEND ADLAB_PEER_INCLUDES ${ADLAB_ADOLC_INCLUDE} ${ADLAB_BOOST_INCLUDE})
     target_link_libraries(adlab_peer_adolc PUBLIC ${ADLAB_ADOLC_LIB})
     adlab_peer_version(_ver "${_ver}" libadolc-dev)
     target_compile_definitions(adlab_peer_adolc PRIVATE ADLAB_ADOLC_VERSION="${_ver}")
@@ -68,6 +70,7 @@ if(ADLAB_PEERS)
     adlab_peer_lib(sacado ADLAB_HAVE_SACADO ${CMAKE_CURRENT_LIST_DIR}/eng_sacado_rad.cc
                    ${CMAKE_CURRENT_LIST_DIR}/eng_sacado_sfad.cc)
     target_include_directories(adlab_peer_sacado SYSTEM PRIVATE ${ADLAB_SACADO_INCLUDE})
+    list(APPEND ADLAB_PEER_INCLUDES ${ADLAB_SACADO_INCLUDE})
     target_compile_definitions(adlab_peer_sacado PRIVATE OMPI_SKIP_MPICXX)
     target_link_libraries(adlab_peer_sacado PUBLIC ${ADLAB_SACADO_LIB} ${ADLAB_TEUCHOSCOMM_LIB} ${ADLAB_TEUCHOS_LIB}
                           ${ADLAB_KOKKOS_LIB} MPI::MPI_C)
@@ -87,6 +90,7 @@ if(ADLAB_PEERS)
   if(ADLAB_CERES_INCLUDE AND TARGET Eigen3::Eigen)
     adlab_peer_lib(ceres ADLAB_HAVE_CERES ${CMAKE_CURRENT_LIST_DIR}/eng_ceres_jet.cc)
     target_include_directories(adlab_peer_ceres SYSTEM PRIVATE ${ADLAB_CERES_INCLUDE})
+    list(APPEND ADLAB_PEER_INCLUDES ${ADLAB_CERES_INCLUDE})
     target_link_libraries(adlab_peer_ceres PRIVATE Eigen3::Eigen)
     file(STRINGS ${ADLAB_CERES_INCLUDE}/ceres/version.h _ver REGEX "define CERES_VERSION_(MAJOR|MINOR|REVISION) ")
     string(REGEX REPLACE "[^0-9;]" "" _ver "${_ver}")
@@ -113,11 +117,21 @@ if(ADLAB_PEERS)
     adlab_peer_lib(torch ADLAB_HAVE_TORCH ${CMAKE_CURRENT_LIST_DIR}/eng_torch.cc
                    ${CMAKE_CURRENT_LIST_DIR}/eng_torch_vec.cc)
     target_include_directories(adlab_peer_torch SYSTEM PRIVATE ${ADLAB_TORCH_INCLUDE} ${ADLAB_TORCH_API_INCLUDE})
+    list(APPEND ADLAB_PEER_INCLUDES ${ADLAB_TORCH_INCLUDE} ${ADLAB_TORCH_API_INCLUDE})
     target_link_libraries(adlab_peer_torch PUBLIC ${ADLAB_TORCH_LIB} ${ADLAB_TORCH_CPU_LIB} ${ADLAB_C10_LIB})
     target_compile_definitions(adlab_peer_torch PRIVATE ADLAB_TORCH_VERSION="${_ver}")
     list(APPEND ADLAB_PEERS_IN "libtorch ${_ver}")
   else()
     list(APPEND ADLAB_PEERS_OUT "libtorch (libtorch-dev)")
+  endif()
+
+  # peernative: each peer's Rosenbrock gradient written natively against the same through its adapter.
+  add_executable(peernative ${CMAKE_CURRENT_LIST_DIR}/peernative.cc)
+  target_include_directories(peernative SYSTEM PRIVATE ${ADLAB_PEER_INCLUDES})
+  target_compile_definitions(peernative PRIVATE OMPI_SKIP_MPICXX)
+  target_link_libraries(peernative PRIVATE adlab_engines)
+  if(TARGET Eigen3::Eigen)
+    target_link_libraries(peernative PRIVATE Eigen3::Eigen)
   endif()
 
   list(JOIN ADLAB_PEERS_IN ", " _in)
