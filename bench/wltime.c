@@ -114,7 +114,7 @@ static void ratios_one(const wl_info *w, double target, double dual_budget, uint
   }
   j.kind = JOB_MANUAL;
   double tm = time_job(&j);
-  printf("%-10s %8d %8d %5d %11llu %11.1f %9.2f %s%11.1f %9.2f%s\n", w->name, size, n, m,
+  printf("%-10s %8d %8d %5d %11llu %11.1f %9.3g %s%11.4g %9.3g%s\n", w->name, size, n, m,
          (unsigned long long)es.nodes, tp * 1e6, tt / tp, est, td / tp, tm / tp,
          tape_st == AD_OK ? "" : "  (tape error)");
   fflush(stdout);
