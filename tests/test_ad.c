@@ -43,7 +43,8 @@ static void test_status(void) {
     if (!m) continue;
     CHECK(strcmp(m, "unknown status") != 0, "status %d: reported as unknown", (int)codes[i]);
     CHECK((int)codes[i] == i, "status %d at position %d of the list", (int)codes[i], i);
-    for (int j = 0; j < i; ++j) CHECK(strcmp(m, ad_status_str(codes[j])) != 0, "statuses %d and %d share \"%s\"", i, j, m);
+    for (int j = 0; j < i; ++j)
+      CHECK(strcmp(m, ad_status_str(codes[j])) != 0, "statuses %d and %d share \"%s\"", i, j, m);
   }
   CHECK(!strcmp(ad_status_str(AD_OK), "ok"), "AD_OK: \"%s\"", ad_status_str(AD_OK));
   CHECK(!strcmp(ad_status_str(AD_STATUS_COUNT), "unknown status"), "AD_STATUS_COUNT: \"%s\"",

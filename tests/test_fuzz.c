@@ -123,6 +123,8 @@ int main(int argc, char **argv) {
          "|gradient| (allowed %.0e, %.0e, %.0e)\n",
          errs.value, errs.grad, errs.engines, tol.ref_value, tol.ref_grad, tol.engines);
   printf("  gradient components compared with the reference: %ld, skipped: %ld\n", errs.compared, errs.skipped);
+  printf("  replays at a moved point: %ld accepted and checked, %ld refused by a guard\n", errs.replays,
+         errs.replays_refused);
   printf("  branches: %ld then, %ld else\n", cover.taken[1], cover.taken[0]);
   if (errs.skipped * 100 > errs.compared + errs.skipped) {
     printf("  FAIL: more than 1%% of gradient components had no reference\n");

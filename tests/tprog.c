@@ -255,6 +255,10 @@ int tprog_reference(const double *data, const double *x, tprog_ref *ref, tprog_c
 
 double tprog_dir(int j) { return 1.0 + j / 4.0; }
 
+void tprog_moved(const double *x, int k, double *out) {
+  for (int j = 0; j < k; ++j) out[j] = x[j] * (1.0 + 1e-8 * (j + 1));
+}
+
 ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out) {
   memset(out, 0, sizeof *out);
   out->e = e;
@@ -274,6 +278,15 @@ ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog
     double y, w1 = 1.0;
     st = e->value(s, x, &y);
     if (st == AD_OK) st = e->vjp(s, &w1, out->wJ);
+  }
+  if (st == AD_OK && e->replay) {
+    double y, J[PROG_MAX_INPUTS], x2[PROG_MAX_INPUTS];
+    out->has_replay = 1;
+    st = e->jacobian(s, x, &y, J); /* the recording to replay */
+    if (st == AD_OK) out->replay_same = e->replay(s, x, &out->y_same, out->J_same);
+    tprog_moved(x, k, x2);
+    if (st == AD_OK) out->replay_moved = e->replay(s, x2, &out->y_moved, out->J_moved);
+    if (st == AD_OK && out->replay_moved == AD_OK) st = e->jacobian(s, x2, &out->y_fresh, out->J_fresh);
   }
   e->close(s);
   return out->st = st;
@@ -295,6 +308,21 @@ tprog_tol tprog_tol_default(void) {
    * without FMA): n u norm-wise for well-conditioned programs; 1e-12 as adcheck. */
   t.engines = 1e-12;
   return t;
+}
+
+/* Bit for bit, except that any NaN equals any NaN: C leaves a NaN's sign and payload unspecified (the compiler
+ * may swap the operands of a commutative op, and with two NaN operands the first one's sign wins). */
+static int same_bits(double a, double b) { return !memcmp(&a, &b, sizeof a) || (isnan(a) && isnan(b)); }
+
+/* max_j |a_j - b_j|, where NaN in both agrees; NaN if only one is NaN. */
+static double max_diff(const double *a, const double *b, int n) {
+  double m = 0;
+  for (int j = 0; j < n; ++j) {
+    if (isnan(a[j]) && isnan(b[j])) continue;
+    double d = fabs(a[j] - b[j]);
+    if (!(d <= m)) m = d;
+  }
+  return m;
 }
 
 static double vmax_abs(const double *v, int n) {
@@ -348,7 +376,7 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
       TPROG_FAIL("  %s: %s\n", name, ad_status_str(q->st));
       continue;
     }
-    if (prim->st == AD_OK && (memcmp(&q->y, &prim->y, sizeof q->y) || memcmp(&q->y_jac, &prim->y, sizeof q->y)))
+    if (prim->st == AD_OK && (!same_bits(q->y, prim->y) || !same_bits(q->y_jac, prim->y)))
       TPROG_FAIL("  %s: value %.17g (jacobian's %.17g) differs from primal's %.17g\n", name, q->y, q->y_jac,
                  prim->y);
     if (isfinite(ref->value) && isfinite(ref->vmag)) note(&errs->value, fabs(q->y - ref->value), ref->vmag);
@@ -382,6 +410,25 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
       for (int j = 0; j < k; ++j)
         if (!(fabs(q->wJ[j] - q->J[j]) <= tol->engines * jn) && !(isnan(q->wJ[j]) && isnan(q->J[j])))
           TPROG_FAIL("  %s: vjp d/dx%d = %.17g, jacobian %.17g\n", name, j, q->wJ[j], q->J[j]);
+    }
+    if (q->has_replay) {
+      double jn = vmax_abs(q->J, k);
+      if (q->replay_same != AD_OK)
+        TPROG_FAIL("  %s: replay at the recorded point: %s\n", name, ad_status_str(q->replay_same));
+      else if (!same_bits(q->y_same, q->y_jac) || !(max_diff(q->J_same, q->J, k) <= tol->engines * jn))
+        TPROG_FAIL("  %s: replay at the recorded point gives %.17g, d/dx0 %.17g; recording %.17g, %.17g\n", name,
+                   q->y_same, q->J_same[0], q->y_jac, q->J[0]);
+      if (q->replay_moved == AD_EGUARD) {
+        errs->replays_refused++;
+      } else if (q->replay_moved != AD_OK) {
+        TPROG_FAIL("  %s: replay at a moved point: %s\n", name, ad_status_str(q->replay_moved));
+      } else {
+        errs->replays++;
+        double fn = vmax_abs(q->J_fresh, k);
+        if (!same_bits(q->y_moved, q->y_fresh) || !(max_diff(q->J_moved, q->J_fresh, k) <= tol->engines * fn))
+          TPROG_FAIL("  %s: replay at a moved point gives %.17g, d/dx0 %.17g; fresh recording %.17g, %.17g\n", name,
+                     q->y_moved, q->J_moved[0], q->y_fresh, q->J_fresh[0]);
+      }
     }
     for (int o = 0; o < e; ++o) {
       const tprog_eng *p = &r[o];

@@ -56,12 +56,22 @@ typedef struct tprog_eng {
   double J[PROG_MAX_INPUTS];    /* jacobian(); primal: zeros */
   double jv;                    /* forward engines: jvp() along tprog_dir */
   double wJ[PROG_MAX_INPUTS];   /* reverse engines: vjp() with w = 1 after value() */
+  /* Static-graph engines (eng_api.replay): the recording made by jacobian() at x, replayed at x and at a point
+   * moved by about 1e-8 relative (tprog_moved), where a fresh jacobian() follows for comparison. */
+  int has_replay;
+  ad_status replay_same, replay_moved; /* AD_EGUARD for the moved point means refused by a guard */
+  double y_same, J_same[PROG_MAX_INPUTS];
+  double y_moved, J_moved[PROG_MAX_INPUTS], y_fresh, J_fresh[PROG_MAX_INPUTS];
 } tprog_eng;
+
+/* The point near x that replays are checked at: x_j (1 + 1e-8 (j + 1)). */
+void tprog_moved(const double *x, int k, double *out);
 
 /* The direction jvp is checked along: component j is 1 + j / 4. */
 double tprog_dir(int j);
 
-/* Runs engine e on the program: open, value, jacobian, then jvp (forward) or vjp (reverse), close.
+/* Runs engine e on the program: open, value, jacobian, then jvp (forward) or vjp (reverse), replay (static
+ * graphs), close.
  * The session borrows data. Returns out->st. */
 ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out);
 
@@ -79,12 +89,15 @@ tprog_tol tprog_tol_default(void);
 typedef struct tprog_errs {
   double value, grad, engines;
   long compared, skipped;
+  long replays, replays_refused; /* replays at the moved point: accepted and checked, or refused by a guard */
 } tprog_errs;
 
-/* Checks every engine of eng_all on the program: values bit-identical to the primal engine's and close to the
- * reference; gradients close to the reference and to each other; jvp = J v and vjp = J. Comparisons with a NaN
- * reference are skipped. Prints each failure to log (if not NULL) and adds to errs (if not NULL). Returns the
- * number of failed checks; a failed engine call counts as one. */
+/* Checks every engine of eng_all on the program: values bit-identical to the primal engine's (any NaN matching any
+ * NaN: C leaves their sign unspecified) and close to the reference; gradients close to the reference and to each
+ * other; jvp = J v and vjp = J; a replay at x reproduces the recording, and one accepted at a moved point equals
+ * a fresh recording there (value bit for bit, gradient within tol->engines). Comparisons with a NaN reference
+ * are skipped. Prints each failure to log (if not
+ * NULL) and adds to errs (if not NULL). Returns the number of failed checks; a failed engine call counts as one. */
 int tprog_check(const double *data, const double *x, const tprog_ref *ref, const tprog_tol *tol, FILE *log,
                 tprog_errs *errs);
 

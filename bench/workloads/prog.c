@@ -24,7 +24,7 @@
  *   branch conditions are decided with a margin of at least 5% of max(1, |value|) and beyond what an input move
  *   of 5e-3 can change, so the branch taken holds under finite differences and under a different libm;
  *   the last instruction is an op with an active result.
- * Operands come from recent values, from values no instruction has used yet, or from anywhere before. */
+ * Operands come mostly from values no instruction reads yet, else from recent values or anywhere before. */
 #ifdef WL_META
 
 #include <math.h>
@@ -65,6 +65,7 @@ typedef struct prog_gen {
   double *val;          /* value of slot r */
   double *grad, *mag;   /* k per slot */
   unsigned char *used;  /* some instruction reads slot r */
+  int n_unused;         /* active values no instruction reads yet */
 } prog_gen;
 
 static uint64_t gen_below(prog_gen *g, uint64_t m) { return wl_rng_next(&g->r) % m; }
@@ -75,23 +76,46 @@ static double gen_max_mag(const prog_gen *g, int r) {
   return m;
 }
 
+/* Marks slot r as read by some instruction. */
+static void gen_use(prog_gen *g, int r) {
+  if (g->used[r]) return;
+  g->used[r] = 1;
+  if (gen_max_mag(g, r) > 0) g->n_unused--;
+}
+
+/* Counts a newly written slot r as unread if it is active. */
+static void gen_fresh(prog_gen *g, int r) {
+  g->used[r] = 0;
+  if (gen_max_mag(g, r) > 0) g->n_unused++;
+}
+
 static double gen_const(prog_gen *g) {
   static const double nice[] = {0.0, 1.0, -1.0, 2.0, 0.5, -0.5, 3.0, -2.0, 1.5, 0.25, 4.0, -3.0};
   if (gen_below(g, 3) == 0) return nice[gen_below(g, sizeof nice / sizeof nice[0])];
   return wl_rng_uniform(&g->r, -2.5, 2.5);
 }
 
-/* An operand among values [0, limit): recent, unused, or any; active values preferred. */
+/* An active value below limit that no instruction reads yet, searched from a random start over at most 64
+ * slots; -1 if there is none there. */
+static int gen_unused(prog_gen *g, int limit) {
+  int start = (int)gen_below(g, (uint64_t)limit), span = limit < 64 ? limit : 64;
+  for (int p = 0; p < span; ++p) {
+    int r = (start + p) % limit;
+    if (!g->used[r] && gen_max_mag(g, r) > 0) return r;
+  }
+  return -1;
+}
+
+/* An operand among values [0, limit): mostly one no instruction reads yet (so that few values are dead and
+ * every input tends to matter), else a recent one or any; active values preferred. */
 static int gen_pick(prog_gen *g, int limit) {
   int r = 0;
   for (int tries = 0; tries < 3; ++tries) {
-    uint64_t u = gen_below(g, 10);
-    if (u < 5) {
+    uint64_t u = gen_below(g, 20);
+    if (u < 11 && (r = gen_unused(g, limit)) >= 0) return r;
+    if (u < 17) {
       int back = limit < 6 ? limit : 6;
       r = limit - 1 - (int)gen_below(g, (uint64_t)back);
-    } else if (u < 8) {
-      r = (int)gen_below(g, (uint64_t)limit);
-      for (int p = 0; p < 16 && g->used[r]; ++p) r = (int)gen_below(g, (uint64_t)limit);
     } else {
       r = (int)gen_below(g, (uint64_t)limit);
     }
@@ -191,14 +215,15 @@ static void gen_store(prog_gen *g, int r, const prog_cand *c) {
 static void gen_put(prog_gen *g, int i, const prog_cand *c) {
   prog_set(g->data, i, c->code, c->a, c->b, c->kc);
   if (c->code < AD_OP_COUNT) {
-    g->used[c->a] = 1;
-    if (ad_op_kind[c->code] == AD_KIND_VV) g->used[c->b] = 1;
+    gen_use(g, c->a);
+    if (ad_op_kind[c->code] == AD_KIND_VV) gen_use(g, c->b);
   }
 }
 
 static void gen_emit(prog_gen *g, const prog_cand *c) {
   gen_put(g, g->i, c);
   gen_store(g, g->k + g->i, c);
+  gen_fresh(g, g->k + g->i);
   g->i++;
 }
 
@@ -297,18 +322,42 @@ static int gen_branch(prog_gen *g) {
   }
   if (!gen_plain(g, &then_c, limit) || !gen_plain(g, &else_c, limit)) return 0;
   gen_put(g, i, &br);
-  g->used[br.a] = 1;
-  if (br.code >= PROG_IF_VV_FIRST) g->used[br.b] = 1;
+  gen_use(g, br.a);
+  if (br.code >= PROG_IF_VV_FIRST) gen_use(g, br.b);
   gen_put(g, i + 1, &then_c);
   gen_put(g, i + 2, &else_c);
   for (int j = 0; j < 3; ++j) gen_store(g, limit + j, cond ? &then_c : &else_c);
+  gen_fresh(g, limit);
+  g->used[limit + 1] = g->used[limit + 2] = 1; /* copies of slot k + i: that one stands for the three */
   g->i += 3;
   return 1;
 }
 
-/* One or more instructions at g->i. The last instruction is an op with an active result. */
+/* A binary op of two values no instruction reads yet; 0 if none was found in a few attempts. */
+static int gen_fold(prog_gen *g) {
+  int limit = g->k + g->i;
+  for (int t = 0; t < PROG_GEN_ATTEMPTS; ++t) {
+    prog_cand c;
+    memset(&c, 0, sizeof c);
+    c.a = gen_unused(g, limit);
+    c.b = gen_unused(g, limit);
+    if (c.a < 0 || c.b < 0 || c.a == c.b) continue;
+    do c.code = (int)gen_below(g, AD_OP_COUNT);
+    while (ad_op_kind[c.code] != AD_KIND_VV);
+    if (gen_try(g, &c) && gen_cand_max_mag(g, &c) > 0) {
+      gen_emit(g, &c);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* One or more instructions at g->i. The last instruction is an op with an active result. Once the room left is
+ * just enough to combine the values no instruction reads yet, the program folds them two by two into its
+ * output, so that few values are dead. */
 static void gen_step(prog_gen *g) {
   int room = g->n - g->i, last = room == 1;
+  if (g->n_unused >= 2 && room <= g->n_unused - 1 && gen_fold(g)) return;
   uint64_t u = gen_below(g, 100);
   if (!last && room >= 4 && u < 12 && gen_branch(g)) return;
   if (!last && u >= 12 && u < 17) {
@@ -370,6 +419,7 @@ static void prog_init(int size, uint64_t seed, double *x, double *data) {
       g.val[j] = x[j];
       g.grad[(size_t)j * g.k + j] = 1.0;
       g.mag[(size_t)j * g.k + j] = 1.0;
+      gen_fresh(&g, j);
     }
     while (g.i < g.n) gen_step(&g);
   }
