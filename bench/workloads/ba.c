@@ -24,7 +24,7 @@
  * numbers are draws 16 (i - 1) ... 16 i - 1 of wl_rng's stream for the seed (SplitMix64 jumps there directly):
  *   r in [-0.5, 0.5)^3, C in [-1, 1)^3, f in [400, 800), u0 v0 in [-10, 10), k1 k2 in [-0.1, 0.1),
  *   X = (U[-1, 1), U[-1, 1), U[3, 5)), w in [0.5, 1.5), feature in [-100, 100)^2 (data).
- * Nodes: 68 for every observation. */
+ * Nodes: 68 for every generated observation (42 on the r = 0 branch, which the generator never draws). */
 #ifdef WL_META
 
 enum { BA_NIN = 15, BA_NOUT = 3 };
