@@ -12,7 +12,8 @@
  * Modes, chosen by the engine's kind (eng.h), so engines added to ENG_LIST join by themselves:
  *   value    the primal engine: the function alone, the baseline of every ratio;
  *   jvp      forward engines: one directional derivative (one pass);
- *   grad     the full gradient: forward engines by n_in passes, reverse engines by recording and one reverse sweep;
+ *   grad     the full gradient, or the full Jacobian where n_out > 1: forward engines by n_in passes, reverse
+ *            engines by one recording and one reverse sweep per output (n_out sweeps);
  *   reverse  reverse engines: the reverse sweep alone (vjp) on a recording made once before the timed loop;
  *   replay   engines that can re-evaluate a recording (eng_api.replay): value and full gradient at the same
  *            inputs by replaying the recording made once before the timed loop, without recording again.
@@ -20,20 +21,28 @@
  *            seeds: the counter guard_refusals is the fraction refused because control flow changed (AD_EGUARD).
  * Sizes: for node targets from --min-nodes to --max-nodes in --steps logarithmic steps per decade, each
  * workload's smallest size that reaches the target (wl_size_for_nodes); sizes that coincide run once.
+ * The Jacobian workload `mix` (f: R^n -> R^m) runs a crossover grid instead, in mode grad only (every engine that
+ * differentiates): m = 1, 16, 256 (and 4096 with --sweep=full) and, for each m, n = 1, 2, 4, ... up to 16 m while
+ * the shape has at most --max-nodes nodes and nodes * max(n, m), the work of the dearer of n forward passes and
+ * m reverse sweeps, stays within --jacobian-budget (which bounds the dual's n_in * nodes there, in place of
+ * --dual-budget). Forward mode wins while n is small against m, so each m's line of sizes shows where forward
+ * and reverse cross; the size in the name is still mix's size index, and the counters n_in, n_out give the shape.
  * Steady state: every run evaluates once before its timed loop, so the storage an engine keeps between
  * evaluations (a tape's chunks, its adjoint vector) is already allocated when timing starts.
- * Counters on every result: nodes (measured by engines that record, else the workload's count), n_in, size,
+ * Counters on every result: nodes (measured by engines that record, else the workload's count), n_in, n_out, size,
  * bytes (bytes the engine holds after the loop), bytes_per_node and ns_per_node (CPU time per iteration per node);
  * engines that record add args, bytes_used (of the recording) and bytes_per_arg (bytes_used / args). The memory
  * manager adds allocs_per_iter and max_bytes_used (the engine's peak, set-up included).
- * Skips: an unaffordable run (the dual gradient where n_in * nodes exceeds --dual-budget; a size where one
- * evaluation takes more than --max-eval-time CPU seconds, or would at a larger size by linear extrapolation from
- * the largest size measured; with --sweep=full a size whose estimated memory exceeds half the available memory; a
- * peer tool beyond its own limits, from peer_skip_reason) reports an error message starting with "skipped:" that gives the reason, so the JSON records
- * what was left out and why.
+ * Skips: an unaffordable run reports an error message starting with "skipped:" that gives the reason, so the JSON
+ * records what was left out and why: the dual gradient where n_in * nodes exceeds --dual-budget (off the grid); a
+ * size where one evaluation takes more than --max-eval-time CPU seconds, or would at a larger size by linear
+ * extrapolation from the largest size measured (on the grid: from the costliest shape, in nodes times passes);
+ * with --sweep=full a size whose estimated memory exceeds half the available memory; a peer tool beyond its own
+ * limits (peer_skip_reason).
  * Context (the report's "context" block, beside Google Benchmark's date, host, CPUs and caches): git_commit,
  * build_type, compiler, cflags, build_isa, cpu_model, cpu_flags (those that bear on speed), sleef_version and
- * sleef_variant, the sweep's parameters (adbench_*) and wl_<name>, what each workload computes.
+ * sleef_variant, the sweep's parameters (adbench_*, adbench_jacobian_grid the grid's shapes) and wl_<name>, what
+ * each workload computes.
  * --context=KEY=VALUE adds or overrides one entry (scripts/main sets git_commit to the checkout's state).
  */
 #include <errno.h>
@@ -60,14 +69,28 @@ typedef struct ab_case {
   const eng_api *e;
   ab_mode mode;
   int index, n_sizes;
-  double last_nodes, last_eval_s; /* the largest size measured so far: its nodes and CPU seconds per evaluation */
+  int grid;                      /* 1: the sizes are the Jacobian crossover grid (grid_sizes) */
+  double last_work, last_eval_s; /* the costliest size measured so far: its run_work and CPU seconds per evaluation */
 } ab_case;
+
+enum { AB_MAX_GRID_M = 8 };
+
+/* The crossover grid's limits. n stops at AB_GRID_N_PER_M * m: forward and reverse cross near n = m, and four
+ * doublings beyond show the trend. --jacobian-budget of each sweep, the largest nodes * max(n, m) of a shape: the
+ * default sweep reaches (n, m) = (512, 256) (2.7e8), one doubling past m = 256's crossing, whose Jacobians take
+ * 0.05 (graph) to 0.6 s (dual) each; the quick sweep is held by its --max-nodes, 10^4. */
+enum { AB_GRID_N_PER_M = 16 };
+#define AB_JAC_BUDGET_QUICK 1e7
+#define AB_JAC_BUDGET_DEFAULT 3e8
+#define AB_JAC_BUDGET_FULL 3e9
 
 typedef struct ab_opts {
   const char *sweep;
   double min_nodes, max_nodes;
   int steps;            /* node targets per decade */
   double dual_budget;   /* largest n_in * nodes for the dual full gradient */
+  double jac_budget;    /* crossover grid: largest nodes * max(n_in, n_out) */
+  int grid_m[AB_MAX_GRID_M], n_grid_m; /* crossover grid: its values of n_out */
   double min_time;      /* default --benchmark_min_time of the sweep */
   double max_eval_s;    /* skip sizes where one evaluation takes (or would take) longer, in CPU seconds */
   int memory_check;     /* skip sizes whose estimated memory exceeds half the available memory */
@@ -113,7 +136,7 @@ static int skip_reason(const ab_case *c, int size, char *why, size_t cap) {
     snprintf(why, cap, "skipped: %s", peer);
     return 1;
   }
-  if (c->mode == AB_GRAD && c->e->kind == ENG_FORWARD && n * nodes > g_opts.dual_budget) {
+  if (c->mode == AB_GRAD && c->e->kind == ENG_FORWARD && !c->grid && n * nodes > g_opts.dual_budget) {
     snprintf(why, cap, "skipped: n_in * nodes = %.3g exceeds the forward-gradient budget %.3g (--dual-budget)",
              n * nodes, g_opts.dual_budget);
     return 1;
@@ -126,19 +149,57 @@ static int skip_reason(const ab_case *c, int size, char *why, size_t cap) {
   return 0;
 }
 
-/* Whether a size is out of reach because a smaller one was already slow: one evaluation at the largest size
- * measured so far, scaled linearly to this size's nodes (an optimistic guess), exceeds the limit. */
-static int too_slow(const ab_case *c, int size, char *why, size_t cap) {
+/* What one evaluation of c at size costs, in node evaluations, for extrapolating times. On node-target sweeps
+ * the nodes (linear: an optimistic guess for the forward gradient, which costs n_in passes). On the crossover
+ * grid, whose shapes change n_in and n_out independently, a Jacobian's passes count: nodes times n_in forward
+ * passes, or times one recording and n_out reverse sweeps. */
+static double run_work(const ab_case *c, int size) {
   double nodes = c->w->nodes(size);
-  if (c->last_eval_s <= 0 || nodes <= c->last_nodes) return 0;
-  double guess = c->last_eval_s * nodes / c->last_nodes;
+  if (!c->grid || c->mode != AB_GRAD) return nodes;
+  return nodes * (c->e->kind == ENG_FORWARD ? (double)c->w->n_in(size) : c->w->n_out(size) + 1.0);
+}
+
+/* Whether a size is out of reach because a cheaper one was already slow: one evaluation at the costliest size
+ * measured so far, scaled linearly to this size's run_work, exceeds the limit. */
+static int too_slow(const ab_case *c, int size, char *why, size_t cap) {
+  double work = run_work(c, size);
+  if (c->last_eval_s <= 0 || work <= c->last_work) return 0;
+  double guess = c->last_eval_s * work / c->last_work;
   if (guess <= g_opts.max_eval_s) return 0;
-  snprintf(why, cap, "skipped: one evaluation took %.3g s at %.0f nodes, so at least %.3g s here, above "
-           "--max-eval-time=%g", c->last_eval_s, c->last_nodes, guess, g_opts.max_eval_s);
+  snprintf(why, cap, "skipped: one evaluation took %.3g s at %.0f %s, so at least %.3g s here, above "
+           "--max-eval-time=%g", c->last_eval_s, c->last_work, c->grid && c->mode == AB_GRAD ? "node passes" : "nodes",
+           guess, g_opts.max_eval_s);
   return 1;
 }
 
 static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
+/* ---- The Jacobian crossover grid ---------------------------------------------------------------------------- */
+
+/* Whether w runs the crossover grid instead of node targets: mix, whose sizes enumerate shapes (n, m). */
+static int uses_grid(const wl_info *w) { return w->id == WL_mix; }
+
+/* w's size with n inputs and m outputs, or 0 if it has none. */
+static int size_of_shape(const wl_info *w, int n, int m) {
+  for (int s = 1; s <= w->max_size; ++s)
+    if (w->n_in(s) == n && w->n_out(s) == m) return s;
+  return 0;
+}
+
+/* Writes w's grid sizes into sz (at most cap), ordered by m (g_opts.grid_m) then n = 1, 2, 4, ...: for each m,
+ * while n <= AB_GRID_N_PER_M * m, w has the shape, its nodes stay within --max-nodes and nodes * max(n, m) within
+ * --jacobian-budget (all grow with n). Returns how many. */
+static int grid_sizes(const wl_info *w, int *sz, int cap) {
+  int ns = 0;
+  for (int k = 0; k < g_opts.n_grid_m; ++k)
+    for (int n = 1, m = g_opts.grid_m[k]; ns < cap && n <= AB_GRID_N_PER_M * m; n *= 2) {
+      int s = size_of_shape(w, n, m);
+      double nodes = s ? w->nodes(s) : 0;
+      if (!s || nodes > g_opts.max_nodes * (1 + 1e-9) || nodes * (n > m ? n : m) > g_opts.jac_budget) break;
+      sz[ns++] = s;
+    }
+  return ns;
+}
 
 /* ---- The benchmark function ------------------------------------------------------------------------------ */
 
@@ -215,7 +276,7 @@ static void ab_run(gb_state *st, void *arg) {
   if (rc == AD_OK && (c->mode == AB_REVERSE || c->mode == AB_REPLAY)) rc = e->value(s, x, y); /* the recording */
   if (rc == AD_OK) rc = eval_once(c, s, x, dir, y, out);              /* warm-up: storage in place */
   double eval_s = cpu_seconds() - t0;
-  if (rc == AD_OK && w->nodes(size) >= c->last_nodes) c->last_nodes = w->nodes(size), c->last_eval_s = eval_s;
+  if (rc == AD_OK && run_work(c, size) >= c->last_work) c->last_work = run_work(c, size), c->last_eval_s = eval_s;
   if (rc != AD_OK) {
     snprintf(why, sizeof why, "error: %s", ad_status_str(rc));
     gb_skip_with_error(st, why);
@@ -240,6 +301,7 @@ static void ab_run(gb_state *st, void *arg) {
     if (nodes < 1) nodes = 1;
     gb_counter(st, "nodes", nodes, GB_COUNTER_PLAIN);
     gb_counter(st, "n_in", n, GB_COUNTER_PLAIN);
+    gb_counter(st, "n_out", m, GB_COUNTER_PLAIN);
     gb_counter(st, "size", size, GB_COUNTER_PLAIN);
     gb_counter(st, "bytes", (double)es.bytes_held, GB_COUNTER_PLAIN);
     gb_counter(st, "bytes_per_node", (double)es.bytes_held / nodes, GB_COUNTER_PLAIN);
@@ -266,6 +328,7 @@ static void help(void) {
           "  --mode=value|jvp|grad|reverse|replay[,...]  only these modes\n"
           "  --min-nodes=N --max-nodes=N --steps=K  node targets from N to N in K steps per decade\n"
           "  --dual-budget=X             largest n_in * nodes for the forward engines' full gradient\n"
+          "  --jacobian-budget=X         mix's crossover grid instead: largest nodes * max(n_in, n_out) of a shape\n"
           "  --max-eval-time=S           skip sizes where one evaluation takes, or would take, over S CPU seconds\n"
           "  --seed=S                    input seed (default 42, as adcheck)\n"
           "  --context=KEY=VALUE         adds (or overrides) one entry of the report's context\n"
@@ -293,19 +356,22 @@ static int parse_double(const char *s, double lo, double hi, double *out) {
 }
 
 static int set_sweep(const char *name) {
+  static const int grid_m[] = {1, 16, 256, 4096};
   g_opts.sweep = name;
+  g_opts.n_grid_m = 3;
   if (!strcmp(name, "quick")) {
     g_opts.max_nodes = 1e4, g_opts.min_time = 0.01, g_opts.dual_budget = 1e7, g_opts.memory_check = 0;
-    g_opts.max_eval_s = 0.5;
+    g_opts.max_eval_s = 0.5, g_opts.jac_budget = AB_JAC_BUDGET_QUICK;
   } else if (!strcmp(name, "default")) {
     g_opts.max_nodes = 1e6, g_opts.min_time = 0.05, g_opts.dual_budget = 1e8, g_opts.memory_check = 0;
-    g_opts.max_eval_s = 1.0;
+    g_opts.max_eval_s = 1.0, g_opts.jac_budget = AB_JAC_BUDGET_DEFAULT;
   } else if (!strcmp(name, "full")) {
     g_opts.max_nodes = 1e7, g_opts.min_time = 0.5, g_opts.dual_budget = 1e9, g_opts.memory_check = 1;
-    g_opts.max_eval_s = 20.0;
+    g_opts.max_eval_s = 20.0, g_opts.jac_budget = AB_JAC_BUDGET_FULL, g_opts.n_grid_m = 4;
   } else {
     return 0;
   }
+  memcpy(g_opts.grid_m, grid_m, sizeof grid_m);
   return 1;
 }
 
@@ -470,6 +536,15 @@ static int add_context(void) {
   ok &= ctx_set("adbench_node_targets", (t = ctx_keep(buf)) ? t : "?");
   snprintf(buf, sizeof buf, "%g", g_opts.dual_budget);
   ok &= ctx_set("adbench_dual_budget", (t = ctx_keep(buf)) ? t : "?");
+  char grid[256];
+  int len = snprintf(grid, sizeof grid, "mix: m =");
+  for (int k = 0; k < g_opts.n_grid_m && len < (int)sizeof grid; ++k)
+    len += snprintf(grid + len, sizeof grid - (size_t)len, "%s %d", k ? "," : "", g_opts.grid_m[k]);
+  if (len < (int)sizeof grid)
+    snprintf(grid + len, sizeof grid - (size_t)len,
+             "; n = 1, 2, 4, ... up to %d m while nodes <= %g and nodes * max(n, m) <= %g", AB_GRID_N_PER_M,
+             g_opts.max_nodes, g_opts.jac_budget);
+  ok &= ctx_set("adbench_jacobian_grid", (t = ctx_keep(grid)) ? t : "?");
   snprintf(buf, sizeof buf, "%g", g_opts.min_time);
   ok &= ctx_set("adbench_min_time", (t = ctx_keep(buf)) ? t : "?");
   snprintf(buf, sizeof buf, "%g", g_opts.max_eval_s);
@@ -502,7 +577,7 @@ static int adbench_main(int argc, char **argv) {
   set_sweep("default");
   const char *ctx_args[AB_MAX_CONTEXT];
   int n_ctx_args = 0, min_nodes_set = 0, max_nodes_set = 0, budget_set = 0;
-  double min_nodes = 0, max_nodes = 0, budget = 0, user_min_time = -1, max_eval = -1;
+  double min_nodes = 0, max_nodes = 0, budget = 0, user_min_time = -1, max_eval = -1, jac_budget = -1;
 
   /* adbench's flags are consumed here; everything else goes to Google Benchmark. A default min_time goes first
    * so that a --benchmark_min_time given by the user, coming later, wins. */
@@ -539,6 +614,8 @@ static int adbench_main(int argc, char **argv) {
     } else if (AB_IS("--dual-budget")) {
       if (!parse_double(v, 0, 1e15, &budget)) return bad_usage(a, "expected a number from 0 to 10^15");
       budget_set = 1;
+    } else if (AB_IS("--jacobian-budget")) {
+      if (!parse_double(v, 0, 1e15, &jac_budget)) return bad_usage(a, "expected a number from 0 to 10^15");
     } else if (AB_IS("--max-eval-time")) {
       if (!parse_double(v, 0, 1e6, &max_eval)) return bad_usage(a, "expected seconds from 0 to 10^6");
     } else if (AB_IS("--seed")) {
@@ -562,6 +639,7 @@ static int adbench_main(int argc, char **argv) {
   if (max_nodes_set) g_opts.max_nodes = max_nodes;
   if (budget_set) g_opts.dual_budget = budget;
   if (max_eval >= 0) g_opts.max_eval_s = max_eval;
+  if (jac_budget >= 0) g_opts.jac_budget = jac_budget;
   if (g_opts.max_nodes < g_opts.min_nodes) return bad_usage("--max-nodes", "below --min-nodes");
   snprintf(min_time_flag, sizeof min_time_flag, "--benchmark_min_time=%g", g_opts.min_time);
   if (user_min_time >= 0) g_opts.min_time = user_min_time; /* for the context: the user's flag wins */
@@ -572,7 +650,7 @@ static int adbench_main(int argc, char **argv) {
     for (int i = 0; i < eng_count && i < 64; ++i) g_opts.eng[g_opts.n_eng++] = eng_all[i];
   if (g_opts.memory_check) g_opts.mem_available = mem_available();
 
-  /* Node targets, then the plan: workload, engine, mode; each with its sizes. */
+  /* Node targets, then the plan: workload, engine, mode; each with its sizes (node targets, or the grid). */
   double targets[128];
   int n_targets = 0;
   for (int k = 0; n_targets < 128; ++k) {
@@ -587,12 +665,16 @@ static int adbench_main(int argc, char **argv) {
   int n_cases = 0;
   for (int a = 0; a < g_opts.n_wl; ++a) {
     const wl_info *w = g_opts.wl[a];
-    int *sz = sizes + a * 128, ns = 0;
-    for (int k = 0; k < n_targets; ++k) {
-      int s = wl_size_for_nodes(w, targets[k]);
-      if (ns == 0 || s != sz[ns - 1]) sz[ns++] = s;
+    int *sz = sizes + a * 128, ns = 0, grid = uses_grid(w);
+    if (grid) {
+      ns = grid_sizes(w, sz, 128);
+    } else {
+      for (int k = 0; k < n_targets; ++k) {
+        int s = wl_size_for_nodes(w, targets[k]);
+        if (ns == 0 || s != sz[ns - 1]) sz[ns++] = s;
+      }
     }
-    for (int b = 0; b < g_opts.n_eng; ++b) {
+    for (int b = 0; b < g_opts.n_eng && ns > 0; ++b) {
       const eng_api *e = g_opts.eng[b];
       for (int k = 0; k < AB_MODE_COUNT; ++k) {
         int has = k == AB_VALUE   ? e->kind == ENG_PRIMAL
@@ -600,9 +682,10 @@ static int adbench_main(int argc, char **argv) {
                   : k == AB_GRAD  ? e->kind != ENG_PRIMAL
                   : k == AB_REVERSE ? e->kind == ENG_REVERSE && e->vjp
                                     : e->replay != NULL;
+        if (grid && k != AB_GRAD) has = 0; /* the grid measures Jacobians only */
         if (!has || (g_opts.modes && !(g_opts.modes & (1 << k)))) continue;
         ab_case *c = &cases[n_cases];
-        c->w = w, c->e = e, c->mode = (ab_mode)k, c->index = n_cases, c->n_sizes = ns;
+        c->w = w, c->e = e, c->mode = (ab_mode)k, c->index = n_cases, c->n_sizes = ns, c->grid = grid;
         char name[256];
         snprintf(name, sizeof name, "%s/%s/%s", w->name, e->name, ab_mode_name[k]);
         gb_bench *gb = gb_register(name, ab_run, c);
