@@ -13,9 +13,10 @@
  *
  * In memory: ADOL-C keeps each of its four tapes (operations, locations, values, Taylor stack) in a buffer of
  * fixed size and writes to files in the working directory beyond it (default 524288 entries, usrparms.h). Every
- * recording here passes its buffer sizes to trace_on (the API form, not an .adolcrc file), sized from the
- * workload's node count; if ADOL-C still reports a file access (tapestats), the sizes double and the recording
- * is made again, so a finished recording is always entirely in memory.
+ * recording here passes its buffer sizes to trace_on (the API form, not an .adolcrc file): the first from the
+ * workload's node count, later ones from the previous recording's counts plus 1/8 (a recording's cost grows
+ * with the buffers it is given); if ADOL-C still reports a file access (tapestats), the sizes double and the
+ * recording is made again, so a finished recording is always entirely in memory.
  *
  * Comparisons are ADOL-C's own (they record a comparison op), so replay() returns AD_EGUARD when zos_forward
  * reports that a comparison would now go the other way. ADOL-C keeps global state (the adouble location store,
@@ -28,25 +29,31 @@
 typedef adouble ad_t;
 typedef struct adolc_ctx { int unused; } ad_ctx;
 
+/* Ops take any badouble and return ADOL-C's temporary adub, as expressions in code written for ADOL-C do: an op
+ * result becomes an adouble (a named location) only where the workload names it. */
+#define PEER_ARG badouble
+#define PEER_RET adub
 #define PEER_VALUE(x) ((x).getValue())
 #define PEER_CONST(c, v) ad_t(v)
 #define PEER_NOTE(c, k) ((void)(c))
-static inline ad_t peer_fmax(const ad_t &a, const ad_t &b) { return fmax(a, b); }
-static inline ad_t peer_fmax(const ad_t &a, double b) { return fmax(a, b); }
-static inline ad_t peer_fmin(const ad_t &a, const ad_t &b) { return fmin(a, b); }
-static inline ad_t peer_fmin(const ad_t &a, double b) { return fmin(a, b); }
+#define PEER_fmax_vv(a, b) fmax(a, b)
+#define PEER_fmin_vv(a, b) fmin(a, b)
+#define PEER_fmax_vc(a, b) fmax(a, b)
+#define PEER_fmin_vc(a, b) fmin(a, b)
+#define PEER_pow_vv(a, b) (+pow(a, b)) /* ADOL-C's pow of two variables returns an adouble: unary + gives an adub */
+#define PEER_pow_cv(a, b) (+pow(a, b))
 /* ADOL-C's comparisons record a guard on the tape (zos_forward reports a changed branch). */
 #define PEER_CMP(name, op)                                                                                     \
-  static inline int ad_##name##_vv(ad_ctx *c, const ad_t &x, const ad_t &y) { (void)c; return x op y; }        \
-  static inline int ad_##name##_vc(ad_ctx *c, const ad_t &x, double k) { (void)c; return x op k; }
+  static inline int ad_##name##_vv(ad_ctx *c, const badouble &x, const badouble &y) { (void)c; return x op y; } \
+  static inline int ad_##name##_vc(ad_ctx *c, const badouble &x, double k) { (void)c; return x op k; }
 
 #include "peer_ops.hh"
 
 #define ENG_SESSION_FIELDS                                                                                     \
   short tag;                                                                                                   \
   int recorded;       /* a recording with its Taylor stack exists */                                           \
-  double factor;      /* buffer entries per workload node (grows when a recording spills) */                   \
-  unsigned buf[4];    /* buffer sizes of the last recording: operations, locations, values, Taylors */         \
+  double want[4];     /* buffer entries for the next recording: operations, locations, values, Taylors */      \
+  unsigned buf[4];    /* buffer sizes of the last recording, in the same order */                              \
   size_t stat[STAT_SIZE];
 #include "../eng_session.inc"
 
@@ -83,7 +90,8 @@ static eng_session *adolc_open(const wl_info *w, int size, const double *data) {
   adolc_tag_used[tag] = 1;
   disableBranchSwitchWarnings(); /* a changed branch is reported by replay() as AD_EGUARD */
   s->tag = tag;
-  s->factor = 4.0;
+  double nodes = w->nodes(size) + s->n_in + s->n_out + 1024; /* first guess, from the workload's node count */
+  s->want[0] = 3 * nodes, s->want[1] = 9 * nodes, s->want[2] = 3 * nodes, s->want[3] = 3 * nodes;
   peer_construct(s->x, s->n_in);
   peer_construct(s->y, s->n_out);
   peer_construct(s->s, s->n_scratch);
@@ -92,15 +100,12 @@ static eng_session *adolc_open(const wl_info *w, int size, const double *data) {
 
 static unsigned adolc_buf(double entries) { return entries > 4e9 ? 4000000000u : (unsigned)entries; }
 
-/* Records f at x with the Taylor stack kept, entirely in memory. */
+/* Records f at x with the Taylor stack kept, entirely in memory. Buffers are sized from the last recording
+ * (its exact counts plus 1/8), since ADOL-C's cost per recording grows with the buffer sizes it is given. */
 static ad_status adolc_record(eng_session *s, const double *x, double *y) {
-  double nodes = s->w->nodes(s->size) + s->n_in + s->n_out + 1024;
+  static const int counts[4] = {NUM_OPERATIONS, NUM_LOCATIONS, NUM_VALUES, TAY_STACK_SIZE};
   for (int attempt = 0; attempt < 4; ++attempt) {
-    double e = s->factor * nodes;
-    s->buf[0] = adolc_buf(e);
-    s->buf[1] = adolc_buf(3 * e);
-    s->buf[2] = adolc_buf(e);
-    s->buf[3] = adolc_buf(e);
+    for (int k = 0; k < 4; ++k) s->buf[k] = adolc_buf(s->want[k]);
     trace_on(s->tag, 1, s->buf[0], s->buf[1], s->buf[2], s->buf[3]);
     for (int i = 0; i < s->n_in; ++i) s->x[i] <<= x[i];
     s->fn(NULL, s->size, s->data, s->x, s->y, s->s);
@@ -110,8 +115,9 @@ static ad_status adolc_record(eng_session *s, const double *x, double *y) {
     tapestats(s->tag, s->stat);
     int spilled = s->stat[OP_FILE_ACCESS] || s->stat[LOC_FILE_ACCESS] || s->stat[VAL_FILE_ACCESS] ||
                   s->stat[TAY_STACK_SIZE] > s->stat[TAY_BUFFER_SIZE];
+    for (int k = 0; k < 4; ++k) /* next time: what this recording took, with room to vary */
+      s->want[k] = spilled ? 2 * s->want[k] : 1.125 * (double)s->stat[counts[k]] + 4096;
     if (!spilled) return AD_OK;
-    s->factor *= 2.0;
   }
   return AD_ENOMEM;
 }

@@ -13,6 +13,8 @@
  *   #define PEER_NOTE(c, k) ((void)(c))                   // run once per op with k variable operands
  *   template <class A, class B> ad_t peer_fmax(const A &a, const B &b) { ... }  // and peer_fmin
  *   #define PEER_logistic(a, b) sigmoid(a)                // optional: the tool's own function for an op
+ *   #define PEER_ARG badouble  #define PEER_RET adub      // optional: operand and result types of the ops
+ *                                                         // (default ad_t), for tools with temporaries
  *   #include "peer_ops.hh"
  *   #include "../eng_session.inc"
  *
@@ -26,6 +28,15 @@
 #include <new>
 
 #include "../../engines/ad.h"
+
+/* Operands are taken as const PEER_ARG & and results returned as PEER_RET: a tool whose expressions yield a
+ * temporary type (ADOL-C's adub) keeps its own temporaries between ops, as in code written for it directly. */
+#ifndef PEER_ARG
+#define PEER_ARG ad_t
+#endif
+#ifndef PEER_RET
+#define PEER_RET ad_t
+#endif
 
 /* One expression per op; an adapter may predefine any of them with the tool's own function. */
 #ifndef PEER_add_vv
@@ -114,22 +125,22 @@
 #endif
 
 #define PEER_OP_U(name)                                                                                        \
-  static inline ad_t ad_##name(ad_ctx *c, const ad_t &a) {                                                     \
+  static inline PEER_RET ad_##name(ad_ctx *c, const PEER_ARG &a) {                                             \
     PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, 0);                                                                                  \
   }
 #define PEER_OP_VV(name)                                                                                       \
-  static inline ad_t ad_##name(ad_ctx *c, const ad_t &a, const ad_t &b) {                                      \
+  static inline PEER_RET ad_##name(ad_ctx *c, const PEER_ARG &a, const PEER_ARG &b) {                          \
     PEER_NOTE(c, 2);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
 #define PEER_OP_VC(name)                                                                                       \
-  static inline ad_t ad_##name(ad_ctx *c, const ad_t &a, double b) {                                           \
+  static inline PEER_RET ad_##name(ad_ctx *c, const PEER_ARG &a, double b) {                                   \
     PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
 #define PEER_OP_CV(name)                                                                                       \
-  static inline ad_t ad_##name(ad_ctx *c, double a, const ad_t &b) {                                           \
+  static inline PEER_RET ad_##name(ad_ctx *c, double a, const PEER_ARG &b) {                                   \
     PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
@@ -138,16 +149,16 @@
 #undef AD_OP
 
 static inline ad_t ad_const(ad_ctx *c, double v) { (void)c; return PEER_CONST(c, v); }
-static inline double ad_val(ad_ctx *c, const ad_t &x) { (void)c; return PEER_VALUE(x); }
+static inline double ad_val(ad_ctx *c, const PEER_ARG &x) { (void)c; return PEER_VALUE(x); }
 
 /* Comparisons steer control flow on values; an adapter whose tool records guards defines PEER_CMP itself. */
 #ifndef PEER_CMP
 #define PEER_CMP(name, op)                                                                                     \
-  static inline int ad_##name##_vv(ad_ctx *c, const ad_t &x, const ad_t &y) {                                  \
+  static inline int ad_##name##_vv(ad_ctx *c, const PEER_ARG &x, const PEER_ARG &y) {                          \
     (void)c;                                                                                                   \
     return PEER_VALUE(x) op PEER_VALUE(y);                                                                     \
   }                                                                                                            \
-  static inline int ad_##name##_vc(ad_ctx *c, const ad_t &x, double k) { (void)c; return PEER_VALUE(x) op k; }
+  static inline int ad_##name##_vc(ad_ctx *c, const PEER_ARG &x, double k) { (void)c; return PEER_VALUE(x) op k; }
 #endif
 AD_CMP_LIST(PEER_CMP)
 
