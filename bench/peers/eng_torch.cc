@@ -14,8 +14,8 @@
  * at::scalar_tensor without grad. ATen runs single-threaded here (at::set_num_threads(1) on first open), as
  * 0-dim ops do not parallelise anyway and the benchmark machine's cores are shared.
  *
- * Sizes: about 12-18 microseconds and 1.1-1.3 KB per node on the reference machine, so recordings above 2e6
- * nodes (over 30 s and 2.5 GB per gradient) are skipped with that reason. libtorch errors (c10::Error) are
+ * Sizes: measured at 1e6 nodes, 14-20 microseconds and 0.7-0.9 KB of heap per node, so recordings above 2e6
+ * nodes (over 30 s and 2 GB per gradient) are skipped with that reason. libtorch errors (c10::Error) are
  * caught at this adapter's boundary and returned as AD_ESTATE; bad_alloc as AD_ENOMEM.
  *
  * Counters: nodes and args are the workload's ops and their variable operands (counted by the adapter);
@@ -72,7 +72,7 @@ static void torch_close(eng_session *s) {
 
 static const char *torch_skip(const wl_info *w, int size) {
   if (w->nodes(size) > 2e6)
-    return "libtorch 0-dim autograd above 2e6 nodes: over 30 s and 2.5 GB per gradient (~15 us, ~1.2 KB per node)";
+    return "libtorch 0-dim autograd above 2e6 nodes: over 30 s and 2 GB per gradient (~15 us, ~0.9 KB per node)";
   return NULL;
 }
 
