@@ -29,13 +29,27 @@ def entry(name, cpu_ns, counters=None, rep=0, reps=1, error=None):
     return e
 
 
-def adbench_counters(nodes, n_in, bytes_held, cpu_ns, args=None):
-    c = {"nodes": float(nodes), "n_in": float(n_in), "size": float(n_in), "bytes": float(bytes_held),
-         "bytes_per_node": bytes_held / nodes, "ns_per_node": cpu_ns / nodes, "allocs_per_iter": 0.5,
-         "max_bytes_used": int(bytes_held)}
+def adbench_counters(nodes, n_in, bytes_held, cpu_ns, args=None, n_out=None, size=None):
+    """adbench's counters for one result; n_out is left out unless given (as in reports from before it existed)."""
+    c = {"nodes": float(nodes), "n_in": float(n_in), "size": float(n_in if size is None else size),
+         "bytes": float(bytes_held), "bytes_per_node": bytes_held / nodes, "ns_per_node": cpu_ns / nodes,
+         "allocs_per_iter": 0.5, "max_bytes_used": int(bytes_held)}
+    if n_out is not None:
+        c["n_out"] = float(n_out)
     if args:
         c.update({"args": float(args), "bytes_used": float(nodes + 12 * args), "bytes_per_arg": (nodes + 12 * args) / args})
     return c
+
+
+def mix_shapes(k=12):
+    """The shapes (n, m) of the mix workload's sizes 1, 2, ... (bench/workloads/mix.c): n = 2^p and m = 2^q for p,
+    q in 0 .. k, in order of p + q, then of decreasing q."""
+    return [(2 ** (s - q), 2 ** q) for s in range(2 * k + 1) for q in range(min(s, k), -1, -1) if s - q <= k]
+
+
+def mix_size(n, m):
+    """The mix size index whose shape is (n, m)."""
+    return mix_shapes().index((n, m)) + 1
 
 
 def report_doc(entries):

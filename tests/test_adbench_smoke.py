@@ -1,6 +1,7 @@
 """test_adbench_smoke: adbench runs every engine on every workload at the smallest sizes with a tiny min time and
 writes a Google Benchmark JSON with adbench's counters, the memory manager's fields and the build context; skips
-carry their reason; Google Benchmark's flags keep working; scripts/report turns the JSON into a report.
+carry their reason; Google Benchmark's flags keep working; scripts/report turns the JSON into a report. mix runs
+its forward-vs-reverse grid of shapes (n, m) with n_in and n_out counters, bounded by --jacobian-budget.
 
   python3 tests/test_adbench_smoke.py build/bench/adbench scripts/report
 """
@@ -11,9 +12,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_fixtures import Checker, run_script  # noqa: E402
+from bench_fixtures import Checker, mix_shapes, mix_size, run_script  # noqa: E402
 
-COUNTERS = ["nodes", "n_in", "size", "bytes", "bytes_per_node", "ns_per_node", "allocs_per_iter", "max_bytes_used"]
+COUNTERS = ["nodes", "n_in", "n_out", "size", "bytes", "bytes_per_node", "ns_per_node", "allocs_per_iter", "max_bytes_used"]
 CONTEXT = ["date", "git_commit", "compiler", "cflags", "cpu_model", "cpu_flags", "sleef_version", "sleef_variant",
            "adbench_sweep"]
 FAST = ["--benchmark_min_time=0.001", "--max-nodes=10"]
@@ -26,6 +27,74 @@ def run(cmd):
 
 def close(a, b, rel):
     return abs(a - b) <= rel * abs(b)
+
+
+def grid_shapes(ms, max_nodes, budget):
+    """The crossover grid adbench documents: for each m, n = 1, 2, 4, ... up to 16 m while the shape's 4nm - m
+    nodes stay within max_nodes and nodes * max(n, m) within budget."""
+    out = []
+    for m in ms:
+        n = 1
+        while n <= 16 * m and 4 * n * m - m <= max_nodes and (4 * n * m - m) * max(n, m) <= budget:
+            out.append((n, m))
+            n *= 2
+    return out
+
+
+def check_mix_grid(c, adbench, d, derivative_engines):
+    """mix's Jacobian grid in the quick sweep: shapes, counters, modes; --jacobian-budget and --dual-budget."""
+    out = os.path.join(d, "mix.json")
+    rc, _, err = run([adbench, "--workload=mix", "--quick", "--benchmark_min_time=0.001", f"--benchmark_out={out}"])
+    c.check("mix grid run exits 0", rc == 0, err[-500:])
+    doc = json.load(open(out, encoding="utf-8")) if rc == 0 and os.path.exists(out) else {"benchmarks": []}
+    grid = doc.get("context", {}).get("adbench_jacobian_grid", "")
+    c.check("context describes the grid", grid.startswith("mix: m = 1, 16, 256; n = 1, 2, 4, ..."), grid)
+    expect = grid_shapes([1, 16, 256], 1e4, 1e7)  # the quick sweep: --max-nodes 10^4
+    c.check("quick grid reaches past the crossovers of m = 1 and 16",
+            (16, 1) in expect and (128, 16) in expect and (8, 256) in expect and (16, 256) not in expect)
+    shapes = mix_shapes()
+    seen = {}
+    for b in doc["benchmarks"]:
+        parts = b["name"].split("/")
+        c.check(f"{b['name']}: mix, grad mode only", len(parts) == 4 and parts[0] == "mix" and parts[2] == "grad")
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        c.check(f"{b['name']}: ran (not skipped)", not b.get("error_occurred"), b.get("error_message"))
+        if b.get("error_occurred"):
+            continue
+        n, m = shapes[int(parts[3]) - 1]
+        c.check(f"{b['name']}: counters n_in = {n}, n_out = {m} (mix's size {parts[3]})",
+                b.get("n_in") == n and b.get("n_out") == m and b.get("size") == int(parts[3]),
+                f"{b.get('n_in')} {b.get('n_out')} {b.get('size')}")
+        if parts[1] == "dual":  # the workload's own count: mul, add and sin per term, then the sums
+            c.check(f"{b['name']}: nodes = 4nm - m", b.get("nodes") == 4 * n * m - m, str(b.get("nodes")))
+        seen.setdefault(parts[1], []).append((n, m))
+    for e in derivative_engines:
+        c.check(f"mix grid on {e}: every shape, in order of m then n", seen.get(e) == expect,
+                f"{seen.get(e)} vs {expect}")
+    c.check("mix grid: no primal (it has no Jacobian)", "primal" not in seen, str(seen.keys()))
+
+    # --jacobian-budget bounds the grid (and replaces --dual-budget there); the names carry mix's size index.
+    rc, listed, err = run([adbench, "--workload=mix", "--engine=dual", "--jacobian-budget=1000", "--dual-budget=1",
+                           "--benchmark_list_tests"])
+    want = [f"mix/dual/grad/{mix_size(n, m)}" for n, m in grid_shapes([1, 16, 256], 1e6, 1000)]
+    c.check("--jacobian-budget=1000: (1..8, 1) and (1, 16)", rc == 0 and listed.split() == want and len(want) == 5,
+            f"{listed.split()} vs {want}: {err}")
+    out2 = os.path.join(d, "mix-budget.json")
+    rc, _, err = run([adbench, "--workload=mix", "--engine=dual", "--jacobian-budget=1000", "--dual-budget=1",
+                      "--benchmark_min_time=0.001", f"--benchmark_out={out2}"])
+    runs = json.load(open(out2, encoding="utf-8"))["benchmarks"] if rc == 0 and os.path.exists(out2) else []
+    c.check("--dual-budget does not skip the grid's dual Jacobians", len(runs) == 5 and
+            not any(b.get("error_occurred") for b in runs), str([b.get("error_message") for b in runs]))
+
+    # Too slow on the grid: extrapolated by nodes times passes.
+    out3 = os.path.join(d, "mix-slow.json")
+    rc, _, err = run([adbench, "--workload=mix", "--engine=tape", "--quick", "--max-eval-time=0.000001",
+                      f"--benchmark_out={out3}"])
+    msgs = [b.get("error_message", "") for b in json.load(open(out3, encoding="utf-8"))["benchmarks"]] \
+        if rc == 0 and os.path.exists(out3) else []
+    c.check("grid: a larger shape skipped by extrapolation in node passes",
+            any("node passes, so at least" in msg for msg in msgs), str(msgs[-3:]))
 
 
 def main(adbench, report):
@@ -122,6 +191,8 @@ def main(adbench, report):
     c.check("slow size skipped after one evaluation", len(msgs) == 2 and msgs[0].startswith("skipped: one evaluation "
                                                                                              "took"), str(msgs))
     c.check("larger size skipped by extrapolation", len(msgs) == 2 and "so at least" in msgs[1], str(msgs))
+
+    check_mix_grid(c, adbench, d, [e for e in engines if e != "primal"])
 
     # Google Benchmark's flags.
     rc, out, _ = run([adbench, "--benchmark_list_tests", "--benchmark_filter=^seed/primal/"])

@@ -1,16 +1,18 @@
 """test_report: scripts/report turns a small adbench-shaped report into Markdown (targets with met/missed, ratios
 to the primal time of the same file, crossover, per-workload tables, skips) and well-formed SVG plots, removes
-its own stale plots, and rejects malformed input with one clean line.
+its own stale plots, and rejects malformed input with one clean line. A second report adds mix's Jacobian grid:
+the crossover of dual and tape per m, interpolated, in a table and in one SVG of panels.
 
   python3 tests/test_report.py scripts/report
 """
+import math
 import os
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_fixtures import Checker, adbench_counters, entry, report_doc, run_script, write_json  # noqa: E402
+from bench_fixtures import Checker, adbench_counters, entry, mix_size, report_doc, run_script, write_json  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -46,6 +48,138 @@ def build_doc():
     doc = report_doc(entries)
     doc["context"]["wl_rosenbrock"] = "extended Rosenbrock function of n inputs"
     return doc
+
+
+# mix's grid: m -> [(n, dual ns, tape ns, graph ns, replay ns or None)]. dual / tape crosses 1 between n = 1 (0.5)
+# and 2 (4) for m = 1: log-linear at 2^(1/3) = 1.26; between n = 8 (0.5) and 16 (2) for m = 16: at 8 sqrt(2) = 11.3,
+# and dual / graph there between n = 4 (0.5) and 8 (2): at 4 sqrt(2) = 5.66. For m = 256 dual is cheaper throughout;
+# its n = 1024 shape has 1,048,320 nodes, near the targets' 10^6.
+JAC = {
+    1: [(1, 50.0, 100.0, 120.0, 130.0), (2, 400.0, 100.0, 130.0, 140.0), (4, 1600.0, 200.0, 220.0, 260.0)],
+    16: [(4, 1000.0, 4000.0, 2000.0, 8000.0), (8, 4000.0, 8000.0, 2000.0, 16000.0),
+         (16, 32000.0, 16000.0, 4000.0, 40000.0), (32, 256000.0, 32000.0, 8000.0, 80000.0)],
+    256: [(1, 100.0, 1.0e4, 1.0e3, None), (2, 400.0, 2.0e4, 2.0e3, None), (1024, 5.0e7, 1.0e8, 2.0e7, None)],
+}
+
+
+def jacobian_entries():
+    """mix's grid results, named and counted as adbench writes them (grad mode, size = mix's size index)."""
+    out = []
+    for m, rows in JAC.items():
+        for n, *times in rows:
+            nodes, size = 4 * n * m - m, mix_size(n, m)
+            for e, t in zip(("dual", "tape", "graph", "replay"), times):
+                if t is None:
+                    continue
+                held = {"dual": 16 * (n + m), "graph": 50 * nodes}.get(e, 30 * nodes)
+                out.append(entry(f"mix/{e}/grad/{size}", t, adbench_counters(
+                    nodes, n, held, t, 2 * nodes if e in ("tape", "replay") else None, n_out=m, size=size)))
+    return out
+
+
+def table_row(md, first_cell, after):
+    """The cells of the first table row starting with first_cell after the line starting with after; [] if none."""
+    lines = md.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith(after)), None)
+    if start is None:
+        return []
+    row = next((l for l in lines[start:] if l.startswith(f"| {first_cell} |")), None)
+    return [c.strip() for c in row.strip().strip("|").split("|")] if row else []
+
+
+def svg_root(c, path):
+    try:
+        return ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as e:
+        c.check(f"{os.path.basename(path)} parses as XML", False, str(e))
+        return None
+
+
+def check_jacobians(c, d, report):
+    """mix's grid: the section, the interpolated crossovers in the table, the SVG; stale and old-style input."""
+    src = os.path.join(d, "jac.json")
+    doc = build_doc()
+    doc["benchmarks"] += jacobian_entries()
+    doc["context"]["adbench_jacobian_grid"] = "mix: m = 1, 16, 256; n = 1, 2, 4, ..."
+    write_json(src, doc)
+    rc, _, err = run_script(report, [src])
+    c.check("jacobian report exits 0", rc == 0, err)
+    md_path = os.path.join(d, "jac.md")
+    md = open(md_path, encoding="utf-8").read() if os.path.exists(md_path) else ""
+    sec = "## Jacobians: forward vs reverse (mix)"
+    c.check("Jacobian section", sec in md, md[:3000])
+    c.check("the grid's shapes quoted from the context", "mix: m = 1, 16, 256; n = 1, 2, 4, ..." in md)
+    head = "| m | n (dual and tape measured) | crossover n (dual = tape) |"
+    c.check("table columns: m, n range, crossover, crossover / m, ratios, other reverse engines",
+            any(l.startswith(head) and l.endswith("| dual = graph at n | dual = replay at n |")
+                for l in md.splitlines()), md[md.find(sec):md.find(sec) + 2500])
+    # Expected crossovers, from the fixture's ratios: log(dual / tape) = 0 interpolated in log n.
+    x1, x16, g16 = 2 ** (1 / 3), 8 * math.sqrt(2), 4 * math.sqrt(2)
+    row = table_row(md, "1", head)
+    c.check("m = 1: crossover 2^(1/3) = 1.26, n 1 .. 4, dual / tape 0.5 then 8",
+            row[:6] == ["1", "1 .. 4", f"**{x1:.3g}**", f"{x1:.2g}", "0.5", "8"], str(row))
+    row = table_row(md, "16", head)
+    c.check("m = 16: crossover 8 sqrt(2) = 11.3, 0.71 m, dual / tape 0.25 then 8",
+            row[:6] == ["16", "4 .. 32", f"**{x16:.3g}**", f"{x16 / 16:.2g}", "0.25", "8"], str(row))
+    c.check("m = 16: dual = graph at 4 sqrt(2) = 5.66", row[6:7] == [f"{g16:.3g}"], str(row))
+    rep16 = 16 * 2 ** (math.log(1 / 0.8) / math.log(3.2 / 0.8))  # dual / replay: 0.8 at n = 16, 3.2 at 32
+    c.check("m = 16: dual = replay at 17.9", row[7:8] == [f"{rep16:.3g}"], str(row))
+    row = table_row(md, "256", head)
+    c.check("m = 256: no crossover, dual cheaper throughout, 0.01 then 0.5",
+            row[:6] == ["256", "1 .. 1,024", "none: dual cheaper throughout", "-", "0.01", "0.5"], str(row))
+    c.check("m = 256: no replay results, no replay crossover", row[7:8] == ["-"], str(row))
+    grad_sec = md[md.find("## Forward vs reverse"):md.find(sec)]
+    c.check("gradient section leaves mix to the Jacobian section", "`mix`" not in grad_sec and
+            "cheaper up to n_in = 5.1 " in grad_sec and "are in the next section" in grad_sec, grad_sec)
+    c.check("md links the Jacobian plot", "(jac-jacobian.svg)" in md)
+
+    root = svg_root(c, os.path.join(d, "jac-jacobian.svg"))
+    if root is not None:
+        texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+        c.check("one panel per m", all(f"m = {m}" in texts for m in ("1", "16", "256")), str(texts[:40]))
+        n = len(root.findall(f"{SVG}polyline"))
+        c.check("one line per engine and m: 4 + 4 + 3", n == 11, str(n))
+        marks = sorted(t for t in texts if t.startswith("n = "))
+        c.check("crossovers marked in the panels of m = 1 and 16 only", marks == [f"n = {x1:.3g}", f"n = {x16:.3g}"],
+                str(marks))
+        c.check("axes: n and time per Jacobian", "n (inputs)" in texts and "ns per Jacobian (CPU)" in texts)
+        c.check("legend names every engine", all(any(t.startswith(e) for t in texts)
+                                                 for e in ("dual (n forward passes)", "tape", "graph", "replay")))
+
+    # The targets: a Jacobian's time per node is not a gradient's, so no verdict; its bytes keep theirs.
+    c.check("targets: mix's tape time per node near 10^6 nodes is n/a", target_cell(md, "mix", 0) == "n/a",
+            target_cell(md, "mix", 0))
+    c.check("targets: mix's graph time per node is n/a, not missed", target_cell(md, "mix", 6) == "n/a",
+            target_cell(md, "mix", 6))
+    c.check("targets: mix's tape bytes per argument keep a verdict", target_cell(md, "mix", 2) == "12.5 ✓",
+            target_cell(md, "mix", 2))
+    c.check("targets: n/a explained", "n/a: the result nearest to 10^6 nodes is a full Jacobian" in md)
+
+    # Per workload: mix's table gains n_out, its plots a line per engine and m; other tables stay as they were.
+    mix_sec = md[md.find("## mix"):md.find("## Context")]
+    c.check("mix table has n_out", "| engine | mode | size | n_in | n_out | nodes |" in mix_sec, mix_sec[:600])
+    c.check("mix table row: tape at (32, 16)", f"| tape | grad | {mix_size(32, 16)} | 32 | 16 | 2,032 |" in mix_sec)
+    c.check("rosenbrock table without n_out", "| engine | mode | size | n_in | nodes |" in md)
+    root = svg_root(c, os.path.join(d, "jac-mix-time.svg"))
+    if root is not None:
+        texts = "|".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
+        c.check("mix time plot: one line per engine and m", len(root.findall(f"{SVG}polyline")) == 11 and
+                "tape grad, m = 16" in texts, texts)
+
+    # A later report under the same name without mix removes the Jacobian plot; old reports without n_out work.
+    rc, _, err = run_script(report, [os.path.join(d, "run.json"), "--name", "jac"])
+    c.check("report without mix under the same name", rc == 0, err)
+    c.check("stale Jacobian plot removed", not os.path.exists(os.path.join(d, "jac-jacobian.svg")))
+    old = build_doc()
+    for b in jacobian_entries():
+        b.pop("n_out")
+        old["benchmarks"].append(b)
+    write_json(os.path.join(d, "old.json"), old)
+    rc, _, err = run_script(report, [os.path.join(d, "old.json")])
+    md = open(os.path.join(d, "old.md"), encoding="utf-8").read() if rc == 0 else ""
+    c.check("mix without n_out counters: report exits 0", rc == 0, err)
+    c.check("mix without n_out: no grid to show", "do not span several output counts m" in md, md[:200])
+    c.check("mix without n_out: no Jacobian plot", not os.path.exists(os.path.join(d, "old-jacobian.svg")))
 
 
 def target_cell(md, workload, column):
@@ -131,6 +265,10 @@ def main(report):
     c.check("md links the plots", "(run-rosenbrock-time.svg)" in md and "(run-crossover.svg)" in md)
     c.check("stale plot of the same report removed", not os.path.exists(stale))
     c.check("other files left alone", os.path.exists(other))
+    c.check("without mix: the Jacobian section says so", "## Jacobians: forward vs reverse (mix)\n\n- `mix` is not in "
+            "this run." in md, md[md.find("## Jacobians"):md.find("## Jacobians") + 200])
+    c.check("without mix: no Jacobian plot", not os.path.exists(os.path.join(d, "run-jacobian.svg")))
+    check_jacobians(c, d, report)
 
     # --out-dir and --name.
     out_dir = os.path.join(d, "elsewhere")
