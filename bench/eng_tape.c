@@ -35,24 +35,35 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
 static ad_status et_vjp(eng_session *s, const double *w, double *wJ) {
   double *adj = tape_adjoints(s->tape);
   if (!adj) return tape_status(s->tape) != AD_OK ? tape_status(s->tape) : AD_ENOMEM;
-  for (int i = 0; i < s->n_out; ++i) adj[s->y[i].i] += w[i]; /* a passive output adds into slot 0, unused */
-  ad_status st = tape_reverse(s->tape);
+  uint32_t top = 0;
+  for (int i = 0; i < s->n_out; ++i) {
+    adj[s->y[i].i] += w[i]; /* a passive output adds into slot 0, unused */
+    if (s->y[i].i > top) top = s->y[i].i;
+  }
+  adj[0] = 0.0;
+  ad_status st = top ? tape_reverse_from(s->tape, top) : AD_OK; /* nothing above the last output matters */
   if (st != AD_OK) return st;
   for (int j = 0; j < s->n_in; ++j) wJ[j] = adj[s->x[j].i];
   return AD_OK;
 }
 
-/* Row by row: one recording, then sweep i seeds output i and yields row i of J. */
+/* Row by row: one recording, then sweep i seeds output i and yields row i of J. A sweep starts at its output's
+ * statement (nothing recorded after it can reach it) and clears only the adjoints the previous sweep touched. */
 static ad_status et_jacobian(eng_session *s, const double *x, double *y, double *J) {
   ad_status st = et_record(s, x, y);
   if (st != AD_OK) return st;
+  double *adj = tape_adjoints(s->tape);
+  if (!adj) return tape_status(s->tape) != AD_OK ? tape_status(s->tape) : AD_ENOMEM;
+  uint32_t touched = 0; /* adjoints [0, touched] may be nonzero */
   for (int i = 0; i < s->n_out; ++i) {
-    double *adj = tape_adjoints(s->tape);
-    if (!adj) return AD_ENOMEM;
-    adj[s->y[i].i] = 1.0;
-    adj[0] = 0.0;
-    if ((st = tape_reverse(s->tape)) != AD_OK) return st;
-    for (int j = 0; j < s->n_in; ++j) J[(size_t)i * s->n_in + j] = adj[s->x[j].i];
+    memset(adj, 0, ((size_t)touched + 1) * sizeof(double));
+    uint32_t top = s->y[i].i;
+    if (top) { /* a passive output has a zero row */
+      adj[top] = 1.0;
+      if ((st = tape_reverse_from(s->tape, top)) != AD_OK) return st;
+      touched = top;
+    }
+    for (int j = 0; j < s->n_in; ++j) J[(size_t)i * s->n_in + j] = top ? adj[s->x[j].i] : 0.0;
   }
   return AD_OK;
 }

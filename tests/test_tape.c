@@ -16,7 +16,9 @@
  *               allocating adjoints gives AD_ENOMEM from tape_status (or a NULL adjoint vector), tape_reverse
  *               refuses with AD_ESTATE, nothing crashes or leaks, and after tape_reset the same tape records
  *               and differentiates correctly; tape_new fails cleanly at each of its allocations;
- *  - NULL:      NULL handles give AD_EINVAL, NULL or zeros, or are ignored, as tape.h documents.
+ *  - NULL:      NULL handles give AD_EINVAL, NULL or zeros, or are ignored, as tape.h documents;
+ *  - from:      tape_reverse_from(top) on a 1.2e6-statement recording, at tops on both sides of every chunk
+ *               boundary and at random, gives bit for bit the adjoints of a full sweep seeded at top alone.
  */
 #include <math.h>
 #include <stdio.h>
@@ -467,6 +469,69 @@ static void test_null(void) {
   tape_free(t);
 }
 
+/* Index of the first statement of the j-th statement chunk (chunk sizes: 256, 512, ..., then TAPE_CHUNK_MAX). */
+static uint64_t chunk_first(int j) {
+  uint64_t first = 1, cap = 256;
+  for (int i = 0; i < j; ++i) {
+    first += cap;
+    cap = cap * 2 < TAPE_CHUNK_MAX ? cap * 2 : TAPE_CHUNK_MAX;
+  }
+  return first;
+}
+
+static void test_reverse_from(void) {
+  mix r;
+  memset(&r, 0, sizeof r);
+  tape_t *t = tape_new();
+  double *full = NULL;
+  if (!t || !mix_record(t, &r, 800000, 7) || tape_status(t) != AD_OK) {
+    CHECK(0, "recording for tape_reverse_from");
+    goto done;
+  }
+  uint64_t n = r.statements;
+  full = (double *)malloc((size_t)(n + 1) * sizeof *full);
+  if (!full) {
+    CHECK(0, "out of memory for the test's bookkeeping");
+    goto done;
+  }
+  CHECK(tape_reverse_from(NULL, 1) == AD_EINVAL, "tape_reverse_from(NULL)");
+  CHECK(tape_reverse_from(t, 1) == AD_ESTATE, "tape_reverse_from before tape_adjoints");
+  uint64_t tops[64];
+  int nt = 0;
+  for (int j = 1; nt < 40; ++j) { /* both sides of every chunk boundary inside the recording */
+    uint64_t b = chunk_first(j);
+    if (b > n) break;
+    tops[nt++] = b - 1;
+    tops[nt++] = b;
+  }
+  wl_rng g = {99};
+  for (int q = 0; q < 6; ++q) tops[nt++] = 1 + wl_rng_next(&g) % n;
+  tops[nt++] = n;
+  long compared = 0;
+  for (int q = 0; q < nt; ++q) {
+    uint32_t top = (uint32_t)tops[q];
+    double *adj = tape_adjoints(t);
+    adj[top] = 1.0;
+    CHECK(tape_reverse(t) == AD_OK, "full sweep");
+    memcpy(full, adj, (size_t)(top + 1) * sizeof *full);
+    adj = tape_adjoints(t);
+    adj[top] = 1.0;
+    ad_status st = tape_reverse_from(t, top);
+    CHECK(st == AD_OK, "tape_reverse_from(%u): %s", (unsigned)top, ad_status_str(st));
+    CHECK(memcmp(full + 1, adj + 1, (size_t)top * sizeof *full) == 0,
+          "tape_reverse_from(%u) differs from the full sweep", (unsigned)top);
+    compared += top;
+  }
+  CHECK(tape_reverse_from(t, 0) == AD_EINVAL, "tape_reverse_from(0)");
+  CHECK(tape_reverse_from(t, (uint32_t)n + 1) == AD_EINVAL, "tape_reverse_from past the last statement");
+  printf("  tape_reverse_from: %d tops over %llu statements, %ld adjoints identical to full sweeps\n", nt,
+         (unsigned long long)n, compared);
+done:
+  free(full);
+  free(r.mid);
+  tape_free(t);
+}
+
 int main(void) {
   printf("test_tape:\n");
   test_null();
@@ -476,6 +541,7 @@ int main(void) {
   test_alloc_failure();
   test_chunks();
   test_workloads_large();
+  test_reverse_from();
   if (g_fail) {
     printf("test_tape: %d failure(s)\n", g_fail);
     return 1;

@@ -11,6 +11,8 @@ struct tape_chunk {
   size_t used;     /* entries written; valid once the recording has moved past this chunk */
   size_t bytes;    /* allocation size, header included */
   uint32_t first;  /* statement chunks: index of the chunk's first statement */
+  tape_chunk *arg_chunk; /* statement chunks: the argument chunk and offset where the arguments of the chunk's */
+  size_t arg_off;        /* first statement go (or, if they do not fit there, the chunk before the next one) */
   double data[];   /* statement chunks use it as bytes */
 };
 
@@ -36,6 +38,8 @@ static tape_chunk *chunk_new(size_t cap, int is_args) {
   c->used = 0;
   c->bytes = bytes;
   c->first = 0;
+  c->arg_chunk = NULL;
+  c->arg_off = 0;
   return c;
 }
 
@@ -51,6 +55,8 @@ static void enter_st_chunk(tape_t *t, tape_chunk *c, uint32_t first) {
   t->st_cur = c;
   c->first = first;
   c->used = 0;
+  c->arg_chunk = t->arg_cur;
+  c->arg_off = (size_t)(t->ap - t->ap_base);
   t->st = t->st_base = st_data(c);
   t->st_end = t->st + c->cap;
   t->st_first = first;
@@ -101,8 +107,8 @@ void tape_free(tape_t *t) {
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
-  enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
   enter_arg_chunk(t, t->arg_head);
+  enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
 }
 
 void tape_shrink(tape_t *t) {
@@ -214,22 +220,17 @@ void tape_clear_adjoints(tape_t *t) {
 #define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
 #endif
 
-ad_status tape_reverse(tape_t *t) {
-  if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
-  double *restrict adj = t->adj;
-  tape_chunk *ac = t->arg_cur;
+/* Sweeps the cnt first statements of statement chunk sc, and all chunks before it, last to first; ac/ap/ai point
+ * just past the arguments of the last of those statements. */
+static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_chunk *ac, const double *ap,
+                        const uint32_t *ai) {
   const double *abase = arg_partials(ac);
-  const double *ap = t->ap;
-  const uint32_t *ai = t->ai_base + (t->ap - t->ap_base);
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
    * fused multiply-add per statement and never waits for a store to be forwarded to the next load. */
-  uint32_t top = tape__next(t) - 1u;
-  double carry = adj[top];
-  for (tape_chunk *sc = t->st_cur; sc; sc = sc->prev) {
+  double carry = adj[sc->first + cnt - 1];
+  for (; sc; sc = sc->prev, cnt = sc ? sc->used : 0) {
     const tape_nargs *n = st_data(sc);
-    size_t cnt = sc == t->st_cur ? (size_t)(t->st - n) : sc->used;
     uint32_t s = sc->first + (uint32_t)cnt;
     while (cnt) {
       --cnt;
@@ -256,5 +257,36 @@ ad_status tape_reverse(tape_t *t) {
       }
     }
   }
+}
+
+ad_status tape_reverse(tape_t *t) {
+  if (!t) return AD_EINVAL;
+  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
+  tape__sweep(t->adj, t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap,
+              t->ai_base + (t->ap - t->ap_base));
+  return AD_OK;
+}
+
+ad_status tape_reverse_from(tape_t *t, uint32_t top) {
+  if (!t) return AD_EINVAL;
+  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
+  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
+  tape_chunk *sc = t->st_cur;
+  while (sc->first > top) sc = sc->prev;
+  size_t cnt = top - sc->first + 1;
+  /* Find where the arguments of statement top end: replay the chunk's argument placement from its start
+   * (a statement's arguments move to the next argument chunk exactly when they do not fit). */
+  tape_chunk *ac = sc->arg_chunk;
+  size_t off = sc->arg_off;
+  const tape_nargs *n = st_data(sc);
+  for (size_t j = 0; j < cnt; ++j) {
+    unsigned k = n[j].n;
+    if (k && ac->cap - off < k) {
+      ac = ac->next;
+      off = 0;
+    }
+    off += k;
+  }
+  tape__sweep(t->adj, sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off);
   return AD_OK;
 }

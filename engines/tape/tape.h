@@ -99,6 +99,10 @@ void tape_clear_adjoints(tape_t *t);
  * adds into the adjoints, so clear them between sweeps. Returns AD_ESTATE if the recording failed or no adjoint
  * vector was requested, AD_EINVAL for NULL; AD_OK otherwise. */
 ad_status tape_reverse(tape_t *t);
+/* The reverse sweep over statements top, top - 1, ..., 1 only: what tape_reverse does when every statement above
+ * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
+ * Returns AD_EINVAL for NULL or top outside [1, statements], AD_ESTATE as tape_reverse. */
+ad_status tape_reverse_from(tape_t *t, uint32_t top);
 
 /* Internal: makes room for one statement with k arguments, moving to the next chunk (allocating it if need be).
  * On failure sets the sticky status and redirects writes into scratch space, so recording goes on harmlessly. */
