@@ -250,6 +250,7 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
       }
       ap -= k;
       ai -= k;
+      if (a == 0.0) continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
         if (i == prev) TAPE_MADD(carry, ap[j], a);

@@ -16,6 +16,8 @@
  * contiguous arrays. The statement's own index is its position, so it needs no storage: 1 + 12 k bytes for a
  * statement with k active arguments. The reverse sweep visits statements last to first:
  *     a = adj[s];  for each argument j of s:  adj[idx[j]] += partial[j] * a
+ * A statement whose adjoint is zero propagates nothing (its partials are not even multiplied: an Inf partial times
+ * a zero adjoint gives 0, not NaN), so the statements an output does not reach cost no arithmetic.
  * Storage grows in chunks (the first small, each next one twice as large, up to TAPE_CHUNK_MAX entries), so
  * recording never copies what it has written, and tape_reset keeps every chunk for the next recording.
  */
