@@ -11,6 +11,11 @@ const eng_api *const eng_all[] = {
 #undef ENG__X
 };
 const int eng_count = (int)(sizeof eng_all / sizeof eng_all[0]);
+const int eng_own_count = 0
+#define ENG__X(name) +1
+    ENG_LIST(ENG__X)
+#undef ENG__X
+    ;
 
 const eng_api *eng_find(const char *name) {
   for (int i = 0; i < eng_count; ++i)

@@ -58,8 +58,9 @@ typedef struct eng_api {
 ENG_LIST(ENG__X)
 #undef ENG__X
 
-extern const eng_api *const eng_all[];
+extern const eng_api *const eng_all[]; /* adlab's own engines (ENG_LIST), then the peers built in */
 extern const int eng_count;
+extern const int eng_own_count;          /* eng_all[0 .. eng_own_count) are adlab's own engines */
 
 /* The engine named name, or NULL. */
 const eng_api *eng_find(const char *name);

@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     if (w->hidden) continue;
     for (int s = 0; s < 2; ++s) {
       if (s == 1 && w->check_sizes[1] == w->check_sizes[0]) continue;
-      for (int k = 0; k < eng_count; ++k) {
+      for (int k = 0; k < eng_own_count; ++k) {
         if (has_ok_row(out, w->name, w->check_sizes[s], eng_all[k]->name)) {
           rows++;
         } else {

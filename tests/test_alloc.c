@@ -77,7 +77,7 @@ int main(void) {
       return 1;
     }
     w->init(size, 42, x, data);
-    for (int k = 0; k < eng_count; ++k) {
+    for (int k = 0; k < eng_own_count; ++k) {
       const eng_api *e = eng_all[k];
       int64_t base = ad_alloc_get_stats().bytes_now;
       memset(ref.aux, 0, naux * 8);

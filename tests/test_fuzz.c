@@ -68,7 +68,7 @@ static int fuzz_one(uint64_t p, const tprog_tol *tol, tprog_cover *cover, tprog_
     fprintf(stderr, "  reference: value %.17g, gradient", ref.value);
     for (int j = 0; j < ref.k; ++j) fprintf(stderr, " %.17g", ref.grad[j]);
     fprintf(stderr, "\n");
-    for (int e = 0; e < eng_count; ++e) {
+    for (int e = 0; e < eng_own_count; ++e) {
       tprog_eng r;
       tprog_run(eng_all[e], data, x, &r);
       fprintf(stderr, "  %-9s %s value %.17g, gradient", eng_all[e]->name, ad_status_str(r.st), r.y);
@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
 
   int bad = failed > 0;
   printf("test_fuzz: %llu programs (run seed %llu, %ld instructions) on %d engines: %ld failed\n",
-         (unsigned long long)count, (unsigned long long)seed, instructions, eng_count, failed);
+         (unsigned long long)count, (unsigned long long)seed, instructions, eng_own_count, failed);
   printf("  largest errors: value %.2e of vmag, gradient %.2e of max path magnitude, between engines %.2e of "
          "|gradient| (allowed %.0e, %.0e, %.0e)\n",
          errs.value, errs.grad, errs.engines, tol.ref_value, tol.ref_grad, tol.engines);

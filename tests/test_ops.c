@@ -96,7 +96,7 @@ static void regular_points(void) {
         int smooth = isfinite(ref.value);
         for (int q = 0; q < ad_op_arity[op] && !same; ++q) smooth &= !isnan(ref.grad[q]);
         if (!smooth) { /* outside the domain, or not differentiable in one operand: special points cover it */
-          errs.skipped += eng_count - 1;
+          errs.skipped += eng_own_count - 1;
           continue;
         }
         int bad = tprog_check(data, x, &ref, &tol, stderr, &errs);
@@ -104,13 +104,13 @@ static void regular_points(void) {
               same ? " with one input in both operands" : "", bad);
         programs++;
       }
-    CHECK(errs.compared >= 4 * (eng_count - 1), "op %s: compared at only %ld engine-points", ad_op_name[op],
+    CHECK(errs.compared >= 4 * (eng_own_count - 1), "op %s: compared at only %ld engine-points", ad_op_name[op],
           errs.compared);
     printf("  %-9s %4ld derivatives compared, %3ld outside the domain; largest error %.1e (value %.1e)\n",
            ad_op_name[op], errs.compared, errs.skipped, errs.grad, errs.value);
   next_op:;
   }
-  printf("regular points: %ld one-op programs on %d engines\n", programs, eng_count);
+  printf("regular points: %ld one-op programs on %d engines\n", programs, eng_own_count);
 }
 
 /* ---- 2. Special points, hand-typed ---- */
@@ -308,7 +308,7 @@ static void special_points(void) {
     double data[PROG_HEADER + PROG_STRIDE], x[2];
     int k = one_op(s->op, s->same, s->a, s->b, data, x);
     double p_var = kind == AD_KIND_CV ? s->pb : s->pa; /* the partial of the single variable operand */
-    for (int e = 0; e < eng_count; ++e) {
+    for (int e = 0; e < eng_own_count; ++e) {
       const eng_api *eng = eng_all[e];
       tprog_eng out;
       ad_status st = tprog_run(eng, data, x, &out);
@@ -348,7 +348,7 @@ int main(void) {
     return 1;
   }
   printf("test_ops: %d ops, engines:", AD_OP_COUNT);
-  for (int e = 0; e < eng_count; ++e) printf(" %s", eng_all[e]->name);
+  for (int e = 0; e < eng_own_count; ++e) printf(" %s", eng_all[e]->name);
   printf("\n");
   regular_points();
   special_points();

@@ -6,7 +6,7 @@
  *   w->init(size, 42, x, data);
  *   int used = twl_fd_jacobian(w, size, data, x, idx, k, Jfd);   // columns idx[0..k) of J by differences
  *   CHECK(twl_rel_err(a, b, n) <= 1e-12, "%s: %.1e", w->name, twl_rel_err(a, b, n));
- *   for (int i = 0; i < eng_count; ++i)
+ *   for (int i = 0; i < eng_own_count; ++i)
  *     if (twl_is_derivative_engine(eng_all[i])) ...    // dual, tape, graph, replay (no primal, no peers)
  *   return twl_finish("test_wl_x");                       // prints the verdict, returns the exit status
  */

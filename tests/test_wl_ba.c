@@ -141,7 +141,7 @@ static void check_problem(int zero_rotation) {
   CHECK(efd <= 1e-6, "ba%s: hand-written sparse Jacobian vs differences %.1e", what, efd);
   printf("ba%s: %d x %d Jacobian, %d nonzeros; manual vs differences %.1e\n", what, NROW, NCOL, nnz_m, efd);
 
-  for (int ie = 0; ie < eng_count; ++ie) {
+  for (int ie = 0; ie < eng_own_count; ++ie) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e)) continue;
     int nnz = assemble(e, &pb, rows, cols, vals);

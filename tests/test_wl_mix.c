@@ -67,7 +67,7 @@ static void check_shape(const wl_info *w, int n, int m) {
   }
   eng_dual.close(sd);
   eng_tape.close(st);
-  for (int ie = 0; ie < eng_count; ++ie) {
+  for (int ie = 0; ie < eng_own_count; ++ie) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e) || e == &eng_dual || e == &eng_tape) continue;
     eng_session *s = e->open(w, size, data);

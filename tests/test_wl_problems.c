@@ -92,7 +92,7 @@ static void check_size(const wl_info *w, int size) {
          kept, k);
 
   /* Every derivative engine against the manual derivatives. */
-  for (int ie = 0; ie < eng_count; ++ie) {
+  for (int ie = 0; ie < eng_own_count; ++ie) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e)) continue;
     eng_session *s = e->open(w, size, data);
@@ -143,7 +143,7 @@ static void check_alloc_failure(const wl_info *w, int size) {
   }
   w->init(size, 42, x, data);
   manual_jacobian(w, size, data, x, yr, Jr);
-  for (int ie = 0; ie < eng_count; ++ie) {
+  for (int ie = 0; ie < eng_own_count; ++ie) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e)) continue;
     int failed = 0, k = 0;

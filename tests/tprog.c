@@ -344,14 +344,14 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
   tprog_errs local;
   memset(&local, 0, sizeof local);
   if (!errs) errs = &local;
-  tprog_eng *r = (tprog_eng *)calloc((size_t)eng_count + 1, sizeof *r);
+  tprog_eng *r = (tprog_eng *)calloc((size_t)eng_own_count + 1, sizeof *r);
   if (!r) {
     if (log) fprintf(log, "tprog: out of memory\n");
     return 1;
   }
-  tprog_eng *prim = &r[eng_count];
+  tprog_eng *prim = &r[eng_own_count];
   tprog_run(&eng_primal, data, x, prim);
-  for (int e = 0; e < eng_count; ++e) tprog_run(eng_all[e], data, x, &r[e]);
+  for (int e = 0; e < eng_own_count; ++e) tprog_run(eng_all[e], data, x, &r[e]);
 #define TPROG_FAIL(...)                                                                                        \
   do {                                                                                                         \
     fails++;                                                                                                   \
@@ -369,7 +369,7 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
     if (comparable[j] && ref->mag[j] > mmax) mmax = ref->mag[j];
     if (comparable[j] && fabs(ref->grad[j]) > gnorm) gnorm = fabs(ref->grad[j]);
   }
-  for (int e = 0; e < eng_count; ++e) {
+  for (int e = 0; e < eng_own_count; ++e) {
     const tprog_eng *q = &r[e];
     const char *name = q->e->name;
     if (q->st != AD_OK) {
