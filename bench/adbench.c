@@ -552,6 +552,20 @@ static int add_context(void) {
   ok &= ctx_set("adbench_max_eval_time", (t = ctx_keep(buf)) ? t : "?");
   snprintf(buf, sizeof buf, "%llu", (unsigned long long)g_opts.seed);
   ok &= ctx_set("adbench_seed", (t = ctx_keep(buf)) ? t : "?");
+  /* The peer AD tools in this binary: the report marks their engines as peers and lists their versions. */
+  char list[512] = "";
+  int used = 0;
+  for (int i = 0; i < peer_count && used < (int)sizeof list; ++i) {
+    const peer_info *p = peer_all[i];
+    used += snprintf(list + used, sizeof list - (size_t)used, "%s%s", i ? ", " : "", p->eng->name);
+    char key[64], val[512];
+    snprintf(key, sizeof key, "peer_%s", p->eng->name);
+    snprintf(val, sizeof val, "%s %s: %s", p->tool, p->version, p->mode);
+    const char *k = ctx_keep(key), *v = ctx_keep(val);
+    ok &= k && v && ctx_set(k, v);
+  }
+  ok &= ctx_set("peers", peer_count ? ((t = ctx_keep(list)) ? t : "?")
+                                    : "none built (scripts/main --peers installs and builds them)");
   for (int i = 0; i < g_opts.n_wl; ++i) { /* what each workload computes, for the report */
     snprintf(buf, sizeof buf, "wl_%s", g_opts.wl[i]->name);
     ok &= (t = ctx_keep(buf)) && ctx_set(t, g_opts.wl[i]->doc);
