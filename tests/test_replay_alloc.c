@@ -10,16 +10,7 @@
 #include "replay/replay_ops.h"
 #include "eng.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                                                            \
-      fputc('\n', stderr);                                                                                     \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 static int64_t bytes_now(void) { return ad_alloc_get_stats().bytes_now; }
 
@@ -199,8 +190,8 @@ int main(void) {
   test_recording_failures();
   test_null();
   test_adapter();
-  if (failures) {
-    fprintf(stderr, "test_replay_alloc: %d failure(s)\n", failures);
+  if (g_fail) {
+    fprintf(stderr, "test_replay_alloc: %d failure(s)\n", g_fail);
     return 1;
   }
   printf("test_replay_alloc: ok\n");

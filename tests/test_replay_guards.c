@@ -13,16 +13,7 @@
 #include "wl.h"
 #include "workloads/all.inc"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                                                            \
-      fputc('\n', stderr);                                                                                     \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 typedef void (*wl_fn_t)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s);
 static const wl_fn_t wl_fns[WL_COUNT] = {
@@ -441,8 +432,8 @@ int main(void) {
   test_value_read();
   test_loop();
   test_branchy();
-  if (failures) {
-    fprintf(stderr, "test_replay_guards: %d failure(s)\n", failures);
+  if (g_fail) {
+    fprintf(stderr, "test_replay_guards: %d failure(s)\n", g_fail);
     return 1;
   }
   printf("test_replay_guards: ok\n");

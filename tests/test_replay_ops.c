@@ -9,16 +9,7 @@
 
 #include "replay/replay_ops.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                                                            \
-      fputc('\n', stderr);                                                                                     \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 static double rel(double a, double b) { return fabs(a - b) / (fabs(b) > 1 ? fabs(b) : 1); }
@@ -297,8 +288,8 @@ int main(void) {
   test_long_recordings();
   test_jacobian();
   test_errors();
-  if (failures) {
-    fprintf(stderr, "test_replay_ops: %d failure(s)\n", failures);
+  if (g_fail) {
+    fprintf(stderr, "test_replay_ops: %d failure(s)\n", g_fail);
     return 1;
   }
   printf("test_replay_ops: ok\n");

@@ -12,16 +12,7 @@
 #include "eng.h"
 #include "wl.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                                 \
-      fprintf(stderr, __VA_ARGS__);                                                                            \
-      fputc('\n', stderr);                                                                                     \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 enum { TRIALS = 20 };
 #define TOL 1e-12
@@ -128,8 +119,8 @@ int main(void) {
   }
   CHECK(checked >= 10, "only %d workload/size cases checked", checked);
   CHECK(branchy_seen, "no branchy workload");
-  if (failures) {
-    fprintf(stderr, "test_replay_workloads: %d failure(s)\n", failures);
+  if (g_fail) {
+    fprintf(stderr, "test_replay_workloads: %d failure(s)\n", g_fail);
     return 1;
   }
   printf("test_replay_workloads: ok (%d workload/size cases)\n", checked);
