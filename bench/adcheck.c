@@ -100,17 +100,6 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
   return 1;
 }
 
-/* max |a - b| / max |b| (absolute when b is all zeros). */
-static double rel_err(const double *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= num)) num = d; /* NaN wins */
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
-
 /* For two results that must be the same (a replay and a fresh recording): max |a - b| / max |b| over the entries
  * that differ, where NaN in both agrees whatever its sign (C leaves a NaN's sign and payload unspecified: which
  * operand of a commutative op the compiler puts first decides it) and so does the same infinity. Replays at
@@ -194,7 +183,7 @@ static int check_replay(const eng_api *e, const wl_info *w, int size, const doub
         break;
       }
       ok++;
-      if (peer) bad |= !(rel_err(y, yf, (size_t)m) <= PEER_TOL); /* a peer's replay may round differently */
+      if (peer) bad |= !(eng_rel_err(y, yf, (size_t)m) <= PEER_TOL); /* a peer's replay may round differently */
       else bad |= !same_bits(y, yf, (size_t)m);
       double err = rel_err_same(J, Jf, nJ);
       if (!(err <= emax)) emax = err;
@@ -317,7 +306,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     }
     if (primal && primal->st == AD_OK) {
       int same = memcmp(rk->y, primal->y, (size_t)m * sizeof(double)) == 0;
-      int near = peer && !same && rel_err(rk->y, primal->y, (size_t)m) <= PEER_TOL; /* "~": within PEER_TOL */
+      int near = peer && !same && eng_rel_err(rk->y, primal->y, (size_t)m) <= PEER_TOL; /* "~": within PEER_TOL */
       snprintf(vcol, sizeof vcol, "%s", same ? "=primal" : near ? "~primal" : "DIFFERS");
       same |= near;
       bad |= !same;
@@ -327,7 +316,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
       for (int q = 0; q < o->n_eng; ++q) {
         if (q == k || r[q].st != AD_OK || r[q].e->kind == ENG_PRIMAL || r[q].skipped || r[q].peer_skip) continue;
         if (peer_find(r[q].e)) continue; /* against adlab's engines only */
-        double e = rel_err(rk->J, r[q].J, nJ);
+        double e = eng_rel_err(rk->J, r[q].J, nJ);
         if (e > emax || isnan(e)) emax = e;
       }
       if (emax >= 0 || isnan(emax)) {
@@ -335,7 +324,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
         bad |= !(emax <= (peer ? PEER_TOL : TOL_ENGINES));
       }
       if (have_manual) {
-        double e = rel_err(rk->J, gm, nJ);
+        double e = eng_rel_err(rk->J, gm, nJ);
         snprintf(mcol, sizeof mcol, "%.1e", e);
         bad |= !(e <= (peer ? PEER_TOL : TOL_MANUAL));
       }
@@ -352,7 +341,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
             fd_eng[used] = rk->J[(size_t)i * n + fd_idx[j]];
             used++;
           }
-        double e = rel_err(fd_eng, fd_ref, (size_t)used);
+        double e = eng_rel_err(fd_eng, fd_ref, (size_t)used);
         if (skipped) snprintf(fcol, sizeof fcol, "%.1e (%d kinks)", e, skipped);
         else snprintf(fcol, sizeof fcol, "%.1e", e);
         bad |= !(e <= TOL_FD) || skipped * 4 > nfd * m;

@@ -2,6 +2,7 @@
 #include "eng.h"
 #include "peers/peers.h" /* PEER_LIST: the peer AD tools built in (none by default) */
 
+#include <math.h>
 #include <string.h>
 
 const eng_api *const eng_all[] = {
@@ -21,4 +22,14 @@ const eng_api *eng_find(const char *name) {
   for (int i = 0; i < eng_count; ++i)
     if (name && strcmp(eng_all[i]->name, name) == 0) return eng_all[i];
   return NULL;
+}
+
+double eng_rel_err(const double *a, const double *b, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double d = fabs(a[i] - b[i]);
+    if (!(d <= num)) num = d; /* NaN wins */
+    if (fabs(b[i]) > den) den = fabs(b[i]);
+  }
+  return den > 0 ? num / den : num;
 }

@@ -65,6 +65,10 @@ extern const int eng_own_count;          /* eng_all[0 .. eng_own_count) are adla
 /* The engine named name, or NULL. */
 const eng_api *eng_find(const char *name);
 
+/* How far a is from the reference b: max |a - b| / max |b| over n entries (absolute when b is all zeros); NaN
+ * anywhere gives NaN. The measure every agreement check in adlab uses. */
+double eng_rel_err(const double *a, const double *b, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,17 +32,6 @@ static int g_fails, g_checks;
     }                                                                                                          \
   } while (0)
 
-/* max |a - b| / max |b| (absolute when b is all zeros); NaN anywhere gives NaN. */
-static double rel_err(const double *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= num)) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
-
 typedef struct ref {
   double *x, *data, *y, *J, *gm; /* inputs, data, tape engine's value and Jacobian, manual gradient */
   int n, m;
@@ -100,7 +89,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   snprintf(what, sizeof what, "%s: jacobian on %s/%d returns AD_OK (got %s)", e->name, w->name, size,
            ad_status_str(st));
   test_cond(what, st == AD_OK);
-  double ey = rel_err(y, r.y, (size_t)m), eJ = rel_err(J, r.J, nJ);
+  double ey = eng_rel_err(y, r.y, (size_t)m), eJ = eng_rel_err(J, r.J, nJ);
   snprintf(what, sizeof what, "%s: value on %s/%d seed %llu within PEER_TOL of adlab's (err %.1e)", e->name,
            w->name, size, (unsigned long long)seed, ey);
   test_cond(what, ey <= PEER_TOL);
@@ -110,7 +99,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   if (w->manual && m == 1) {
     double fm;
     w->manual(size, r.data, r.x, &fm, r.gm);
-    double eg = rel_err(J, r.gm, nJ);
+    double eg = eng_rel_err(J, r.gm, nJ);
     snprintf(what, sizeof what, "%s: gradient on %s/%d within PEER_TOL of the manual gradient (err %.1e)",
              e->name, w->name, size, eg);
     test_cond(what, eg <= PEER_TOL);
@@ -126,7 +115,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
       ref_out[i] = acc;
     }
     st = e->jvp(s, r.x, v, yp, out);
-    double err = rel_err(out, ref_out, (size_t)m);
+    double err = eng_rel_err(out, ref_out, (size_t)m);
     snprintf(what, sizeof what, "%s: jvp on %s/%d agrees with J v (err %.1e)", e->name, w->name, size, err);
     test_cond(what, st == AD_OK && err <= PEER_TOL);
   }
@@ -141,7 +130,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     for (int rep = 0; rep < 2; ++rep) { /* a vjp can be repeated on one recording */
       memset(out, 0, (size_t)n * sizeof(double));
       st = e->vjp(s, v, out);
-      double err = rel_err(out, ref_out, (size_t)n);
+      double err = eng_rel_err(out, ref_out, (size_t)n);
       snprintf(what, sizeof what, "%s: vjp #%d on %s/%d agrees with w^T J (err %.1e, %s)", e->name, rep + 1,
                w->name, size, err, ad_status_str(st));
       test_cond(what, st == AD_OK && err <= PEER_TOL);
@@ -153,7 +142,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     if (ref_make(&r2, w, size, seed + 1000, r.data)) {
       st = e->jacobian(s, r.x, y, J);
       st = st == AD_OK ? e->replay(s, r2.x, y, J) : st;
-      double err = rel_err(J, r2.J, nJ);
+      double err = eng_rel_err(J, r2.J, nJ);
       snprintf(what, sizeof what, "%s: replay on %s/%d at new inputs: %s, err %.1e", e->name, w->name, size,
                ad_status_str(st), err);
       if (w->id == WL_branchy && size >= 100) test_cond(what, st == AD_EGUARD); /* branches differ surely */
@@ -235,7 +224,7 @@ static void check_errors(const eng_api *e) {
   eng_session *s = ok ? e->open(w, 4, r.data) : NULL;
   double y, g[4];
   test_cond("a session opens after refused ones", s != NULL);
-  if (s) test_cond("and computes a gradient", e->jacobian(s, r.x, &y, g) == AD_OK && rel_err(g, r.J, 4) <= PEER_TOL);
+  if (s) test_cond("and computes a gradient", e->jacobian(s, r.x, &y, g) == AD_OK && eng_rel_err(g, r.J, 4) <= PEER_TOL);
   e->close(s);
   ref_free(&r);
 }

@@ -17,17 +17,6 @@
 enum { TRIALS = 20 };
 #define TOL 1e-12
 
-/* max |a - b| / max |b| */
-static double rel_err(const double *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= num)) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
-
 static int is_smooth(const char *name) {
   static const char *const smooth[] = {"seed", "chain", "rosenbrock", "poly", "mlp"};
   for (size_t i = 0; i < sizeof smooth / sizeof smooth[0]; ++i)
@@ -77,14 +66,14 @@ static int check_workload(const wl_info *w, int size, int *near_ok, int *far_ref
     CHECK(memcmp(y, yf, (size_t)m * 8) == 0, "%s size %d trial %d: replayed value differs from a fresh recording",
           w->name, size, k);
     CHECK(memcmp(J, Jf, nJ * 8) == 0, "%s size %d trial %d: replayed Jacobian differs from a fresh recording (%.1e)",
-          w->name, size, k, rel_err(J, Jf, nJ));
+          w->name, size, k, eng_rel_err(J, Jf, nJ));
     CHECK(eng_tape.jacobian(ts, x, yt, Jt) == AD_OK, "%s: tape", w->name);
-    double e = rel_err(J, Jt, nJ);
+    double e = eng_rel_err(J, Jt, nJ);
     CHECK(e <= TOL, "%s size %d trial %d: replay vs tape %.1e", w->name, size, k, e);
     if (w->manual && m == 1) {
       double fm;
       w->manual(size, data, x, &fm, gm);
-      e = rel_err(J, gm, (size_t)n);
+      e = eng_rel_err(J, gm, (size_t)n);
       CHECK(e <= TOL, "%s size %d trial %d: replay vs manual gradient %.1e", w->name, size, k, e);
     }
   }

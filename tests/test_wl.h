@@ -5,7 +5,7 @@
  *   double *x = ..., *data = ..., *J = ...;            // n_in, n_data, n_out x n_in doubles
  *   w->init(size, 42, x, data);
  *   int used = twl_fd_jacobian(w, size, data, x, idx, k, Jfd);   // columns idx[0..k) of J by differences
- *   CHECK(twl_rel_err(a, b, n) <= 1e-12, "%s: %.1e", w->name, twl_rel_err(a, b, n));
+ *   CHECK(eng_rel_err(a, b, n) <= 1e-12, "%s: %.1e", w->name, eng_rel_err(a, b, n));
  *   for (int i = 0; i < eng_own_count; ++i)
  *     if (twl_is_derivative_engine(eng_all[i])) ...    // dual, tape, graph, replay (no primal, no peers)
  *   return twl_finish("test_wl_x");                       // prints the verdict, returns the exit status
@@ -40,17 +40,6 @@ static int twl_failures, twl_checks;
       fputc('\n', stderr);                                                                                     \
     }                                                                                                          \
   } while (0)
-
-/* max |a - b| / max |b| (absolute when b is all zeros); NaN anywhere gives NaN. */
-TWL_MAYBE_UNUSED static double twl_rel_err(const double *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= num)) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
 
 /* adlab's own engines that compute derivatives (not the primal engine, not the peer tools). */
 TWL_MAYBE_UNUSED static int twl_is_derivative_engine(const eng_api *e) {
