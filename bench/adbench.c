@@ -132,7 +132,7 @@ static double mem_estimate(const ab_case *c, int size) {
 /* Writes why the run of c at size is not affordable into why and returns 1; returns 0 if it is. */
 static int skip_reason(const ab_case *c, int size, char *why, size_t cap) {
   double nodes = c->w->nodes(size), n = c->w->n_in(size);
-  const char *peer = peer_skip_reason(c->e, c->w, size); /* a peer tool's own limits */
+  const char *peer = eng_skip_reason(c->e, c->w, size); /* a peer tool's own limits */
   if (peer) {
     snprintf(why, cap, "skipped: %s", peer);
     return 1;
@@ -555,16 +555,16 @@ static int add_context(void) {
   /* The peer AD tools in this binary: the report marks their engines as peers and lists their versions. */
   char list[512] = "";
   int used = 0;
-  for (int i = 0; i < peer_count && used < (int)sizeof list; ++i) {
-    const peer_info *p = peer_all[i];
-    used += snprintf(list + used, sizeof list - (size_t)used, "%s%s", i ? ", " : "", p->eng->name);
+  for (int i = eng_own_count; i < eng_count && used < (int)sizeof list; ++i) {
+    const eng_api *p = eng_all[i];
+    used += snprintf(list + used, sizeof list - (size_t)used, "%s%s", i > eng_own_count ? ", " : "", p->name);
     char key[64], val[512];
-    snprintf(key, sizeof key, "peer_%s", p->eng->name);
-    snprintf(val, sizeof val, "%s %s: %s", p->tool, p->version, p->mode);
+    snprintf(key, sizeof key, "peer_%s", p->name);
+    snprintf(val, sizeof val, "%s %s: %s", p->tool, p->version, p->about);
     const char *k = ctx_keep(key), *v = ctx_keep(val);
     ok &= k && v && ctx_set(k, v);
   }
-  ok &= ctx_set("peers", peer_count ? ((t = ctx_keep(list)) ? t : "?")
+  ok &= ctx_set("peers", eng_count > eng_own_count ? ((t = ctx_keep(list)) ? t : "?")
                                     : "none built (scripts/main --peers installs and builds them)");
   for (int i = 0; i < g_opts.n_wl; ++i) { /* what each workload computes, for the report */
     snprintf(buf, sizeof buf, "wl_%s", g_opts.wl[i]->name);

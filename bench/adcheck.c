@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "eng.h"
+#include "judge.h"
 #include "peers/peers.h"
 #include "wl.h"
 
@@ -152,7 +153,7 @@ static void json_array(FILE *f, const double *v, size_t n) {
 static int check_replay(const eng_api *e, const wl_info *w, int size, const double *x0, const double *data,
                         uint64_t seed) {
   int n = w->n_in(size), m = w->n_out(size), ok = 0, near_refused = 0, far_refused = 0, bad = 0;
-  int peer = peer_find(e) != NULL; /* peers: to PEER_TOL */
+  int peer = eng_is_peer(e); /* peers: to PEER_TOL */
   int trials = (double)m * w->nodes(size) * REPLAY_TRIALS > 2e8 ? 4 : REPLAY_TRIALS; /* huge Jacobians: fewer */
   size_t nJ = (size_t)n * m;
   double *x = (double *)calloc((size_t)n, sizeof(double));
@@ -183,7 +184,7 @@ static int check_replay(const eng_api *e, const wl_info *w, int size, const doub
         break;
       }
       ok++;
-      if (peer) bad |= !(eng_rel_err(y, yf, (size_t)m) <= PEER_TOL); /* a peer's replay may round differently */
+      if (peer) bad |= !(jd_rel_err(y, yf, (size_t)m) <= PEER_TOL); /* a peer's replay may round differently */
       else bad |= !same_bits(y, yf, (size_t)m);
       double err = rel_err_same(J, Jf, nJ);
       if (!(err <= emax)) emax = err;
@@ -221,7 +222,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
   for (int k = 0; k < o->n_eng; ++k) {
     result *rk = &r[k];
     rk->e = o->eng[k];
-    if ((rk->peer_skip = peer_skip_reason(rk->e, w, size)) != NULL) continue;
+    if ((rk->peer_skip = eng_skip_reason(rk->e, w, size)) != NULL) continue;
     rk->y = (double *)calloc((size_t)m, sizeof(double));
     rk->J = (double *)calloc(nJ, sizeof(double));
     eng_session *s = rk->e->open(w, size, data);
@@ -294,7 +295,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     char vcol[32] = "-", ecol[32] = "-", mcol[32] = "-", fcol[64] = "-";
     const char *verdict = "ok";
     int bad = 0;
-    const peer_info *peer = peer_find(rk->e);
+    int peer = eng_is_peer(rk->e);
     if (rk->peer_skip) {
       fprintf(g_out, "%-11s %8d %8d %-7s  skipped: %s\n", w->name, size, n, rk->e->name, rk->peer_skip);
       continue;
@@ -306,7 +307,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     }
     if (primal && primal->st == AD_OK) {
       int same = memcmp(rk->y, primal->y, (size_t)m * sizeof(double)) == 0;
-      int near = peer && !same && eng_rel_err(rk->y, primal->y, (size_t)m) <= PEER_TOL; /* "~": within PEER_TOL */
+      int near = peer && !same && jd_rel_err(rk->y, primal->y, (size_t)m) <= PEER_TOL; /* "~": within PEER_TOL */
       snprintf(vcol, sizeof vcol, "%s", same ? "=primal" : near ? "~primal" : "DIFFERS");
       same |= near;
       bad |= !same;
@@ -315,8 +316,8 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
       double emax = -1;
       for (int q = 0; q < o->n_eng; ++q) {
         if (q == k || r[q].st != AD_OK || r[q].e->kind == ENG_PRIMAL || r[q].skipped || r[q].peer_skip) continue;
-        if (peer_find(r[q].e)) continue; /* against adlab's engines only */
-        double e = eng_rel_err(rk->J, r[q].J, nJ);
+        if (eng_is_peer(r[q].e)) continue; /* against adlab's engines only */
+        double e = jd_rel_err(rk->J, r[q].J, nJ);
         if (e > emax || isnan(e)) emax = e;
       }
       if (emax >= 0 || isnan(emax)) {
@@ -324,7 +325,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
         bad |= !(emax <= (peer ? PEER_TOL : TOL_ENGINES));
       }
       if (have_manual) {
-        double e = eng_rel_err(rk->J, gm, nJ);
+        double e = jd_rel_err(rk->J, gm, nJ);
         snprintf(mcol, sizeof mcol, "%.1e", e);
         bad |= !(e <= (peer ? PEER_TOL : TOL_MANUAL));
       }
@@ -341,7 +342,7 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
             fd_eng[used] = rk->J[(size_t)i * n + fd_idx[j]];
             used++;
           }
-        double e = eng_rel_err(fd_eng, fd_ref, (size_t)used);
+        double e = jd_rel_err(fd_eng, fd_ref, (size_t)used);
         if (skipped) snprintf(fcol, sizeof fcol, "%.1e (%d kinks)", e, skipped);
         else snprintf(fcol, sizeof fcol, "%.1e", e);
         bad |= !(e <= TOL_FD) || skipped * 4 > nfd * m;
@@ -378,9 +379,9 @@ static int check_one(const opts *o, const wl_info *w, int size, FILE *json, int 
     }
     fprintf(json, ",\"engines\":{");
     for (int k = 0; k < o->n_eng; ++k) {
-      const peer_info *peer = peer_find(r[k].e);
+      int peer = eng_is_peer(r[k].e);
       fprintf(json, "%s\"%s\":{", k ? "," : "", r[k].e->name);
-      if (peer) fprintf(json, "\"peer\":\"%s %s\",", peer->tool, peer->version);
+      if (peer) fprintf(json, "\"peer\":\"%s %s\",", r[k].e->tool, r[k].e->version);
       if (r[k].peer_skip) {
         fprintf(json, "\"skipped\":\"%s\"}", r[k].peer_skip);
         continue;

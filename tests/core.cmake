@@ -5,7 +5,7 @@
 # Shared by the op and fuzz tests: complex-step reference, runner and printer of `prog` programs.
 add_library(adlab_tprog STATIC tprog.c)
 target_include_directories(adlab_tprog PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/bench)
-target_link_libraries(adlab_tprog PUBLIC adlab_engines m)
+target_link_libraries(adlab_tprog PUBLIC adlab_harness m)
 
 adlab_test(test_ad SOURCES test_ad.c LABELS unit)
 adlab_test(test_ops SOURCES test_ops.c LABELS unit LIBS adlab_tprog)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "eng.h"
+#include "judge.h"
 #include "graph/graph.h"
 #include "test_graph.h"
 
@@ -30,14 +31,14 @@ static void check_workload(const wl_info *w, int size, uint64_t seed) {
     CHECK(eng_graph.jacobian(sg, x, yg, Jg) == AD_OK);
     CHECK(eng_tape.jacobian(st, x, yt, Jt) == AD_OK);
     CHECK(memcmp(yg, yp, (size_t)m * sizeof *yp) == 0);
-    double e = eng_rel_err(Jg, Jt, nJ);
+    double e = jd_rel_err(Jg, Jt, nJ);
     if (!(e <= 1e-12)) fprintf(stderr, "%s size %d seed %llu: graph vs tape %.3g\n", w->name, size,
                                (unsigned long long)seed, e);
     CHECK(e <= 1e-12);
     if (w->manual && m == 1) { /* within 1e-12 of the hand-written gradient, or no further than the tape is */
       double fm;
       w->manual(size, data, x, &fm, gm);
-      double em = eng_rel_err(Jg, gm, nJ), et = eng_rel_err(Jt, gm, nJ);
+      double em = jd_rel_err(Jg, gm, nJ), et = jd_rel_err(Jt, gm, nJ);
       if (!(em <= 1e-12 || em <= 2 * et))
         fprintf(stderr, "%s size %d seed %llu: graph vs manual %.3g (tape %.3g)\n", w->name, size,
                 (unsigned long long)seed, em, et);
@@ -55,7 +56,7 @@ static void check_workload(const wl_info *w, int size, uint64_t seed) {
       for (int i = 0; i < m; ++i) wv[i] = i == 0 ? 2.0 : i == m - 1 ? -1.0 : 0.0;
       for (int j = 0; j < n; ++j) ref[j] = 2.0 * Jg[j] - Jg[(size_t)(m - 1) * n + j];
       CHECK(eng_graph.vjp(sg, wv, v1) == AD_OK);
-      CHECK(eng_rel_err(v1, ref, (size_t)n) <= 1e-14);
+      CHECK(jd_rel_err(v1, ref, (size_t)n) <= 1e-14);
     }
     /* value() records afresh at other inputs; vjp then differentiates there. */
     for (int j = 0; j < n; ++j) x[j] += 1e-3;
@@ -65,7 +66,7 @@ static void check_workload(const wl_info *w, int size, uint64_t seed) {
     CHECK(eng_tape.jacobian(st, x, yt, Jt) == AD_OK);
     for (int i = 0; i < m; ++i) wv[i] = i == 0 ? 1.0 : 0.0;
     CHECK(eng_graph.vjp(sg, wv, v1) == AD_OK);
-    CHECK(eng_rel_err(v1, Jt, (size_t)n) <= 1e-12);
+    CHECK(jd_rel_err(v1, Jt, (size_t)n) <= 1e-12);
     /* Stats: the recording's nodes (inputs excluded), its bytes, and what the context holds. */
     eng_stats gs = eng_graph.stats(sg), ts = eng_tape.stats(st);
     CHECK(gs.nodes >= ts.nodes);             /* the graph also keeps constants as nodes */

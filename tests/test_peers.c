@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "eng.h"
+#include "judge.h"
 #include "peers/peers.h"
 #include "wl.h"
 
@@ -89,7 +90,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   snprintf(what, sizeof what, "%s: jacobian on %s/%d returns AD_OK (got %s)", e->name, w->name, size,
            ad_status_str(st));
   test_cond(what, st == AD_OK);
-  double ey = eng_rel_err(y, r.y, (size_t)m), eJ = eng_rel_err(J, r.J, nJ);
+  double ey = jd_rel_err(y, r.y, (size_t)m), eJ = jd_rel_err(J, r.J, nJ);
   snprintf(what, sizeof what, "%s: value on %s/%d seed %llu within PEER_TOL of adlab's (err %.1e)", e->name,
            w->name, size, (unsigned long long)seed, ey);
   test_cond(what, ey <= PEER_TOL);
@@ -99,7 +100,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   if (w->manual && m == 1) {
     double fm;
     w->manual(size, r.data, r.x, &fm, r.gm);
-    double eg = eng_rel_err(J, r.gm, nJ);
+    double eg = jd_rel_err(J, r.gm, nJ);
     snprintf(what, sizeof what, "%s: gradient on %s/%d within PEER_TOL of the manual gradient (err %.1e)",
              e->name, w->name, size, eg);
     test_cond(what, eg <= PEER_TOL);
@@ -115,7 +116,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
       ref_out[i] = acc;
     }
     st = e->jvp(s, r.x, v, yp, out);
-    double err = eng_rel_err(out, ref_out, (size_t)m);
+    double err = jd_rel_err(out, ref_out, (size_t)m);
     snprintf(what, sizeof what, "%s: jvp on %s/%d agrees with J v (err %.1e)", e->name, w->name, size, err);
     test_cond(what, st == AD_OK && err <= PEER_TOL);
   }
@@ -130,7 +131,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     for (int rep = 0; rep < 2; ++rep) { /* a vjp can be repeated on one recording */
       memset(out, 0, (size_t)n * sizeof(double));
       st = e->vjp(s, v, out);
-      double err = eng_rel_err(out, ref_out, (size_t)n);
+      double err = jd_rel_err(out, ref_out, (size_t)n);
       snprintf(what, sizeof what, "%s: vjp #%d on %s/%d agrees with w^T J (err %.1e, %s)", e->name, rep + 1,
                w->name, size, err, ad_status_str(st));
       test_cond(what, st == AD_OK && err <= PEER_TOL);
@@ -142,7 +143,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     if (ref_make(&r2, w, size, seed + 1000, r.data)) {
       st = e->jacobian(s, r.x, y, J);
       st = st == AD_OK ? e->replay(s, r2.x, y, J) : st;
-      double err = eng_rel_err(J, r2.J, nJ);
+      double err = jd_rel_err(J, r2.J, nJ);
       snprintf(what, sizeof what, "%s: replay on %s/%d at new inputs: %s, err %.1e", e->name, w->name, size,
                ad_status_str(st), err);
       if (w->id == WL_branchy && size >= 100) test_cond(what, st == AD_EGUARD); /* branches differ surely */
@@ -215,7 +216,7 @@ static void check_errors(const eng_api *e) {
   }
   test_cond("open returns NULL when adlab's first allocation fails, and succeeds once none fails",
             first_ok > 0);
-  const char *why = peer_skip_reason(e, wl_find("chain"), wl_find("chain")->max_size);
+  const char *why = eng_skip_reason(e, wl_find("chain"), wl_find("chain")->max_size);
   printf("%s at chain's largest size (%d nodes): %s\n", e->name, wl_find("chain")->max_size,
          why ? why : "runs");
   /* still usable after the refusals */
@@ -224,7 +225,7 @@ static void check_errors(const eng_api *e) {
   eng_session *s = ok ? e->open(w, 4, r.data) : NULL;
   double y, g[4];
   test_cond("a session opens after refused ones", s != NULL);
-  if (s) test_cond("and computes a gradient", e->jacobian(s, r.x, &y, g) == AD_OK && eng_rel_err(g, r.J, 4) <= PEER_TOL);
+  if (s) test_cond("and computes a gradient", e->jacobian(s, r.x, &y, g) == AD_OK && jd_rel_err(g, r.J, 4) <= PEER_TOL);
   e->close(s);
   ref_free(&r);
 }
@@ -266,14 +267,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   const eng_api *e = eng_find(argv[1]);
-  const peer_info *p = peer_find(e);
+  int p = eng_is_peer(e);
   if (!p) {
     printf("peer %s not built: configure with -DADLAB_PEERS=ON with its Debian packages installed "
-           "(scripts/main --peers); %d peer(s) built\n", argv[1], peer_count);
+           "(scripts/main --peers); %d peer(s) built\n", argv[1], eng_count - eng_own_count);
     return 77;
   }
-  printf("%s: %s %s, %s\n", e->name, p->tool, p->version, p->mode);
-  test_cond("peer has a tool name, version and mode", p->tool[0] && p->version[0] && p->mode[0]);
+  printf("%s: %s %s, %s\n", e->name, e->tool, e->version, e->about);
+  test_cond("peer has a tool name, version, mode and tolerance",
+            e->tool[0] && e->version && e->version[0] && e->about && e->about[0] && e->tol > 0);
   int ran = 0;
   for (int i = 0; i < WL_COUNT; ++i) {
     const wl_info *w = wl_all[i];
@@ -281,7 +283,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; ++k) {
       int size = w->check_sizes[k];
       if (k == 1 && size == w->check_sizes[0]) continue;
-      const char *why = peer_skip_reason(e, w, size);
+      const char *why = eng_skip_reason(e, w, size);
       if (why) {
         printf("%s skips %s at %d: %s\n", e->name, w->name, size, why);
         continue;

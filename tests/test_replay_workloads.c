@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "eng.h"
+#include "judge.h"
 #include "wl.h"
 
 #include "check.h"
@@ -66,14 +67,14 @@ static int check_workload(const wl_info *w, int size, int *near_ok, int *far_ref
     CHECK(memcmp(y, yf, (size_t)m * 8) == 0, "%s size %d trial %d: replayed value differs from a fresh recording",
           w->name, size, k);
     CHECK(memcmp(J, Jf, nJ * 8) == 0, "%s size %d trial %d: replayed Jacobian differs from a fresh recording (%.1e)",
-          w->name, size, k, eng_rel_err(J, Jf, nJ));
+          w->name, size, k, jd_rel_err(J, Jf, nJ));
     CHECK(eng_tape.jacobian(ts, x, yt, Jt) == AD_OK, "%s: tape", w->name);
-    double e = eng_rel_err(J, Jt, nJ);
+    double e = jd_rel_err(J, Jt, nJ);
     CHECK(e <= TOL, "%s size %d trial %d: replay vs tape %.1e", w->name, size, k, e);
     if (w->manual && m == 1) {
       double fm;
       w->manual(size, data, x, &fm, gm);
-      e = eng_rel_err(J, gm, (size_t)n);
+      e = jd_rel_err(J, gm, (size_t)n);
       CHECK(e <= TOL, "%s size %d trial %d: replay vs manual gradient %.1e", w->name, size, k, e);
     }
   }

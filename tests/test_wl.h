@@ -5,7 +5,7 @@
  *   double *x = ..., *data = ..., *J = ...;            // n_in, n_data, n_out x n_in doubles
  *   w->init(size, 42, x, data);
  *   int used = twl_fd_jacobian(w, size, data, x, idx, k, Jfd);   // columns idx[0..k) of J by differences
- *   CHECK(eng_rel_err(a, b, n) <= 1e-12, "%s: %.1e", w->name, eng_rel_err(a, b, n));
+ *   CHECK(jd_rel_err(a, b, n) <= 1e-12, "%s: %.1e", w->name, jd_rel_err(a, b, n));
  *   for (int i = 0; i < eng_own_count; ++i)
  *     if (twl_is_derivative_engine(eng_all[i])) ...    // dual, tape, graph, replay (no primal, no peers)
  *   return twl_finish("test_wl_x");                       // prints the verdict, returns the exit status
@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "eng.h"
+#include "judge.h"
 #include "peers/peers.h"
 #include "wl.h"
 
@@ -43,7 +44,7 @@ static int twl_failures, twl_checks;
 
 /* adlab's own engines that compute derivatives (not the primal engine, not the peer tools). */
 TWL_MAYBE_UNUSED static int twl_is_derivative_engine(const eng_api *e) {
-  return e->kind != ENG_PRIMAL && !peer_find(e);
+  return e->kind != ENG_PRIMAL && !eng_is_peer(e);
 }
 
 /* The value of w at x through the primal engine (an open session s), into y. */

@@ -137,7 +137,7 @@ static void check_problem(int zero_rotation) {
   int nnz_m = assemble(NULL, &pb, rows_m, cols_m, vals_m);
   CHECK(nnz_m == NNZ, "ba: %d nonzeros, ADBench's layout has %d", nnz_m, NNZ);
   densify(rows_m, cols_m, vals_m, D);
-  double efd = eng_rel_err(D, Dfd, (size_t)NROW * NCOL);
+  double efd = jd_rel_err(D, Dfd, (size_t)NROW * NCOL);
   CHECK(efd <= 1e-6, "ba%s: hand-written sparse Jacobian vs differences %.1e", what, efd);
   printf("ba%s: %d x %d Jacobian, %d nonzeros; manual vs differences %.1e\n", what, NROW, NCOL, nnz_m, efd);
 
@@ -148,10 +148,10 @@ static void check_problem(int zero_rotation) {
     CHECK(nnz == NNZ, "ba %s: %d nonzeros", e->name, nnz);
     CHECK(!memcmp(rows, rows_m, sizeof rows) && !memcmp(cols, cols_m, sizeof cols), "ba %s: sparsity differs",
           e->name);
-    double err = eng_rel_err(vals, vals_m, NNZ);
+    double err = jd_rel_err(vals, vals_m, NNZ);
     CHECK(err <= 1e-12, "ba%s %s: sparse Jacobian vs manual %.1e", what, e->name, err);
     densify(rows, cols, vals, D);
-    double e2 = eng_rel_err(D, Dfd, (size_t)NROW * NCOL);
+    double e2 = jd_rel_err(D, Dfd, (size_t)NROW * NCOL);
     CHECK(e2 <= 1e-6, "ba%s %s: vs differences %.1e", what, e->name, e2);
     printf("ba%s: %-7s vs manual %.1e, vs differences %.1e\n", what, e->name, err, e2);
   }

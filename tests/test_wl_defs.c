@@ -120,9 +120,9 @@ static void check_ode(const char *name, int size) {
   tape_gradient(w, size, data, x, &y, g);
   ode_closed_form(x, x + 4, &fr, gr);
   CHECK(rel(y, fr) <= 1e-13, "%s: y_3(2) = %.17g, closed form %.17g", name, y, fr);
-  CHECK(eng_rel_err(g, gr, 8) <= 1e-13, "%s: gradient vs closed form %.1e", name, eng_rel_err(g, gr, 8));
+  CHECK(jd_rel_err(g, gr, 8) <= 1e-13, "%s: gradient vs closed form %.1e", name, jd_rel_err(g, gr, 8));
   printf("%s n = 4: y_3(2) = %.15g (closed form %.15g), gradient vs closed form %.1e\n", name, y, fr,
-         eng_rel_err(g, gr, 8));
+         jd_rel_err(g, gr, 8));
 }
 
 /* ode_adapt's recording is a whole number of attempted steps, and how many changes with the input. */
@@ -188,9 +188,9 @@ static void check_det(int size) {
   memcpy(M, A, (size_t)nn * 8);
   tape_gradient(w, size, NULL, M, &y, g);
   CHECK(rel(y, det) <= 1e-12, "det %d: %.17g, elimination %.17g", n, y, det);
-  CHECK(eng_rel_err(g, gr, (size_t)nn) <= 1e-10, "det %d: gradient vs det A^-T %.1e", n,
-        eng_rel_err(g, gr, (size_t)nn));
-  printf("det %d: %.15g (elimination %.15g), gradient vs det A^-T %.1e\n", n, y, det, eng_rel_err(g, gr, (size_t)nn));
+  CHECK(jd_rel_err(g, gr, (size_t)nn) <= 1e-10, "det %d: gradient vs det A^-T %.1e", n,
+        jd_rel_err(g, gr, (size_t)nn));
+  printf("det %d: %.15g (elimination %.15g), gradient vs det A^-T %.1e\n", n, y, det, jd_rel_err(g, gr, (size_t)nn));
 }
 
 /* ---- lse, llsq ---- */
@@ -267,8 +267,8 @@ static void check_ba(int size, int zero_rotation) {
   eng_session *s = eng_tape.open(w, size, data);
   CHECK(s && eng_tape.jacobian(s, x, y, J) == AD_OK, "ba: tape");
   eng_tape.close(s);
-  CHECK(eng_rel_err(y, ref, 3) <= 1e-12, "ba observation %d%s: residuals vs rotation matrix %.1e", size,
-        zero_rotation ? " (r = 0)" : "", eng_rel_err(y, ref, 3));
+  CHECK(jd_rel_err(y, ref, 3) <= 1e-12, "ba observation %d%s: residuals vs rotation matrix %.1e", size,
+        zero_rotation ? " (r = 0)" : "", jd_rel_err(y, ref, 3));
 }
 
 /* ---- the generators, from their documentation ---- */

@@ -53,7 +53,7 @@ static void check_shape(const wl_info *w, int n, int m) {
   if (sd && st) {
     CHECK(eng_dual.jacobian(sd, x, y, Jd) == AD_OK, "mix: dual");
     CHECK(eng_tape.jacobian(st, x, y, Jt) == AD_OK, "mix: tape");
-    double e = eng_rel_err(Jd, Jt, nJ), ed = eng_rel_err(Jd, Jm, nJ), et = eng_rel_err(Jt, Jm, nJ);
+    double e = jd_rel_err(Jd, Jt, nJ), ed = jd_rel_err(Jd, Jm, nJ), et = jd_rel_err(Jt, Jm, nJ);
     CHECK(e <= 1e-13, "mix (%d, %d): dual vs tape %.1e", n, m, e);
     CHECK(ed <= 1e-12 && et <= 1e-12, "mix (%d, %d): vs manual: dual %.1e, tape %.1e", n, m, ed, et);
     CHECK(eng_tape.stats(st).nodes == (uint64_t)(4 * n * m - m), "mix (%d, %d): tape recorded %llu nodes", n, m,
@@ -62,7 +62,7 @@ static void check_shape(const wl_info *w, int n, int m) {
     v[j] = 1.0;
     CHECK(eng_dual.jvp(sd, x, v, y, col) == AD_OK, "mix: jvp");
     for (int i = 0; i < m; ++i) colJ[i] = Jm[(size_t)i * n + j];
-    CHECK(eng_rel_err(col, colJ, (size_t)m) <= 1e-12, "mix (%d, %d): jvp column %d", n, m, j);
+    CHECK(jd_rel_err(col, colJ, (size_t)m) <= 1e-12, "mix (%d, %d): jvp column %d", n, m, j);
     printf("mix n = %4d, m = %4d: dual vs tape %.1e, vs manual %.1e / %.1e\n", n, m, e, ed, et);
   }
   eng_dual.close(sd);
@@ -72,8 +72,8 @@ static void check_shape(const wl_info *w, int n, int m) {
     if (!twl_is_derivative_engine(e) || e == &eng_dual || e == &eng_tape) continue;
     eng_session *s = e->open(w, size, data);
     CHECK(s && e->jacobian(s, x, y, J) == AD_OK, "mix (%d, %d) %s", n, m, e->name);
-    if (s) CHECK(eng_rel_err(J, Jm, nJ) <= 1e-12, "mix (%d, %d) %s vs manual %.1e", n, m, e->name,
-                 eng_rel_err(J, Jm, nJ));
+    if (s) CHECK(jd_rel_err(J, Jm, nJ) <= 1e-12, "mix (%d, %d) %s vs manual %.1e", n, m, e->name,
+                 jd_rel_err(J, Jm, nJ));
     e->close(s);
   }
 done:

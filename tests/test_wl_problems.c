@@ -75,8 +75,8 @@ static void check_size(const wl_info *w, int size) {
   if (is_named(w, "det") || is_named(w, "ode_adapt"))
     CHECK(!memcmp(ym, yp, (size_t)m * 8), "%s %d: manual value %.17g, primal %.17g", w->name, size, ym[0], yp[0]);
   else
-    CHECK(eng_rel_err(ym, yp, (size_t)m) <= 1e-13, "%s %d: manual value vs primal %.1e", w->name, size,
-          eng_rel_err(ym, yp, (size_t)m));
+    CHECK(jd_rel_err(ym, yp, (size_t)m) <= 1e-13, "%s %d: manual value vs primal %.1e", w->name, size,
+          jd_rel_err(ym, yp, (size_t)m));
   int k = twl_spread(n, FD_COORDS, idx), kept = twl_fd_jacobian(w, size, data, x, idx, k, Jfd), used = 0;
   CHECK(kept * 4 >= k * 3, "%s %d: finite differences did not converge on %d of %d coordinates", w->name, size,
         k - kept, k);
@@ -86,7 +86,7 @@ static void check_size(const wl_info *w, int size) {
         a[used] = Jm[(size_t)i * n + idx[c]];
         b[used++] = Jfd[(size_t)i * k + c];
       }
-  double efd = eng_rel_err(a, b, (size_t)used);
+  double efd = jd_rel_err(a, b, (size_t)used);
   CHECK(efd <= 1e-6, "%s %d: manual vs finite differences %.1e", w->name, size, efd);
   printf("%-10s size %6d: n_in %6d n_out %4d  manual vs fd %.1e (%d of %d coordinates)\n", w->name, size, n, m, efd,
          kept, k);
@@ -101,7 +101,7 @@ static void check_size(const wl_info *w, int size) {
     ad_status st = e->jacobian(s, x, ye, Je);
     CHECK(st == AD_OK, "%s %d %s: %s", w->name, size, e->name, ad_status_str(st));
     if (st == AD_OK) {
-      double err = eng_rel_err(Je, Jm, nJ);
+      double err = jd_rel_err(Je, Jm, nJ);
       CHECK(err <= 1e-12, "%s %d %s: Jacobian vs manual %.1e", w->name, size, e->name, err);
       CHECK(!memcmp(ye, yp, (size_t)m * 8), "%s %d %s: value differs from the primal engine's", w->name, size,
             e->name);
@@ -159,12 +159,12 @@ static void check_alloc_failure(const wl_info *w, int size) {
         ad_status st2 = e->jacobian(s, x, y, J);
         CHECK(st2 == AD_OK, "%s %s, after allocation %d failed: %s", w->name, e->name, k, ad_status_str(st2));
         if (st2 == AD_OK)
-          CHECK(eng_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, after allocation %d failed: Jacobian %.1e", w->name,
-                e->name, k, eng_rel_err(J, Jr, nJ));
+          CHECK(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, after allocation %d failed: Jacobian %.1e", w->name,
+                e->name, k, jd_rel_err(J, Jr, nJ));
       }
       if (st == AD_OK)
-        CHECK(eng_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, with %d allocations allowed: Jacobian %.1e", w->name,
-              e->name, k, eng_rel_err(J, Jr, nJ));
+        CHECK(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, with %d allocations allowed: Jacobian %.1e", w->name,
+              e->name, k, jd_rel_err(J, Jr, nJ));
       e->close(s);
       CHECK(ad_alloc_get_stats().bytes_now == before, "%s %s, allocation %d fails: %lld bytes not freed", w->name,
             e->name, k, (long long)(ad_alloc_get_stats().bytes_now - before));

@@ -4,7 +4,7 @@
 # observation by observation, and the forward/reverse Jacobians of the crossover workload.
 add_executable(test_wl_problems test_wl_problems.c)
 target_include_directories(test_wl_problems PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/bench)
-target_link_libraries(test_wl_problems PRIVATE adlab_engines)
+target_link_libraries(test_wl_problems PRIVATE adlab_harness)
 foreach(w gmm ba lstm det lse ode ode_adapt llsq mix)
   add_test(NAME test_wl_problem_${w} COMMAND test_wl_problems ${w})
   set_tests_properties(test_wl_problem_${w} PROPERTIES LABELS "workloads")
@@ -16,4 +16,4 @@ adlab_test(test_wl_mix SOURCES test_wl_mix.c LABELS workloads)
 # wltime: the quick timing loop behind bench/workloads/README.md (gradient-to-primal ratios, the crossover table).
 # A tool, not a test: timings are never asserted.
 add_executable(wltime ${PROJECT_SOURCE_DIR}/bench/wltime.c)
-target_link_libraries(wltime PRIVATE adlab_engines)
+target_link_libraries(wltime PRIVATE adlab_harness)

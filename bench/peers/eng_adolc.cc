@@ -55,7 +55,7 @@ typedef struct adolc_ctx { int unused; } ad_ctx;
   double want[4];     /* buffer entries for the next recording: operations, locations, values, Taylors */      \
   unsigned buf[4];    /* buffer sizes of the last recording, in the same order */                              \
   size_t stat[STAT_SIZE];
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 /* Tape tags in use; a closed session's tag is reused. */
 enum { ADOLC_TAGS = 4096 };
@@ -193,7 +193,7 @@ static eng_api adolc_api(void) {
   return e;
 }
 
-extern "C" const eng_api eng_adolc = adolc_api();
-extern "C" const peer_info peer_info_adolc = {
-    &eng_adolc, "ADOL-C", ADLAB_ADOLC_VERSION,
-    "adouble tape: trace_on(keep=1) + fos_reverse, buffers sized to stay in memory", adolc_skip};
+extern "C" const eng_api eng_adolc =
+    peer_api(adolc_api(), "ADOL-C", ADLAB_ADOLC_VERSION,
+             "adouble tape: trace_on(keep=1) + fos_reverse, buffers sized to stay in memory",
+             adolc_skip);

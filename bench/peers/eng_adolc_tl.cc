@@ -25,14 +25,14 @@ template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b)
 #include "peer_ops.hh"
 
 #define ENG_SESSION_FIELDS
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 static inline ad_t adtl_seed(double v, double d) { return ad_t(v, &d); }
 #define PEER_SEED(v, d) adtl_seed(v, d)
 #define PEER_TANGENT(x) ((x).getADValue(0))
 #include "peer_forward.inc"
 
-extern "C" const eng_api eng_adolc_tl = fwd_api("adolc_tl");
-extern "C" const peer_info peer_info_adolc_tl = {&eng_adolc_tl, "ADOL-C", ADLAB_ADOLC_VERSION,
-                                                 "adtl::adouble tapeless forward mode, one tangent per pass",
-                                                 NULL};
+extern "C" const eng_api eng_adolc_tl =
+    peer_api(fwd_api("adolc_tl"), "ADOL-C", ADLAB_ADOLC_VERSION,
+             "adtl::adouble tapeless forward mode, one tangent per pass",
+             NULL);

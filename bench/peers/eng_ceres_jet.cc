@@ -32,7 +32,7 @@ template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b)
 #include "peer_ops.hh"
 
 #define ENG_SESSION_FIELDS
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 static inline ad_t jet_seed(double v, double d) {
   ad_t r(v);
@@ -43,7 +43,7 @@ static inline ad_t jet_seed(double v, double d) {
 #define PEER_TANGENT(x) ((x).v[0])
 #include "peer_forward.inc"
 
-extern "C" const eng_api eng_ceres_jet = fwd_api("ceres_jet");
-extern "C" const peer_info peer_info_ceres_jet = {&eng_ceres_jet, "Ceres", ADLAB_CERES_VERSION,
-                                                  "ceres::Jet<double, 1> forward mode, one tangent per pass",
-                                                  NULL};
+extern "C" const eng_api eng_ceres_jet =
+    peer_api(fwd_api("ceres_jet"), "Ceres", ADLAB_CERES_VERSION,
+             "ceres::Jet<double, 1> forward mode, one tangent per pass",
+             NULL);

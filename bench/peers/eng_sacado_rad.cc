@@ -49,7 +49,7 @@ template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b)
   double *last_x;  /* inputs of the last recording (n_in) */                                                   \
   ad_t **outs;     /* pointers to the outputs, for Weighted_Gradcomp */                                        \
   double *weights; /* n_out */
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 typedef Sacado::Rad::ADcontext<double> rad_context;
 
@@ -155,7 +155,7 @@ static eng_api rad_api(void) {
   return e;
 }
 
-extern "C" const eng_api eng_sacado_rad = rad_api();
-extern "C" const peer_info peer_info_sacado_rad = {
-    &eng_sacado_rad, "Sacado", ADLAB_SACADO_VERSION,
-    "Sacado::Rad::ADvar<double> reverse mode: record, then Outvar_Gradcomp / Weighted_Gradcomp", rad_skip};
+extern "C" const eng_api eng_sacado_rad =
+    peer_api(rad_api(), "Sacado", ADLAB_SACADO_VERSION,
+             "Sacado::Rad::ADvar<double> reverse mode: record, then Outvar_Gradcomp / Weighted_Gradcomp",
+             rad_skip);

@@ -31,7 +31,7 @@ template <class A, class B> static inline ad_t peer_fmin(const A &a, const B &b)
 #include "peer_ops.hh"
 
 #define ENG_SESSION_FIELDS
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 static inline ad_t sfad_seed(double v, double d) {
   ad_t r(v);
@@ -42,7 +42,7 @@ static inline ad_t sfad_seed(double v, double d) {
 #define PEER_TANGENT(x) ((x).dx(0))
 #include "peer_forward.inc"
 
-extern "C" const eng_api eng_sacado_sfad = fwd_api("sacado_sfad");
-extern "C" const peer_info peer_info_sacado_sfad = {&eng_sacado_sfad, "Sacado", ADLAB_SACADO_VERSION,
-                                                    "Sacado::Fad::SFad<double, 1> forward mode, one tangent per pass",
-                                                    NULL};
+extern "C" const eng_api eng_sacado_sfad =
+    peer_api(fwd_api("sacado_sfad"), "Sacado", ADLAB_SACADO_VERSION,
+             "Sacado::Fad::SFad<double, 1> forward mode, one tangent per pass",
+             NULL);

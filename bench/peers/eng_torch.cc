@@ -59,7 +59,7 @@ static inline at::Tensor torch_const(double v) { return at::scalar_tensor(v, at:
   ad_ctx ctx;                                                                                                  \
   int recorded;                                                                                                \
   double *last_x; /* inputs of the last recording (n_in) */
-#include "../eng_session.inc"
+#include "../adapters/eng_session.inc"
 
 static void torch_close(eng_session *s) {
   if (!s) return;
@@ -209,7 +209,7 @@ static eng_api torch_api(void) {
   return e;
 }
 
-extern "C" const eng_api eng_torch = torch_api();
-extern "C" const peer_info peer_info_torch = {
-    &eng_torch, "libtorch", ADLAB_TORCH_VERSION,
-    "autograd on 0-dim double tensors, one node per scalar op: record, then y.backward()", torch_skip};
+extern "C" const eng_api eng_torch =
+    peer_api(torch_api(), "libtorch", ADLAB_TORCH_VERSION,
+             "autograd on 0-dim double tensors, one node per scalar op: record, then y.backward()",
+             torch_skip);

@@ -167,7 +167,7 @@ static eng_api tv_api(void) {
   return e;
 }
 
-extern "C" const eng_api eng_torch_vec = tv_api();
-extern "C" const peer_info peer_info_torch_vec = {
-    &eng_torch_vec, "libtorch", ADLAB_TORCH_VERSION,
-    "autograd on 1-D tensors (vectorised rewrite of rosenbrock and mlp): record, then f.backward()", tv_skip};
+extern "C" const eng_api eng_torch_vec =
+    peer_api(tv_api(), "libtorch", ADLAB_TORCH_VERSION,
+             "autograd on 1-D tensors (vectorised rewrite of rosenbrock and mlp): record, then f.backward()",
+             tv_skip);

@@ -90,7 +90,7 @@ static void run(const wl_info *w, double target, double min_time) {
     row *ri = &r[nr++];
     memset(ri, 0, sizeof *ri);
     ri->e = e;
-    if ((ri->skip = peer_skip_reason(e, w, size)) != NULL) continue;
+    if ((ri->skip = eng_skip_reason(e, w, size)) != NULL) continue;
     eng_session *s = e->open(w, size, data);
     if (!s) {
       ri->skip = "could not open a session (out of memory)";
@@ -111,7 +111,7 @@ static void run(const wl_info *w, double target, double min_time) {
          "own nodes", "bytes_used", "B/node");
   for (int i = 0; i < nr; ++i) {
     const row *ri = &r[i];
-    const peer_info *p = peer_find(ri->e);
+    int p = eng_is_peer(ri->e);
     char name[40];
     snprintf(name, sizeof name, "%s%s", ri->e->name, p ? "*" : "");
     if (ri->skip || !ri->ok) {
@@ -125,11 +125,11 @@ static void run(const wl_info *w, double target, double min_time) {
   printf("ratios peer / adlab (time, bytes_used), same run:\n");
   for (int i = 0; i < nr; ++i) {
     const row *pi = &r[i];
-    if (!peer_find(pi->e) || !pi->ok || pi->skip) continue;
+    if (!eng_is_peer(pi->e) || !pi->ok || pi->skip) continue;
     printf("  %-12s", pi->e->name);
     for (int j = 0; j < nr; ++j) {
       const row *aj = &r[j];
-      if (peer_find(aj->e) || !aj->ok || aj->skip || aj->e->kind != pi->e->kind) continue;
+      if (eng_is_peer(aj->e) || !aj->ok || aj->skip || aj->e->kind != pi->e->kind) continue;
       if (aj->bytes > 0 && pi->bytes > 0)
         printf("  vs %s: %.1fx time, %.1fx bytes", aj->e->name, pi->sec / aj->sec, pi->bytes / aj->bytes);
       else
@@ -171,8 +171,8 @@ int main(int argc, char **argv) {
   }
   if (!nt) targets[nt++] = 1e6;
   printf("peercost: * marks a peer tool");
-  for (int i = 0; i < peer_count; ++i)
-    printf("%s %s %s (%s)", i ? ";" : ":", peer_all[i]->eng->name, peer_all[i]->version, peer_all[i]->mode);
+  for (int i = eng_own_count; i < eng_count; ++i)
+    printf("%s %s %s (%s)", i > eng_own_count ? ";" : ":", eng_all[i]->name, eng_all[i]->version, eng_all[i]->about);
   printf("\n");
   for (int t = 0; t < nt; ++t)
     for (int i = 0; i < nw; ++i) run(wl[i], targets[t], min_time);

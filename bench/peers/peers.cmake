@@ -8,8 +8,6 @@
 #   libtorch libtorch-dev                                                           torch, torch_vec
 option(ADLAB_PEERS "Build adapters for the peer AD tools that are installed (ADOL-C, Sacado, Ceres, libtorch)" OFF)
 
-# The registry is always built: with no peer it is empty and adcheck and the benchmarks run adlab's engines only.
-target_sources(adlab_engines PRIVATE ${CMAKE_CURRENT_LIST_DIR}/peers.c)
 
 set(ADLAB_PEERS_IN "")
 set(ADLAB_PEER_INCLUDES "")
@@ -129,7 +127,7 @@ if(ADLAB_PEERS)
   add_executable(peernative ${CMAKE_CURRENT_LIST_DIR}/peernative.cc)
   target_include_directories(peernative SYSTEM PRIVATE ${ADLAB_PEER_INCLUDES})
   target_compile_definitions(peernative PRIVATE OMPI_SKIP_MPICXX)
-  target_link_libraries(peernative PRIVATE adlab_engines)
+  target_link_libraries(peernative PRIVATE adlab_harness)
   if(TARGET Eigen3::Eigen)
     target_link_libraries(peernative PRIVATE Eigen3::Eigen)
   endif()
@@ -147,4 +145,4 @@ endif()
 
 # peercost: adlab's engines and the peers side by side near a node count (a quick table, not the benchmark).
 add_executable(peercost ${CMAKE_CURRENT_LIST_DIR}/peercost.c)
-target_link_libraries(peercost PRIVATE adlab_engines)
+target_link_libraries(peercost PRIVATE adlab_harness)

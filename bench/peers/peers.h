@@ -1,23 +1,23 @@
 /* peers.h: established C++ AD tools (ADOL-C, Sacado, Ceres, libtorch) behind eng.h, beside adlab's engines.
  *
  *   for (int i = 0; i < eng_count; ++i) {
- *     const peer_info *p = peer_find(eng_all[i]);          // NULL: one of adlab's own engines
- *     if (p) printf("%s is %s %s: %s\n", p->eng->name, p->tool, p->version, p->mode);
- *     const char *why = peer_skip_reason(eng_all[i], wl_find("chain"), 1000000);
- *     if (why) printf("skipped: %s\n", why);                // too slow or too large for this tool
+ *     const eng_api *e = eng_all[i];
+ *     if (eng_is_peer(e)) printf("%s is %s %s: %s\n", e->name, e->tool, e->version, e->about);
+ *     const char *why = eng_skip_reason(e, wl_find("chain"), 1000000);
+ *     if (why) printf("skipped: %s\n", why);                 // too slow or too large for this tool
  *   }
  *
  * Each peer is one C++ adapter, bench/peers/eng_<peer>.cc, that defines ad_t as the tool's own scalar type, the
  * ops of ad_ops.def as the tool's own operators and functions (peer_ops.hh), and compiles every workload for it
  * through eng_session.inc. An adapter is built only when CMake finds its tool (-DADLAB_PEERS=ON), which defines
- * ADLAB_HAVE_<TOOL>; the built ones join eng_all (bench/eng.c) through PEER_LIST and run in adcheck and the
+ * ADLAB_HAVE_<TOOL>; the built ones join eng_all (bench/harness/eng.c) through PEER_LIST and run in adcheck and the
  * benchmarks like any engine. Peers compute values with their own elementary functions, so their values and
  * derivatives agree with adlab's to rounding (PEER_TOL), not bit for bit.
  */
 #ifndef PEERS_H
 #define PEERS_H
 
-#include "../eng.h"
+#include "../harness/eng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,25 +56,17 @@ PEER_LIST(PEER__X)
  * (see bench/peers/README.md) while still catching any wrong partial, which gives errors of order 1. */
 #define PEER_TOL 1e-10
 
-typedef struct peer_info {
-  const eng_api *eng;
-  const char *tool;    /* "ADOL-C", "Sacado", "Ceres", "libtorch" */
-  const char *version; /* the tool's version, from its headers */
-  const char *mode;    /* one line: which of the tool's AD modes this adapter runs, and how */
-  /* Why the tool cannot run workload w at size (too slow, too much memory, no vectorised form), or NULL. */
-  const char *(*skip)(const wl_info *w, int size);
-} peer_info;
-
-extern const peer_info *const peer_all[];
-extern const int peer_count; /* 0 when no peer was built */
-
-/* The peer behind engine e; NULL for adlab's own engines and for NULL. */
-const peer_info *peer_find(const eng_api *e);
-
-/* Why engine e skips workload w at size (a peer's limit), or NULL if it runs; NULL for adlab's engines. */
-const char *peer_skip_reason(const eng_api *e, const wl_info *w, int size);
-
 #ifdef __cplusplus
+}
+/* An adapter's eng_api with its peer fields set (tolerance PEER_TOL). */
+static inline eng_api peer_api(eng_api e, const char *tool, const char *version, const char *about,
+                               const char *(*skip)(const wl_info *w, int size)) {
+  e.tool = tool;
+  e.version = version;
+  e.about = about;
+  e.tol = PEER_TOL;
+  e.skip = skip;
+  return e;
 }
 #endif
 #endif

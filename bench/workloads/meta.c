@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "../../engines/ad.h"
-#include "../wl.h"
+#include "../harness/wl.h"
 
 #define WL_META
 #include "all.inc"

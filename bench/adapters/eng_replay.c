@@ -1,7 +1,7 @@
 /* eng_replay.c: the replay engine behind eng.h: a static graph. value() and jacobian() record afresh (as the
  * tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
  * AD_EGUARD where the program's control flow would differ from the recording. */
-#include "../engines/replay/replay_ops.h"
+#include "../../engines/replay/replay_ops.h"
 
 #define ENG_SESSION_FIELDS                                                                                     \
   replay_t *tape;                                                                                              \
@@ -87,5 +87,14 @@ static eng_stats er_stats(eng_session *s) {
   return st;
 }
 
-const eng_api eng_replay = {"replay", ENG_REVERSE, er_open, er_close, er_record, er_jacobian,
-                            NULL, er_vjp, er_stats, er_replay};
+const eng_api eng_replay = {
+    .name = "replay",
+    .kind = ENG_REVERSE,
+    .open = er_open,
+    .close = er_close,
+    .value = er_record,
+    .jacobian = er_jacobian,
+    .vjp = er_vjp,
+    .stats = er_stats,
+    .replay = er_replay,
+};

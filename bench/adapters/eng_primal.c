@@ -1,5 +1,5 @@
 /* eng_primal.c: the primal engine behind eng.h: every workload on plain doubles. */
-#include "../engines/primal/primal_ops.h"
+#include "../../engines/primal/primal_ops.h"
 
 #define ENG_SESSION_FIELDS
 #include "eng_session.inc"
@@ -23,5 +23,12 @@ static eng_stats primal_stats(eng_session *s) {
   return st;
 }
 
-const eng_api eng_primal = {"primal", ENG_PRIMAL, sess_open, sess_close, primal_value, primal_jacobian,
-                            NULL, NULL, primal_stats, NULL};
+const eng_api eng_primal = {
+    .name = "primal",
+    .kind = ENG_PRIMAL,
+    .open = sess_open,
+    .close = sess_close,
+    .value = primal_value,
+    .jacobian = primal_jacobian,
+    .stats = primal_stats,
+};

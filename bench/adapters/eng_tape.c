@@ -1,5 +1,5 @@
 /* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output. */
-#include "../engines/tape/tape_ops.h"
+#include "../../engines/tape/tape_ops.h"
 
 #define ENG_SESSION_FIELDS tape_t *tape;
 #include "eng_session.inc"
@@ -80,5 +80,13 @@ static eng_stats et_stats(eng_session *s) {
   return st;
 }
 
-const eng_api eng_tape = {"tape", ENG_REVERSE, et_open, et_close, et_record, et_jacobian,
-                          NULL, et_vjp, et_stats, NULL};
+const eng_api eng_tape = {
+    .name = "tape",
+    .kind = ENG_REVERSE,
+    .open = et_open,
+    .close = et_close,
+    .value = et_record,
+    .jacobian = et_jacobian,
+    .vjp = et_vjp,
+    .stats = et_stats,
+};

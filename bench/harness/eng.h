@@ -1,17 +1,18 @@
-/* eng.h: one calling convention for every engine, so the checker and the benchmarks treat engines alike.
+/* eng.h: the engine registry: one calling convention for every engine (adlab's own and the peer AD tools), so
+ * the checker, the benchmarks and the tests treat engines alike.
  *
  *   const eng_api *e = eng_find("tape");
  *   eng_session *s = e->open(wl_find("rosenbrock"), 1000, data);
  *   e->jacobian(s, x, y, g);                  // value and full gradient (record + reverse sweep)
  *   e->close(s);
  *
- * Each engine's adapter (bench/eng_<name>.c) compiles every workload with that engine's ops inlined; the calls
+ * Each engine's adapter (bench/adapters/eng_<name>.c, bench/peers/eng_<peer>.cc) compiles every workload with that engine's ops inlined; the calls
  * below cost one indirect call per evaluation, never per op.
  */
 #ifndef ENG_H
 #define ENG_H
 
-#include "../engines/ad.h"
+#include "../../engines/ad.h"
 #include "wl.h"
 
 #ifdef __cplusplus
@@ -52,6 +53,16 @@ typedef struct eng_api {
    * AD_EGUARD if control flow at x would differ from the recording (call value() or jacobian() to record
    * again); y and J are then unspecified. AD_ESTATE without a recording. NULL elsewhere. */
   ad_status (*replay)(eng_session *s, const double *x, double *y, double *J);
+
+  /* ---- peers: other AD tools behind the same calling convention (bench/peers/); all zero for adlab's own ---- */
+  const char *tool;    /* the tool ("ADOL-C", "Sacado", "Ceres", "libtorch"); NULL for adlab's own engines */
+  const char *version; /* the tool's version, from its headers and its Debian package */
+  const char *about;   /* one line: which of the tool's AD modes the adapter runs, and how */
+  double tol;          /* relative tolerance of its values and derivatives against adlab's engines (its own
+                        * elementary functions round differently); 0 for adlab's engines (judge.h's tolerances) */
+  /* Why the tool cannot run workload w at size (too slow, too much memory, no vectorised form), or NULL. NULL
+   * pointer: it runs everything. */
+  const char *(*skip)(const wl_info *w, int size);
 } eng_api;
 
 #define ENG__X(name) extern const eng_api eng_##name;
@@ -65,9 +76,11 @@ extern const int eng_own_count;          /* eng_all[0 .. eng_own_count) are adla
 /* The engine named name, or NULL. */
 const eng_api *eng_find(const char *name);
 
-/* How far a is from the reference b: max |a - b| / max |b| over n entries (absolute when b is all zeros); NaN
- * anywhere gives NaN. The measure every agreement check in adlab uses. */
-double eng_rel_err(const double *a, const double *b, size_t n);
+/* 1 if e is a peer AD tool (e->tool set), 0 for adlab's own engines and for NULL. */
+int eng_is_peer(const eng_api *e);
+
+/* Why engine e does not run workload w at size (a peer's own limit), or NULL if it runs. */
+const char *eng_skip_reason(const eng_api *e, const wl_info *w, int size);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /* eng_dual.c: the dual engine behind eng.h: forward mode, one pass per input for a full Jacobian. */
-#include "../engines/dual/dual_ops.h"
+#include "../../engines/dual/dual_ops.h"
 
 #define ENG_SESSION_FIELDS
 #include "eng_session.inc"
@@ -40,5 +40,13 @@ static eng_stats dual_stats(eng_session *s) {
   return st;
 }
 
-const eng_api eng_dual = {"dual", ENG_FORWARD, sess_open, sess_close, dual_value, dual_jacobian,
-                          dual_jvp, NULL, dual_stats, NULL};
+const eng_api eng_dual = {
+    .name = "dual",
+    .kind = ENG_FORWARD,
+    .open = sess_open,
+    .close = sess_close,
+    .value = dual_value,
+    .jacobian = dual_jacobian,
+    .jvp = dual_jvp,
+    .stats = dual_stats,
+};

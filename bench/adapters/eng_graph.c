@@ -1,6 +1,6 @@
 /* eng_graph.c: the graph engine behind eng.h: build the graph once (inputs are leaves that require grad), then
  * one backward pass per output, each with retain_graph so the same graph can be swept again. */
-#include "../engines/graph/graph_ops.h"
+#include "../../engines/graph/graph_ops.h"
 
 #define ENG_SESSION_FIELDS                                                                                     \
   graph_ctx *g;                                                                                                \
@@ -94,5 +94,13 @@ static eng_stats eg_stats(eng_session *s) {
   return st;
 }
 
-const eng_api eng_graph = {"graph", ENG_REVERSE, eg_open, eg_close, eg_value, eg_jacobian,
-                           NULL, eg_vjp, eg_stats, NULL};
+const eng_api eng_graph = {
+    .name = "graph",
+    .kind = ENG_REVERSE,
+    .open = eg_open,
+    .close = eg_close,
+    .value = eg_value,
+    .jacobian = eg_jacobian,
+    .vjp = eg_vjp,
+    .stats = eg_stats,
+};

@@ -1,8 +1,7 @@
 /* eng.c: the engine registry. */
 #include "eng.h"
-#include "peers/peers.h" /* PEER_LIST: the peer AD tools built in (none by default) */
+#include "../peers/peers.h" /* PEER_LIST: the peer AD tools built in (none by default) */
 
-#include <math.h>
 #include <string.h>
 
 const eng_api *const eng_all[] = {
@@ -24,12 +23,11 @@ const eng_api *eng_find(const char *name) {
   return NULL;
 }
 
-double eng_rel_err(const double *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (!(d <= num)) num = d; /* NaN wins */
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
+int eng_is_peer(const eng_api *e) { return e && e->tool; }
+
+const char *eng_skip_reason(const eng_api *e, const wl_info *w, int size) {
+  if (!e || !w || !e->tool) return NULL;
+  if (w->hidden) return "test-only workload: peers run the published workloads only";
+  if (!e->skip) return NULL;
+  return e->skip(w, size);
 }
