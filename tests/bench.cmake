@@ -17,5 +17,7 @@ if(Python3_Interpreter_FOUND)
                                      ${PROJECT_SOURCE_DIR}/scripts/compare)
   add_test(NAME test_main COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_main.py
                                   ${PROJECT_SOURCE_DIR}/scripts/main)
-  set_tests_properties(test_report test_compare test_main PROPERTIES LABELS "unit;scripts")
+  add_test(NAME test_results COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_results.py
+                                     ${PROJECT_SOURCE_DIR}/scripts)
+  set_tests_properties(test_report test_compare test_main test_results PROPERTIES LABELS "unit;scripts")
 endif()
