@@ -15,5 +15,9 @@ if(Python3_Interpreter_FOUND)
                                     ${PROJECT_SOURCE_DIR}/scripts/report)
   add_test(NAME test_compare COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_compare.py
                                      ${PROJECT_SOURCE_DIR}/scripts/compare)
-  set_tests_properties(test_report test_compare PROPERTIES LABELS "unit;scripts")
+  add_test(NAME test_main COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_main.py
+                                  ${PROJECT_SOURCE_DIR}/scripts/main)
+  add_test(NAME test_results COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_results.py
+                                     ${PROJECT_SOURCE_DIR}/scripts)
+  set_tests_properties(test_report test_compare test_main test_results PROPERTIES LABELS "unit;scripts")
 endif()

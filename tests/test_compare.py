@@ -1,6 +1,8 @@
 """test_compare: scripts/compare matches benchmarks by name, prints B/A for time and bytes, judges significance
 with a Mann-Whitney U test when both reports have repetitions, fails on a planted slowdown with --threshold,
-writes Markdown, and rejects missing, truncated, non-JSON and foreign files with one clean line.
+writes Markdown, and rejects missing, truncated, non-JSON and foreign files with one clean line. The gate: NaN or
+infinite times and a run where nothing could be compared exit 3 (never 0 or 1), negative times and out-of-range
+options (--threshold nan, --alpha -1, ...) exit 2 with one line.
 
   python3 tests/test_compare.py scripts/compare
 """
@@ -125,7 +127,65 @@ def main(compare):
     c.one_line_error("foreign JSON", rc, err, "not a Google Benchmark")
     rc, _, err = run_script(compare, [p("a.json"), p("other.json")])
     c.one_line_error("nothing in common", rc, err, "no benchmark name")
+    check_gate(c, p, compare)
     return c.done()
+
+
+def check_gate(c, p, compare):
+    """What must never pass the regression gate, and option values that must be refused."""
+    base = report_doc([entry(n, t, adbench_counters(100, 10, 1000.0, t)) for n, t in BASE.items()])
+    write_json(p("g_a.json"), base)
+    # A NaN or infinite time in B: listed as invalid, exit 3 (cannot judge), never 0 or 1.
+    for bad in (float("nan"), float("inf")):
+        doc = report_doc([entry(n, bad if n.startswith("chain") else t, adbench_counters(100, 10, 1000.0, 1.0))
+                          for n, t in BASE.items()])
+        write_json(p("g_b.json"), doc)
+        rc, out, err = run_script(compare, [p("g_a.json"), p("g_b.json"), "--threshold", "5"])
+        c.check(f"{bad} time in B fails the gate with exit 3", rc == 3, f"rc {rc} {out} {err}")
+        c.check(f"{bad} time in B: the row says INVALID", "INVALID" in line_of(out, "chain/tape/grad/1000"), out)
+        c.check(f"{bad} time in B: no traceback", "Traceback" not in err, err)
+        c.check(f"{bad} time in B: summary names it", "not a finite number: chain/tape/grad/1000" in out, out)
+        rc, out, err = run_script(compare, [p("g_b.json"), p("g_a.json"), "--threshold", "5"])
+        c.check(f"{bad} time in A fails the gate with exit 3", rc == 3, f"rc {rc} {out} {err}")
+    # Google Benchmark writes a negative NaN as -NaN: read, and judged invalid too.
+    with open(p("g_b.json"), "w", encoding="utf-8") as f:
+        f.write(open(p("g_a.json"), encoding="utf-8").read().replace('"cpu_time": 10000.0', '"cpu_time": -NaN', 1))
+    rc, out, err = run_script(compare, [p("g_a.json"), p("g_b.json"), "--threshold", "5"])
+    c.check("-NaN time in B: exit 3, listed as invalid", rc == 3 and "INVALID" in out, f"rc {rc} {out} {err}")
+    # Every benchmark in B errored or was skipped: nothing compared, so the gate cannot pass.
+    doc = report_doc([entry(n, 0, error="skipped: over budget" if i else "out of memory")
+                      for i, n in enumerate(BASE)])
+    write_json(p("g_err.json"), doc)
+    rc, out, err = run_script(compare, [p("g_a.json"), p("g_err.json"), "--threshold", "5"])
+    c.check("all errored in B fails --threshold with exit 3", rc == 3, f"rc {rc} {out} {err}")
+    c.check("all errored in B: says nothing was compared", "no benchmark could be compared" in out, out)
+    rc, out, err = run_script(compare, [p("g_a.json"), p("g_err.json"), "--bytes-threshold", "5"])
+    c.check("all errored in B fails --bytes-threshold with exit 3", rc == 3, f"rc {rc} {err}")
+    rc, out, err = run_script(compare, [p("g_a.json"), p("g_err.json")])
+    c.check("all errored in B without a threshold: the table, exit 0", rc == 0 and "not compared" in out,
+            f"rc {rc} {err}")
+    # Negative times: a one-line error, exit 2 (exit 1 means only "regression found").
+    doc = report_doc([entry(n, -t, adbench_counters(100, 10, 1000.0, 1.0)) for n, t in BASE.items()])
+    write_json(p("g_neg.json"), doc)
+    rc, _, err = run_script(compare, [p("g_a.json"), p("g_neg.json"), "--threshold", "5"])
+    c.one_line_error("negative times in B", rc, err, "negative")
+    rc, _, err = run_script(compare, [p("g_neg.json"), p("g_a.json")])
+    c.one_line_error("negative times in A", rc, err, "negative")
+    # Option values out of range: a usage error, exit 2.
+    for args, needle in ((["--threshold", "nan"], "--threshold"), (["--threshold", "inf"], "--threshold"),
+                         (["--threshold", "-1"], "--threshold"), (["--bytes-threshold", "nan"], "--bytes-threshold"),
+                         (["--alpha", "-1"], "--alpha"), (["--alpha", "nan"], "--alpha"), (["--alpha", "0"], "--alpha"),
+                         (["--alpha", "1"], "--alpha"), (["--alpha", "1.5"], "--alpha"), (["--alpha", "inf"], "--alpha")):
+        rc, _, err = run_script(compare, [p("g_a.json"), p("g_a.json")] + args)
+        c.one_line_error(" ".join(args), rc, err, needle)
+    rc, out, _ = run_script(compare, ["--help"])
+    c.check("--help documents exit statuses 1, 2 and 3", rc == 0 and "Exit status" in out and "  3  " in out, out)
+    # The Markdown file is written whole or not at all: no temporary left behind when it cannot be written.
+    os.makedirs(p("md_dir.md"), exist_ok=True)
+    rc, _, err = run_script(compare, [p("g_a.json"), p("g_a.json"), "--markdown", p("md_dir.md")])
+    c.one_line_error("markdown over a directory", rc, err, "cannot write")
+    left = [f for f in os.listdir(os.path.dirname(p("x"))) if f.endswith(".tmp")]
+    c.check("no temporary left after a failed write", not left, str(left))
 
 
 if __name__ == "__main__":

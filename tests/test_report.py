@@ -164,7 +164,7 @@ def check_jacobians(c, d, report):
     if root is not None:
         texts = "|".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
         c.check("mix time plot: one line per engine and m", len(root.findall(f"{SVG}polyline")) == 11 and
-                "tape grad, m = 16" in texts, texts)
+                "|m = 16|" in texts and "|tape|" in texts, texts)
 
     # A later report under the same name without mix removes the Jacobian plot; old reports without n_out work.
     rc, _, err = run_script(report, [os.path.join(d, "run.json"), "--name", "jac"])
@@ -190,6 +190,178 @@ def target_cell(md, workload, column):
         return ""
     cells = [c.strip() for c in row.strip().strip("|").split("|")]
     return cells[column + 1] if column + 1 < len(cells) else ""
+
+
+def table_header(md, section):
+    """The cells of the first table header after the line `## section`."""
+    lines = md.splitlines()
+    start = lines.index(f"## {section}") if f"## {section}" in lines else None
+    if start is None:
+        return []
+    row = next((l for l in lines[start:] if l.startswith("| engine |")), "")
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def check_columns(c, md):
+    """The per-workload tables keep every column users rely on, with the right numbers in them."""
+    want = ["engine", "mode", "size", "n_in", "nodes", "time", "ns/node", "x primal", "x primal spread", "bytes/node"]
+    for w in ("rosenbrock", "chain"):
+        head = table_header(md, w)
+        c.check(f"{w} table columns", head == want, str(head))
+    head = table_header(md, "rosenbrock")
+    lines = [l for l in md[md.find("## rosenbrock"):].splitlines() if l.startswith("| tape | grad | 125,001 |")]
+    cells = [x.strip() for x in lines[0].strip().strip("|").split("|")] if lines else []
+    got = dict(zip(head, cells))
+    c.check("rosenbrock tape grad row: nodes, time, ns/node, x primal, bytes/node",
+            got.get("nodes") == "1,000,000" and got.get("time") == "4 ms" and got.get("ns/node") == "4" and
+            got.get("x primal") == "40" and got.get("bytes/node") == "22", str(got))
+    lines = [l for l in md[md.find("## chain"):].splitlines() if l.startswith("| primal | value |")]
+    cells = [x.strip() for x in lines[0].strip().strip("|").split("|")] if lines else []
+    got = dict(zip(table_header(md, "chain"), cells))
+    c.check("chain primal row: bytes/node 88 / 10^6 and n_in 1", got.get("bytes/node") == "8.80e-05" and
+            got.get("n_in") == "1", str(got))
+
+
+def svg_texts_inside(c, path):
+    """Every text of an SVG (its estimated extent: 0.6 em per character) lies inside the document."""
+    root = svg_root(c, path)
+    if root is None:
+        return
+    W, H = float(root.get("width")), float(root.get("height"))
+    bad = []
+    for t in root.iter(SVG + "text"):
+        if t.get("x") is None:  # rotated axis titles
+            continue
+        text = "".join(t.itertext())
+        x, y = float(t.get("x")), float(t.get("y"))
+        w = 0.6 * float(t.get("font-size", 12)) * len(text)
+        x0 = {"end": x - w, "middle": x - w / 2}.get(t.get("text-anchor"), x)
+        if x0 < 0 or x0 + w > W or y < 0 or y > H:
+            bad.append(f"{text!r} at ({x:.0f}, {y:.0f})")
+    c.check(f"{os.path.basename(path)}: every text inside {W:.0f} x {H:.0f}", not bad, "; ".join(bad[:5]))
+
+
+def check_plots(c, d, report):
+    """Legends fit; a peer's own node count does not move its points; the headline chart."""
+    doc = build_doc()
+    doc["context"]["peers"] = "torch_vec"
+    for s_, nodes, t in ((2, 8, 900.0), (13, 100, 1000.0), (125001, 1000000, 2.0e6)):  # 9 tensor nodes at every size
+        doc["benchmarks"].append(entry(f"rosenbrock/torch_vec/grad/{s_}", t, adbench_counters(9, s_, 5000, t)))
+    # Many engines: the legend wraps inside the figure instead of running off its right edge.
+    for i in range(14):
+        doc["benchmarks"].append(entry(f"rosenbrock/engine_with_a_long_name_{i}/grad/13", 500.0 + i,
+                                       adbench_counters(100, 13, 4000, 500.0 + i)))
+    write_json(os.path.join(d, "plots.json"), doc)
+    rc, _, err = run_script(report, [os.path.join(d, "plots.json")])
+    c.check("report with a peer and many engines exits 0", rc == 0, err)
+    for f in sorted(os.listdir(d)):
+        if f.startswith("plots-") and f.endswith(".svg"):
+            svg_texts_inside(c, os.path.join(d, f))
+    root = svg_root(c, os.path.join(d, "plots-rosenbrock-time.svg"))
+    if root is not None:
+        tv = [pl for pl in root.iter(SVG + "polyline") if pl.get("stroke") == peer_color(root, "torch_vec (peer)")]
+        xs = [float(p.split(",")[0]) for pl in tv for p in pl.get("points").split()]
+        c.check("peer plotted at adlab's node counts (3 distinct x, not one cluster)", len(xs) == 3 and
+                len(set(round(x) for x in xs)) == 3, str(xs))
+    md = open(os.path.join(d, "plots.md"), encoding="utf-8").read() if rc == 0 else ""
+    row = next((l for l in md.splitlines() if l.startswith("| torch_vec (peer) | grad | 125,001 |")), "")
+    c.check("peer row: adlab's node count, ns/node 2e6 / 10^6 = 2", "| 1,000,000 | 2 ms | 2 |" in row, row)
+    # Headline: gradient / primal per workload and engine at the largest common size.
+    c.check("headline section", "## Gradient / primal" in md and "(plots-headline.svg)" in md, md[:3000])
+    root = svg_root(c, os.path.join(d, "plots-headline.svg"))
+    if root is not None:
+        texts = ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+        c.check("headline: one group per workload with its size", "rosenbrock" in texts and "chain" in texts and
+                "1,000,000 nodes" in texts, str(texts))
+        c.check("headline: tape on rosenbrock 40x, on chain 1.71x", "40" in texts and "1.71" in texts, str(texts))
+        c.check("headline: peers left out", "torch_vec" not in texts and "torch_vec (peer)" not in texts)
+
+
+def peer_color(root, label):
+    """The stroke colour of the legend line beside the legend text label."""
+    els = list(root)
+    for i, el in enumerate(els):
+        if el.tag == SVG + "text" and "".join(el.itertext()) == label:
+            return next((e.get("stroke") for e in reversed(els[:i]) if e.tag == SVG + "line"), None)
+    return None
+
+
+def check_x_primal(c, d, report):
+    """adbench's x_primal counters (median of interleaved per-pair ratios) drive x primal, with their spread."""
+    doc = build_doc()
+    spread = {"chain/tape/grad/1000000": (1.9, 1.8, 2.3), "chain/dual/jvp/1000000": (1.6, 1.4, 1.7),
+              "rosenbrock/tape/grad/125001": (33.0, 26.7, 47.1)}
+    for b in doc["benchmarks"]:
+        if b["name"] in spread:
+            med, lo, hi = spread[b["name"]]
+            b.update({"x_primal": med, "x_primal_min": lo, "x_primal_max": hi, "x_primal_pairs": 15.0})
+    write_json(os.path.join(d, "xp.json"), doc)
+    rc, _, err = run_script(report, [os.path.join(d, "xp.json")])
+    md = open(os.path.join(d, "xp.md"), encoding="utf-8").read() if rc == 0 else ""
+    c.check("x_primal report exits 0", rc == 0, err)
+    c.check("target uses x_primal with its spread: chain tape 1.9 met", target_cell(md, "chain", 1) ==
+            "1.9 ✓ (1.8 .. 2.3 (15 pairs))", target_cell(md, "chain", 1))
+    c.check("target uses x_primal: chain dual jvp 1.6 missed", target_cell(md, "chain", 5) ==
+            "**1.6 ✗** (1.4 .. 1.7 (15 pairs))", target_cell(md, "chain", 5))
+    c.check("without x_primal the row falls back to the ratio of times: rosenbrock dual jvp 3",
+            target_cell(md, "rosenbrock", 5) == "**3 ✗**", target_cell(md, "rosenbrock", 5))
+    lines = [l for l in md[md.find("## rosenbrock"):].splitlines() if l.startswith("| tape | grad | 125,001 |")]
+    got = dict(zip(table_header(md, "rosenbrock"), [x.strip() for x in lines[0].strip().strip("|").split("|")]
+                   if lines else []))
+    c.check("table: x primal 33 with spread 26.7 .. 47.1", got.get("x primal") == "33" and
+            got.get("x primal spread") == "26.7 .. 47.1 (15 pairs)", str(got))
+    c.check("text says which rows are interleaved and which fall back", "adbench's `x_primal` where the file has it"
+            in md and "ratio of separately measured times" in md)
+    old = open(os.path.join(d, "run.md"), encoding="utf-8").read()
+    c.check("without x_primal: the fallback is stated", "this file has no `x_primal` counters" in old)
+    head = svg_root(c, os.path.join(d, "xp-headline.svg"))
+    if head is not None:
+        c.check("headline draws the spread as whiskers", len(head.findall(f"{SVG}path")) == 2,
+                str(len(head.findall(f"{SVG}path"))))
+
+
+def check_bad_times(c, d, report):
+    """NaN, infinite and negative times; a report that cannot be written leaves no temporary behind."""
+    for bad, needle in ((float("nan"), "nan"), (float("inf"), "inf")):
+        doc = build_doc()
+        for b in doc["benchmarks"]:
+            if b["name"] == "rosenbrock/tape/grad/125001":
+                b["cpu_time"] = bad
+        write_json(os.path.join(d, "nan.json"), doc)
+        rc, _, err = run_script(report, [os.path.join(d, "nan.json")])
+        md = open(os.path.join(d, "nan.md"), encoding="utf-8").read() if rc == 0 else ""
+        c.check(f"{needle} time: exit 0, no traceback", rc == 0 and "Traceback" not in err, err)
+        c.check(f"{needle} time: said at the top", "shown as invalid" in md and
+                "`rosenbrock/tape/grad/125001` (cpu_time is " + needle in md, md[:1500])
+        c.check(f"{needle} time: its target cells say invalid, no verdict",
+                target_cell(md, "rosenbrock", 0).startswith("**invalid"), target_cell(md, "rosenbrock", 0))
+        c.check(f"{needle} time: counted", "invalid (NaN or infinite time): 3" in md, md[:4000])
+        c.check(f"{needle} time: listed under its workload", "tape grad at size 125,001: **invalid" in md)
+        c.check(f"{needle} time: not in the table", "| tape | grad | 125,001 |" not in md)
+    doc = build_doc()
+    for b in doc["benchmarks"]:
+        if "cpu_time" in b:
+            b["cpu_time"] = float("nan")
+    write_json(os.path.join(d, "allnan.json"), doc)
+    rc, _, err = run_script(report, [os.path.join(d, "allnan.json")])
+    c.one_line_error("every time NaN", rc, err, "no adbench result has a finite time")
+    for what, pick in (("every time negative", lambda b: True),
+                       ("one time negative", lambda b: b["name"] == "chain/dual/jvp/1000000")):
+        doc = build_doc()
+        for b in doc["benchmarks"]:
+            if "cpu_time" in b and pick(b):
+                b["cpu_time"] = -b["cpu_time"]
+        write_json(os.path.join(d, "neg.json"), doc)
+        rc, _, err = run_script(report, [os.path.join(d, "neg.json")])
+        c.one_line_error(what, rc, err, "negative cpu_time")
+        c.check(f"{what}: nothing written", not os.path.exists(os.path.join(d, "neg.md")))
+    # Results are written through a temporary renamed over the target; when that fails the temporary goes.
+    out = os.path.join(d, "ro")
+    os.makedirs(os.path.join(out, "run.md"))  # a directory where the Markdown should go: the rename fails
+    rc, _, err = run_script(report, [os.path.join(d, "run.json"), "--out-dir", out])
+    c.one_line_error("Markdown path is a directory", rc, err, "cannot write")
+    left = [f for f in os.listdir(out) if ".tmp" in f]
+    c.check("no temporary left behind", not left, str(left))
 
 
 def main(report):
@@ -245,7 +417,9 @@ def main(report):
     c.check("workload description", "extended Rosenbrock function of n inputs." in md)
 
     # Plots: well-formed SVG, one line per engine and mode, axes labelled.
-    for name, lines in (("run-rosenbrock-time.svg", 5), ("run-rosenbrock-bytes.svg", 3), ("run-chain-time.svg", 3),
+    # Time: one panel per mode, each with the primal's value time as a reference line: rosenbrock jvp (primal,
+    # dual), grad (primal, dual, tape), reverse (primal, tape); chain jvp (primal, dual), grad (primal, tape).
+    for name, lines in (("run-rosenbrock-time.svg", 7), ("run-rosenbrock-bytes.svg", 3), ("run-chain-time.svg", 4),
                         ("run-crossover.svg", 2)):
         path = os.path.join(d, name)
         try:
@@ -259,7 +433,10 @@ def main(report):
         texts = "".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
         c.check(f"{name} has axis labels", ("nodes" in texts or "n_in" in texts) and "10" in texts, texts[:200])
         if name == "run-rosenbrock-time.svg":
-            c.check("legend names engine and mode", "tape grad" in texts and "primal value" in texts, texts)
+            c.check("legend names engines and the primal reference", "tape" in texts and "dual" in texts and
+                    "primal value (reference)" in texts, texts)
+            c.check("one panel per mode", all(f"{m}: " in texts for m in ("jvp", "grad", "reverse")) and
+                    "value: " not in texts, texts)
         if name == "run-crossover.svg":
             c.check("crossover marked", "5.1" in texts, texts)
     c.check("md links the plots", "(run-rosenbrock-time.svg)" in md and "(run-crossover.svg)" in md)
@@ -269,6 +446,10 @@ def main(report):
             "this run." in md, md[md.find("## Jacobians"):md.find("## Jacobians") + 200])
     c.check("without mix: no Jacobian plot", not os.path.exists(os.path.join(d, "run-jacobian.svg")))
     check_jacobians(c, d, report)
+    check_columns(c, md)
+    check_plots(c, d, report)
+    check_x_primal(c, d, report)
+    check_bad_times(c, d, report)
 
     # --out-dir and --name.
     out_dir = os.path.join(d, "elsewhere")
