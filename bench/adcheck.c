@@ -1,5 +1,5 @@
 /* adcheck: do all engines agree on every workload's derivatives? A driver over the checker library
- * (harness/check.h: what is checked and how; harness/judge.h: the measures and tolerances).
+ * (harness/checker.h: what is checked and how; harness/judge.h: the measures and tolerances).
  *
  *   adcheck                                   every workload and engine at each workload's two check sizes
  *   adcheck --workload rosenbrock --size 50   one workload, one size (--workload and --size repeat, or a,b lists)
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "checker.h"
 #include "cli.h"
 #include "eng.h"
 #include "json.h"

@@ -1,6 +1,6 @@
-/* check.c: the agreement checks (check.h). */
+/* checker.c: the agreement checks (checker.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
-#include "check.h"
+#include "checker.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -275,8 +275,8 @@ static int check_replay(ctx *k, res *r) {
   else bad |= st != AD_OK;
   if (k->c->table) {
     if (st != AD_OK)
-      fprintf(k->c->table, "%-11s %8d %8d %-7s  replay %s: %s\n", w->name, k->size, n, e->name,
-              st == AD_ENOMEM ? "out of memory" : "error", ad_status_str(st));
+      fprintf(k->c->table, "%-11s %8d %8d %-7s  replay %s%s\n", w->name, k->size, n, e->name,
+              st == AD_ENOMEM ? "out of memory" : "error: ", st == AD_ENOMEM ? "" : ad_status_str(st));
     else
       fprintf(k->c->table, "%-11s %8d %8d %-7s replays: %d of %d accepted, max err vs fresh %.1e; refused by guards: "
               "%d near, %d far  %s\n", w->name, k->size, n, e->name, r->rp_ok, trials, emax, r->rp_near, r->rp_far,
@@ -363,8 +363,8 @@ int ck_case(const ck_config *c, const wl_info *w, int size, const eng_api *const
   }
   if (st != AD_OK) {
     if (c->table)
-      fprintf(c->table, "%-11s %8d %8d %-7s  %s: %s\n", w->name, size, k.n, "primal",
-              st == AD_ENOMEM ? "out of memory" : "error", ad_status_str(st));
+      fprintf(c->table, "%-11s %8d %8d %-7s  %s%s\n", w->name, size, k.n, "primal",
+              st == AD_ENOMEM ? "out of memory" : "error: ", st == AD_ENOMEM ? "" : ad_status_str(st));
     if (st == AD_ENOMEM) t->nomem++;
     else fails++;
     n_eng = 0;
@@ -383,8 +383,8 @@ int ck_case(const ck_config *c, const wl_info *w, int size, const eng_api *const
     }
     if (rq->st != AD_OK) {
       if (c->table)
-        fprintf(c->table, "%-11s %8d %8d %-7s  %s: %s\n", w->name, size, k.n, rq->e->name,
-                rq->st == AD_ENOMEM ? "out of memory" : "error", ad_status_str(rq->st));
+        fprintf(c->table, "%-11s %8d %8d %-7s  %s%s\n", w->name, size, k.n, rq->e->name,
+                rq->st == AD_ENOMEM ? "out of memory" : "error: ", rq->st == AD_ENOMEM ? "" : ad_status_str(rq->st));
       if (rq->st == AD_ENOMEM) t->nomem++;
       else fails++, rq->bad = 1;
       continue;

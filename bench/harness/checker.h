@@ -1,4 +1,4 @@
-/* check.h: the agreement checks behind adcheck, as a library: do the engines agree with each other, with the
+/* checker.h: the agreement checks behind adcheck, as a library: do the engines agree with each other, with the
  * workload's hand-written derivatives, with finite differences, and (static-graph engines) does a replayed
  * recording equal a fresh one?
  *
@@ -25,8 +25,8 @@
  * whose estimated time (from a timed primal evaluation) would pass the case's budget c.max_seconds is skipped
  * with a message and counted.
  */
-#ifndef CHECK_H
-#define CHECK_H
+#ifndef CHECKER_H
+#define CHECKER_H
 
 #include <stdint.h>
 #include <stdio.h>
