@@ -5,6 +5,8 @@
  *   adcheck --workload rosenbrock --size 50   one workload, one size (--workload and --size repeat, or a,b lists)
  *   adcheck --engine tape --seed 7            one engine against the references, another input seed
  *   adcheck --json out.json                   also write inputs, values, derivatives and errors as JSON
+ *   adcheck --tol fd=1e-8 --max-seconds 10    a tighter tolerance for one check; a 10 s budget per case
+ * Exit status: 0 all agree, 1 a disagreement, 2 bad usage, 3 out of memory (adcheck --help).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,8 @@
 #include "wl.h"
 
 enum { MAX_LIST = 64 };
+
+#define USAGE(flag, what) cli_usage_error("adcheck", flag, what) /* prints, returns CK_EXIT_USAGE */
 
 typedef struct opts {
   const wl_info *wl[MAX_LIST];
@@ -51,9 +55,11 @@ static void help(void) {
   for (int i = 0; i < WL_COUNT; ++i) printf(" %s (max size %d)", wl_all[i]->name, wl_all[i]->max_size);
   printf("\nengines:");
   for (int i = 0; i < eng_count; ++i) printf(" %s", eng_all[i]->name);
-  printf("\nexit status: %d all agree (some pieces may be skipped by the budget, as printed), %d a disagreement or"
-         " an engine error\n             (or the JSON could not be written), %d bad usage, %d out of memory (and no disagreement)\n", CK_EXIT_OK,
-         CK_EXIT_DISAGREE, CK_EXIT_USAGE, CK_EXIT_NOMEM);
+  printf("\nexit status: %d all agree (pieces skipped by the budget are printed and counted)\n"
+         "             %d a disagreement, an engine error, or the JSON could not be written\n"
+         "             %d bad usage\n"
+         "             %d out of memory (and no disagreement)\n",
+         CK_EXIT_OK, CK_EXIT_DISAGREE, CK_EXIT_USAGE, CK_EXIT_NOMEM);
 }
 
 static int add_workload(const char *name, void *p) {
@@ -103,44 +109,46 @@ static int parse(int argc, char **argv, opts *o) {
   while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     switch (ch) {
     case 'w':
-      if (cli_each(optarg, add_workload, o) < 0) return cli_usage_error("adcheck", "--workload", "known workload names, comma-separated, not empty");
+      if (cli_each(optarg, add_workload, o) < 0)
+        return USAGE("--workload", "known workload names, comma-separated, not empty");
       break;
     case 'e':
-      if (cli_each(optarg, add_engine, o) < 0) return cli_usage_error("adcheck", "--engine", "known engine names, comma-separated, not empty");
+      if (cli_each(optarg, add_engine, o) < 0)
+        return USAGE("--engine", "known engine names, comma-separated, not empty");
       break;
     case 's':
-      if (cli_each(optarg, add_size, o) < 0) return cli_usage_error("adcheck", "--size", "whole numbers from 1 to 2^31-1");
+      if (cli_each(optarg, add_size, o) < 0) return USAGE("--size", "whole numbers from 1 to 2^31-1");
       break;
     case 'S':
-      if (!cli_long(optarg, 0, 0x7fffffffL, &v)) return cli_usage_error("adcheck", "--seed", "a whole number from 0 to 2^31-1");
+      if (!cli_long(optarg, 0, 0x7fffffffL, &v)) return USAGE("--seed", "a whole number from 0 to 2^31-1");
       o->c.seed = (uint64_t)v;
       break;
     case 'f':
-      if (!cli_long(optarg, 2, 1000000L, &v)) return cli_usage_error("adcheck", "--fd-max", "a whole number from 2 to 10^6");
+      if (!cli_long(optarg, 2, 1000000L, &v)) return USAGE("--fd-max", "a whole number from 2 to 10^6");
       o->c.fd_max = (int)v;
       break;
     case 't':
-      if (!set_tol(optarg, o)) return cli_usage_error("adcheck", "--tol", "CHECK=T, CHECK one of engines, manual, fd, replay, T > 0");
+      if (!set_tol(optarg, o)) return USAGE("--tol", "CHECK=T, CHECK one of engines, manual, fd, replay, T > 0");
       break;
     case 'm':
-      if (!cli_double(optarg, 0, 1e9, &o->c.max_seconds)) return cli_usage_error("adcheck", "--max-seconds", "a number of seconds >= 0");
+      if (!cli_double(optarg, 0, 1e9, &o->c.max_seconds)) return USAGE("--max-seconds", "a number of seconds >= 0");
       break;
     case 'j':
-      if (!*optarg) return cli_usage_error("adcheck", "--json", "a file name, or - for standard output");
+      if (!*optarg) return USAGE("--json", "a file name, or - for standard output");
       o->json = optarg;
       break;
     case 'h': help(); return 0;
-    default: return cli_usage_error("adcheck", argv[optind - 1], "unknown option or missing value");
+    default: return USAGE(argv[optind - 1], "unknown option or missing value");
     }
   }
-  if (optind < argc) return cli_usage_error("adcheck", argv[optind], "unexpected argument");
+  if (optind < argc) return USAGE(argv[optind], "unexpected argument");
   for (int a = 0; a < o->n_wl; ++a) /* a named workload cannot run a size above its largest */
     for (int i = 0; i < o->n_sizes; ++i)
       if (o->sizes[i] > o->wl[a]->max_size) {
         char what[160];
         snprintf(what, sizeof what, "%d is larger than %s's largest size, %d", o->sizes[i], o->wl[a]->name,
                  o->wl[a]->max_size);
-        return cli_usage_error("adcheck", "--size", what);
+        return USAGE("--size", what);
       }
   return -1;
 }

@@ -102,8 +102,10 @@ with tempfile.TemporaryDirectory() as d:
             if e != "primal":
                 key = "gradient" if c["n_out"] == 1 else "jacobian"
                 check(len(r[key]) == nJ, f"{name} {e}: {key} has {len(r[key])} entries, want {nJ}")
-                check(r["errors"]["manual"] <= 1e-12 and r["errors"]["engines"] <= 1e-12, f"{name} {e}: {r['errors']}")
-                check(all(isinstance(v, (int, float)) and math.isfinite(v) for v in r[key]), f"{name} {e}: {key} values")
+                errs = r["errors"]
+                check(errs["manual"] <= 1e-12 and errs["engines"] <= 1e-12, f"{name} {e}: {errs}")
+                finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in r[key])
+                check(finite, f"{name} {e}: {key} values")
         check("replay" in c["engines"]["replay"], f"{name}: replay counts")
     # To standard output: the JSON alone there, the table on stderr.
     p = subprocess.run([ADCHECK, "--workload", "seed", "--json", "-"], capture_output=True, text=True, timeout=60)

@@ -221,7 +221,8 @@ static int check_replay(ctx *k, res *r) {
   int n = k->n, m = k->m, peer = eng_is_peer(e), bad = 0;
   int trials = (double)m * w->nodes(k->size) * REPLAY_TRIALS > 2e8 ? 4 : REPLAY_TRIALS; /* huge Jacobians: fewer */
   if (over_budget(k, 2.0 * trials * COST_REVERSE * m * k->tp, "the replay check", r->why, sizeof r->why)) {
-    if (k->c->table) fprintf(k->c->table, "%-11s %8d %8d %-7s  replay skipped: %s\n", w->name, k->size, n, e->name, r->why);
+    if (k->c->table)
+      fprintf(k->c->table, "%-11s %8d %8d %-7s  replay skipped: %s\n", w->name, k->size, n, e->name, r->why);
     return 0;
   }
   double tol = ck_tol(k->c, e, JD_REPLAY), emax = 0;
