@@ -13,8 +13,9 @@
 #include "checker.h"
 #include "json.h"
 
-typedef enum { BAD_NONE, BAD_PARTIAL, BAD_NAN, BAD_SWAP, BAD_SHORT, BAD_NOMEM } bad_mode;
-static const char *const bad_name[] = {"none", "wrong partial", "NaN", "swapped coordinates", "short", "nomem"};
+typedef enum { BAD_NONE, BAD_PARTIAL, BAD_NAN, BAD_SWAP, BAD_SHORT, BAD_HOLE, BAD_NOMEM } bad_mode;
+static const char *const bad_name[] = {"none", "wrong partial", "NaN", "swapped coordinates", "short", "unwritten",
+                                       "nomem"};
 static bad_mode g_mode;
 static size_t g_entry, g_len; /* the entry to corrupt (and its swap partner g_entry + 1), the Jacobian's length */
 
@@ -23,7 +24,8 @@ static ad_status bad_jacobian(eng_session *s, const double *x, double *y, double
   double *full = (double *)malloc(g_len * sizeof *full);
   if (!full) return AD_ENOMEM;
   ad_status st = eng_tape.jacobian(s, x, y, full);
-  memcpy(J, full, (g_mode == BAD_SHORT ? g_len - 1 : g_len) * sizeof *J);
+  for (size_t i = 0; i < g_len; ++i) /* short: the last entry never written; hole: entry g_entry never written */
+    if (!(g_mode == BAD_SHORT && i == g_len - 1) && !(g_mode == BAD_HOLE && i == g_entry)) J[i] = full[i];
   if (g_mode == BAD_PARTIAL) J[g_entry] = 1.5 * J[g_entry] + 1.0;
   if (g_mode == BAD_NAN) J[g_entry] = NAN;
   if (g_mode == BAD_SWAP) J[g_entry] = full[g_entry + 1], J[g_entry + 1] = full[g_entry];
@@ -160,6 +162,22 @@ int main(void) {
     snprintf(at, sizeof at, "d y[1] / d x[1]");
     expect_fail(wj, size, BAD_PARTIAL, (size_t)n + 1, at);
     expect_fail(wj, size, BAD_NAN, (size_t)n + 1, at);
+    /* An entry never written where the true entry is 0 (a sparse Jacobian): caught only because the checker
+     * fills the engine's buffer with NaN first, not zeros. */
+    int m = wj->n_out(size);
+    double *x = (double *)calloc((size_t)n, sizeof *x), *y = (double *)calloc((size_t)m, sizeof *y);
+    double *data = (double *)calloc((size_t)wj->n_data(size) + 1, sizeof *data);
+    double *J = (double *)calloc((size_t)n * m, sizeof *J);
+    if (x && y && data && J) {
+      wj->init(size, 42, x, data);
+      wj->manual_jacobian(size, data, x, y, J);
+      size_t zero = 0;
+      while (zero < (size_t)n * m && J[zero] != 0) ++zero;
+      CHECK(zero < (size_t)n * m, "%s: no zero entry in its Jacobian", wj->name);
+      snprintf(at, sizeof at, "d y[%zu] / d x[%zu]", zero / (size_t)n, zero % (size_t)n);
+      if (zero < (size_t)n * m) expect_fail(wj, size, BAD_HOLE, zero, at);
+    }
+    free(x), free(y), free(data), free(J);
   }
 
   /* Out of memory: reported as such, counted apart, not a disagreement. */
