@@ -16,3 +16,14 @@ adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
 adlab_test(test_wl_cxx SOURCES test_wl_cxx.cc LABELS unit)
 adlab_test(test_agreement SOURCES test_agreement.c LABELS agreement ARGS $<TARGET_FILE:adcheck>)
 add_dependencies(test_agreement adcheck)
+
+# The checker checked: judge.h's measures on known answers, the checker fed known-wrong engines, adcheck's exit
+# statuses, misuse and JSON.
+adlab_test(test_judge SOURCES test_judge.c LABELS unit)
+adlab_test(test_checker SOURCES test_checker.c LABELS unit)
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME test_adcheck COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_adcheck.py
+                                     $<TARGET_FILE:adcheck> ${ADLAB_SANITIZE})
+  set_tests_properties(test_adcheck PROPERTIES LABELS "unit;agreement")
+endif()

@@ -4,7 +4,7 @@
  *   adcheck --workload prog --seed S        random programs (the hidden `prog` workload) for S = 1 .. 12
  *
  * Each run must exit 0 ("all agree": values bit-identical to the primal engine's, engines within 1e-12 of each
- * other and of the hand-written gradients, finite differences within 1e-6; see bench/adcheck.c). The first
+ * other and of the hand-written gradients, finite differences within 1e-6; see bench/harness/checker.h). The first
  * run's table must also show an "ok" row for every non-hidden workload of wl_all at each of its check sizes for
  * every engine of eng_all, so a run that silently checked less fails too.
  */

@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-/* The checks, with their tolerances for adlab's own engines (a peer uses its eng_api.tol for every check). */
+/* The checks, with their tolerances for adlab's own engines (a peer: the larger of its eng_api.tol and these). */
 #define JD_CHECK_LIST(X)                                                                                       \
   X(ENGINES, "engines", 1e-12) /* derivative engines against each other */                                     \
   X(MANUAL, "manual", 1e-12)   /* against the workload's hand-written gradient or Jacobian */                  \
@@ -40,7 +40,8 @@ typedef enum jd_check {
 
 extern const char *const jd_check_name[JD_CHECK_COUNT];
 
-/* The tolerance of check for engine e: e->tol for a peer (its own elementary functions), else the check's. */
+/* The tolerance of check for engine e: the check's, or e->tol where that is larger (a peer's own elementary
+ * functions round differently; finite differences keep their own, larger, tolerance). 0 for an unknown check. */
 double jd_tol(const eng_api *e, jd_check check);
 
 /* The outcome of a comparison. */
