@@ -135,6 +135,12 @@ extern "C" void gb__on_signal(int sig) {
   std::raise(sig);
 }
 
+static void (*gb__catch(int sig))(int) {
+  void (*old)(int) = std::signal(sig, gb__on_signal);
+  if (old == SIG_IGN) std::signal(sig, SIG_IGN);
+  return old;
+}
+
 static bool gb__truthy(const std::string &v) {
   return v == "1" || v == "true" || v == "TRUE" || v == "True" || v == "yes" || v == "on" || v == "y" || v == "t";
 }
@@ -258,9 +264,10 @@ int gb_init(int *argc, char **argv, void (*help)(void)) {
 double gb_min_time_flag(void) { return gb__flags.min_time; }
 
 void gb_default_min_time(double seconds) {
-  if (!gb__flags.initialised || gb__flags.min_time >= 0 || !(seconds > 0)) return;
+  if (!gb__flags.initialised || gb__flags.args.empty() || gb__flags.min_time >= 0 || !(seconds > 0)) return;
   // Google Benchmark's flags are set only by Initialize: hand it the one flag (the others keep their values).
-  std::string prog = gb__flags.args.empty() ? "gb" : gb__flags.args[0], flag = "--benchmark_min_time=";
+  // It keeps argv[0] as the executable's name: the copy gb_init made lives until the program ends.
+  std::string &prog = gb__flags.args[0], flag = "--benchmark_min_time=";
   char num[64];
   std::snprintf(num, sizeof num, "%.17g", seconds);
   flag += num;
@@ -297,10 +304,10 @@ int gb_run(void) {
   if (!gb__flags.initialised) return 2;
   bool has_out = !gb__flags.tmp.empty();
   if (has_out) std::snprintf(gb__tmp_path, sizeof gb__tmp_path, "%s", gb__flags.tmp.c_str());
-  void (*old_int)(int) = std::signal(SIGINT, gb__on_signal);
-  void (*old_term)(int) = std::signal(SIGTERM, gb__on_signal);
-  void (*old_hup)(int) = std::signal(SIGHUP, gb__on_signal);
-  void (*old_xfsz)(int) = std::signal(SIGXFSZ, gb__on_signal); // past RLIMIT_FSIZE: killed, but cleaned up
+  // Signals that end the process remove the temporary file first (SIGXFSZ: past RLIMIT_FSIZE); an ignored one
+  // (nohup, or SIGXFSZ ignored so that writes fail instead) stays ignored.
+  void (*old_int)(int) = gb__catch(SIGINT), (*old_term)(int) = gb__catch(SIGTERM);
+  void (*old_hup)(int) = gb__catch(SIGHUP), (*old_xfsz)(int) = gb__catch(SIGXFSZ);
   size_t matched = 0;
   bool complete = true, listed = false;
   try {
