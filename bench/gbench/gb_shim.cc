@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <map>
 #include <new>
 #include <string>
@@ -211,10 +212,16 @@ static bool gb__flag(const std::string &a, const char *name, std::string *value)
 }
 
 int gb_init(int *argc, char **argv, void (*help)(void)) {
-  if (!argc || *argc < 1 || !argv || gb__flags.initialised) return 2;
+  if (!argc || *argc < 1 || !argv) return 2;
+  gb__flags.out.clear(), gb__flags.tmp.clear(), gb__flags.format.clear(), gb__flags.out_format.clear();
+  gb__flags.color.clear(), gb__flags.tabular.clear(), gb__flags.min_time = -1;
   static const char out_flag[] = "--benchmark_out=";
   std::vector<char *> keep; // the arguments Google Benchmark leaves
   try {
+    // Google Benchmark keeps pointers into the arguments it was given (argv[0], the executable's name): an
+    // earlier call's arguments stay alive (moving a vector keeps its elements where they are).
+    static std::list<std::vector<std::string>> earlier;
+    if (!gb__flags.args.empty()) earlier.push_back(std::move(gb__flags.args));
     gb__flags.args.clear();
     for (int i = 0; i < *argc; ++i) {
       std::string a = argv[i] ? argv[i] : "", v;
@@ -328,7 +335,8 @@ int gb_run(void) {
   } catch (const std::bad_alloc &) {
     complete = false;
   }
-  benchmark::Shutdown();
+  static bool shutdown_registered = false; // Shutdown frees the custom context and may run only once: at exit
+  if (!shutdown_registered) shutdown_registered = std::atexit([] { benchmark::Shutdown(); }) == 0;
   int rc = 0;
   const char *why = nullptr;
   if (matched == 0) rc = gb__discard(prog, "no benchmark matched the filter");

@@ -91,8 +91,8 @@ void gb_memory_manager_enable(void);
 
 /* Parses and removes every --benchmark_* flag from argv (all of Google Benchmark's flags work; --help prints
  * them, then calls help if not NULL, and exits 0), leaving argv[0] and the other arguments in order in
- * argv[0 .. *argc), argv[*argc] = NULL. Call once, before gb_run. Returns 0; 2 if called twice or argv is empty;
- * 1 if memory is exhausted. */
+ * argv[0 .. *argc), argv[*argc] = NULL. Call before gb_run (again before each further gb_run). Returns 0; 2 if
+ * argv is empty; 1 if memory is exhausted. */
 int gb_init(int *argc, char **argv, void (*help)(void));
 
 /* The value of --benchmark_min_time given to gb_init, or -1 if none was given. */

@@ -53,6 +53,7 @@ static const double *x_primal(plan_case *c, int i, run_case *rc) {
   run_case prim;
   pairs_opts o = pairs_defaults;
   o.pairs = c->p->o.x_primal_pairs;
+  o.max_s = BENCH_X_PRIMAL_BUDGET * c->p->o.min_time; /* at most a few times what the benchmark itself takes */
   pairs_ratio r;
   ad_status st = run_open(&prim, rc->w, &eng_primal, RUN_VALUE, rc->size, rc->seed);
   if (st == AD_OK) st = pairs_measure(rc, &prim, &o, &r);

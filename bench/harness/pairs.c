@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { PAIRS_MAX = 101 };
+enum { PAIRS_MAX = 101, PAIRS_BALANCE = 4 };
 
-const pairs_opts pairs_defaults = {11, 1e-3, 0.1};
+const pairs_opts pairs_defaults = {11, 1e-3, 0.2};
 
 static double cpu_now(void) {
   struct timespec t;
@@ -26,12 +26,12 @@ static ad_status batch(run_case *rc, int k, double *sec) {
   return AD_OK;
 }
 
-/* The evaluations per batch that last at least min_s: doubles k from 1 until a batch of k does. */
-static ad_status calibrate(run_case *rc, double min_s, int *k) {
-  double sec = 0;
+/* The evaluations per batch that last at least min_s: doubles k from 1 until a batch of k does (its seconds into
+ * *sec). */
+static ad_status calibrate(run_case *rc, double min_s, int *k, double *sec) {
   for (*k = 1;; *k *= 2) {
-    ad_status st = batch(rc, *k, &sec);
-    if (st != AD_OK || sec >= min_s || *k >= (1 << 24)) return st;
+    ad_status st = batch(rc, *k, sec);
+    if (st != AD_OK || *sec >= min_s || *k >= (1 << 24)) return st;
   }
 }
 
@@ -48,8 +48,12 @@ double pairs_median(double *v, int n) {
 ad_status pairs_measure(run_case *a, run_case *b, const pairs_opts *o, pairs_ratio *r) {
   if (!o || o->pairs < 1 || !(o->min_batch_s >= 0) || !(o->max_s >= 0)) return AD_EINVAL;
   int ka, kb, n = o->pairs < PAIRS_MAX ? o->pairs : PAIRS_MAX;
-  ad_status st = calibrate(a, o->min_batch_s, &ka);
-  if (st == AD_OK) st = calibrate(b, o->min_batch_s, &kb);
+  /* b's batches last about as long as a's (up to PAIRS_BALANCE min batches), so both halves of a pair span
+   * the same stretch of the machine's state. */
+  double sa, sb, want;
+  ad_status st = calibrate(a, o->min_batch_s, &ka, &sa);
+  want = sa < PAIRS_BALANCE * o->min_batch_s ? sa : PAIRS_BALANCE * o->min_batch_s;
+  if (st == AD_OK) st = calibrate(b, want > o->min_batch_s ? want : o->min_batch_s, &kb, &sb);
   if (st != AD_OK) return st;
   double ratio[PAIRS_MAX], spent = 0;
   int done = 0;

@@ -25,7 +25,7 @@ typedef struct pairs_opts {
   double max_s;       /* after this many CPU seconds of timed batches, stop once 3 pairs are done */
 } pairs_opts;
 
-/* 11 pairs of batches of at least 1 ms, at most about 0.1 s (3 pairs, whatever they cost, for slow ones). */
+/* 11 pairs of batches of at least 1 ms, at most about 0.2 s of batches (but 3 pairs, whatever they cost). */
 extern const pairs_opts pairs_defaults;
 
 typedef struct pairs_ratio {
@@ -35,7 +35,8 @@ typedef struct pairs_ratio {
 } pairs_ratio;
 
 /* Times a and b (both opened by run_open) in alternating batches of run_eval, a first in even pairs and b first
- * in odd ones, after one calibration that sizes each batch to o->min_batch_s, and writes the ratio's median, min,
+ * in odd ones, after one calibration that sizes a's batches to at least o->min_batch_s and b's to about as long
+ * as a's (between o->min_batch_s and 4 times it), and writes the ratio's median, min,
  * max and the counts into *r. Returns AD_OK, AD_EINVAL for a bad o, or the first failing evaluation's status
  * (then *r is unspecified). CPU time of the process, so time spent by other processes does not count. */
 ad_status pairs_measure(run_case *a, run_case *b, const pairs_opts *o, pairs_ratio *r);
