@@ -103,6 +103,9 @@ static void test_pairs(void) {
   pairs_ratio self;
   CHECK(pairs_measure(&b, &b, &o, &self) == AD_OK && self.median > 0.5 && self.median < 2,
         "the primal against itself: about 1, got %g", self.median);
+  pairs_opts slow = {11, 1e-9, 1e-9}; /* one evaluation per batch, one pair over the budget: one pair only */
+  CHECK(pairs_measure(&a, &b, &slow, &r) == AD_OK && r.pairs == 1 && r.min == r.median && r.median == r.max,
+        "a pair over the budget: 1 pair, got %d", r.pairs);
   pairs_opts none = {0, 1e-3, 0.05};
   CHECK(pairs_measure(&a, &b, &none, &r) == AD_EINVAL, "0 pairs refused");
   run_close(&a), run_close(&b);

@@ -56,13 +56,15 @@ ad_status pairs_measure(run_case *a, run_case *b, const pairs_opts *o, pairs_rat
   if (st == AD_OK) st = calibrate(b, want > o->min_batch_s ? want : o->min_batch_s, &kb, &sb);
   if (st != AD_OK) return st;
   double ratio[PAIRS_MAX], spent = 0;
-  int done = 0;
-  for (; done < n && (done < 3 || spent < o->max_s); ++done) {
+  int done = 0, least = 3; /* pairs to time whatever they cost; 1 where one evaluation of a fills a batch and
+                             * one pair alone exceeds max_s (a slow evaluation is not repeated for the ratio) */
+  for (; done < n && (done < least || spent < o->max_s); ++done) {
     double ta, tb;
     if (done % 2 == 0) st = batch(a, ka, &ta), st = st == AD_OK ? batch(b, kb, &tb) : st;
     else st = batch(b, kb, &tb), st = st == AD_OK ? batch(a, ka, &ta) : st;
     if (st != AD_OK) return st;
     spent += ta + tb;
+    if (done == 0 && ka == 1 && ta + tb > o->max_s) least = 1;
     ratio[done] = (ta / ka) / (tb > 0 ? tb / kb : 1e-300);
   }
   r->pairs = done, r->batch_a = ka, r->batch_b = kb;

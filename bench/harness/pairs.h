@@ -22,10 +22,12 @@ extern "C" {
 typedef struct pairs_opts {
   int pairs;          /* pairs of batches to time (at least 1) */
   double min_batch_s; /* a batch repeats the evaluation until it lasts at least this long (CPU seconds) */
-  double max_s;       /* after this many CPU seconds of timed batches, stop once 3 pairs are done */
+  double max_s;       /* after this many CPU seconds of timed batches, stop once 3 pairs are done (1 pair if one
+                       * evaluation of a fills its batch and that pair alone took longer: slow evaluations are
+                       * not repeated for the ratio) */
 } pairs_opts;
 
-/* 11 pairs of batches of at least 1 ms, at most about 0.2 s of batches (but 3 pairs, whatever they cost). */
+/* 11 pairs of batches of at least 1 ms, at most about 0.2 s of batches (see max_s for the least). */
 extern const pairs_opts pairs_defaults;
 
 typedef struct pairs_ratio {
