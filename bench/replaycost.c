@@ -15,6 +15,13 @@
  *   guards  the fraction of 20 replays at inputs from other seeds refused by guards (control flow changed).
  * Gradients are one reverse sweep with every output weighted 1 (a vector-Jacobian product). Times are the median
  * over --reps repetitions of a loop run for at least --min-time seconds, in nanoseconds per node.
+ *
+ * Why a program of its own and not an adbench mode: it times phases below the engine interface (eng.h), the
+ * recording alone and the forward replay alone, driving the replay tape directly (replay_forward, its adjoint
+ * vector), and reads the replay tape's own statistics (guards per node); adbench times what eng_api offers
+ * (grad = record + reverse, reverse, replay = forward replay + reverse, guard_refusals), so its results stay
+ * comparable across every engine and peer. Splitting those phases into eng_api calls for one engine would add
+ * entry points no other engine has.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_THREAD_CPUTIME_ID */
 #include <errno.h>

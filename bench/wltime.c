@@ -11,6 +11,12 @@
  *
  * Where the dual Jacobian would take more than --dual-budget node evaluations (n_in * nodes, default 2e9), its
  * time is estimated as n_in times one forward pass (jvp) and marked "~". Exit status: 0, or 2 on bad usage.
+ *
+ * Why a program of its own beside adbench: it times the hand-written derivatives (wl_info.manual and
+ * manual_jacobian), which are not an engine and so have no adbench mode, and it produces the two tables of
+ * bench/workloads/README.md (ratios with a manual column; the crossover on a finer grid of m than adbench's).
+ * For engine-to-primal ratios that hold still, use adbench's x_primal counters (measured interleaved); for the
+ * crossover across every engine, adbench's grid on the grid workloads.
  */
 #include <math.h>
 #include <stdio.h>

@@ -21,3 +21,6 @@ if(Python3_Interpreter_FOUND)
                                      ${PROJECT_SOURCE_DIR}/scripts)
   set_tests_properties(test_report test_compare test_main test_results PROPERTIES LABELS "unit;scripts")
 endif()
+
+# The benchmark plan (sizes, grid, skip decisions made once), interleaved ratios and the report's context.
+adlab_test(test_plan SOURCES test_plan.c LABELS unit)

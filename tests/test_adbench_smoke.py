@@ -2,11 +2,17 @@
 writes a Google Benchmark JSON with adbench's counters, the memory manager's fields and the build context; skips
 carry their reason; Google Benchmark's flags keep working; scripts/report turns the JSON into a report. mix runs
 its forward-vs-reverse grid of shapes (n, m) with n_in and n_out counters, bounded by --jacobian-budget.
+Every non-primal result carries x_primal (interleaved with the primal) and its spread; the console prints plain
+counters as numbers; a results file is replaced only by a complete one; skip decisions hold across repetitions;
+flags take `--k v` and `--k=v`, and empty or unknown names are errors.
 
   python3 tests/test_adbench_smoke.py build/bench/adbench scripts/report
 """
 import json
 import os
+import re
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +23,8 @@ from bench_fixtures import Checker, mix_shapes, mix_size, run_script  # noqa: E4
 COUNTERS = ["nodes", "n_in", "n_out", "size", "bytes", "bytes_per_node", "ns_per_node", "allocs_per_iter", "max_bytes_used"]
 CONTEXT = ["date", "git_commit", "compiler", "cflags", "cpu_model", "cpu_flags", "sleef_version", "sleef_variant",
            "adbench_sweep"]
-FAST = ["--benchmark_min_time=0.001", "--max-nodes=10"]
+FAST = ["--benchmark_min_time=0.001", "--max-nodes=10", "--x-primal-pairs=3"]
+X_PRIMAL = ["x_primal", "x_primal_min", "x_primal_max", "x_primal_pairs"]
 
 
 def run(cmd):
@@ -100,6 +107,89 @@ def check_mix_grid(c, adbench, d, derivative_engines):
             any("node passes, so at least" in msg for msg in msgs), str(msgs[-3:]))
 
 
+def check_flags(c, adbench, d):
+    """getopt_long syntax, empty and unknown names, the console's plain counters."""
+    rc, listed, err = run([adbench, "--workload", "rosenbrock", "--engine", "tape", "--mode", "grad",
+                           "--max-nodes", "100", "--benchmark_list_tests"])
+    c.check("--k v form", rc == 0 and listed.split() == ["rosenbrock/tape/grad/3", "rosenbrock/tape/grad/14"],
+            listed + err)
+    for bad in (["--workload="], ["--workload", ""], ["--workload=nope"], ["--workload=poly,"], ["--engine="],
+                ["--mode=fast"], ["--steps=0"], ["--seed=-1"], ["--x-primal-pairs=x"], ["stray"]):
+        rc, _, err = run([adbench] + bad + ["--benchmark_list_tests"])
+        c.check(f"{bad}: exit 2 with a message", rc == 2 and "adbench:" in err, f"{rc} {err}")
+    # Console: ns_per_node is a number (ns), not seconds ("7.75567s"); x_primal likewise.
+    rc, out, err = run([adbench, "--workload=rosenbrock", "--engine=tape", "--mode=grad", "--max-nodes=100",
+                        "--benchmark_min_time=0.001", "--x-primal-pairs=3"])
+    vals = re.findall(r"\b(ns_per_node|x_primal)=(\S+)", out)
+    c.check("console shows ns_per_node and x_primal", rc == 0 and len(vals) == 4, out[-500:] + err[-300:])
+    c.check("console prints plain counters as numbers", vals and all(re.fullmatch(r"[0-9.]+[kMG]?", v)
+                                                                     for _, v in vals), str(vals))
+
+
+def check_results_safety(c, adbench, d):
+    """A results file is never replaced by an empty or truncated one; temporaries are removed."""
+    out = os.path.join(d, "keep.json")
+    good = '{"benchmarks": [], "previous": true}\n'
+
+    def reset():
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(good)
+
+    def intact(what):
+        left = [f for f in os.listdir(d) if f.startswith("keep.json.") and f.endswith(".tmp")]
+        c.check(f"{what}: results file left as it was", open(out, encoding="utf-8").read() == good)
+        c.check(f"{what}: no temporary file left", not left, str(left))
+
+    reset()
+    rc, _, err = run([adbench, "--benchmark_filter=nomatch", f"--benchmark_out={out}"])
+    c.check("filter matching nothing: exit non-zero", rc not in (0, 2) and "no benchmark matched" in err, f"{rc} {err}")
+    intact("filter matching nothing")
+
+    # A write failure: the file size limit makes writes fail with EFBIG (SIGXFSZ ignored), as a full disk would.
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    p = subprocess.run([adbench, "--workload=rosenbrock", "--engine=tape", "--max-nodes=100",
+                        "--benchmark_min_time=0.001", "--x-primal-pairs=0", f"--benchmark_out={out}"],
+                       capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    c.check("failed write: exit non-zero", p.returncode not in (0, 2) and "writing the results failed" in p.stderr,
+            f"{p.returncode} {p.stderr[-300:]}")
+    intact("failed write")
+
+    # Interrupted: SIGTERM and SIGINT remove the temporary file.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        reset()
+        p = subprocess.Popen([adbench, "--workload=rosenbrock,chain,poly", "--benchmark_min_time=0.2",
+                              f"--benchmark_out={out}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+        line = p.stderr.readline()  # the run has started: Google Benchmark prints its header on stderr
+        while line and not line.startswith("Run on"):
+            line = p.stderr.readline()
+        p.send_signal(sig)
+        p.communicate(timeout=60)
+        c.check(f"{sig.name}: the run ends by the signal", p.returncode == -sig, str(p.returncode))
+        intact(sig.name)
+
+
+def check_repetitions(c, adbench):
+    """A size skipped by --max-eval-time is skipped in every repetition (Google Benchmark aborts otherwise):
+    thresholds around poly's evaluation times make noisy decisions likely."""
+    for limit in ("0.0005", "0.001", "0.002", "0.003", "0.005"):
+        rc, out, err = run([adbench, "--workload=poly", "--engine=tape", "--mode=grad", "--min-nodes=1e5",
+                            "--max-nodes=1e6", "--steps=10", f"--max-eval-time={limit}", "--benchmark_repetitions=5",
+                            "--benchmark_min_time=0.001", "--no-memory-manager", "--x-primal-pairs=0",
+                            "--benchmark_format=json"])
+        c.check(f"--max-eval-time={limit} with 5 repetitions: exit 0", rc == 0, err[-300:])
+        if rc != 0:
+            continue
+        runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
+        verdicts = {}
+        for b in runs:
+            verdicts.setdefault(b["run_name"], set()).add(bool(b.get("error_occurred")))
+        c.check(f"--max-eval-time={limit}: each size runs or skips in every repetition",
+                runs and all(len(v) == 1 for v in verdicts.values()), str(verdicts))
+
+
 def main(adbench, report):
     c = Checker("test_adbench_smoke")
     d = tempfile.mkdtemp(prefix="adlab-smoke-")
@@ -128,6 +218,8 @@ def main(adbench, report):
     for k in CONTEXT:
         c.check(f"context has {k}", bool(ctx.get(k)), str(ctx.get(k)))
     c.check("--context entry", ctx.get("test_key") == "test value")
+    c.check("context names the grid workloads", ctx.get("adbench_grid_workloads") == "mix",
+            str(ctx.get("adbench_grid_workloads")))
 
     seen_engines, seen_workloads, modes = set(), set(), {}
     for b in doc.get("benchmarks", []):
@@ -148,6 +240,15 @@ def main(adbench, report):
         if not all(isinstance(b.get(k), (int, float)) for k in COUNTERS):
             continue
         c.check(f"{b['name']}: nodes > 0", b["nodes"] >= 1)
+        if e != "primal":
+            ok = all(isinstance(b.get(k), (int, float)) for k in X_PRIMAL)
+            c.check(f"{b['name']}: x_primal counters", ok, str({k: b.get(k) for k in X_PRIMAL}))
+            if ok:
+                c.check(f"{b['name']}: x_primal_min <= x_primal <= x_primal_max, 3 pairs",
+                        0 < b["x_primal_min"] <= b["x_primal"] <= b["x_primal_max"] and b["x_primal_pairs"] == 3,
+                        str({k: b.get(k) for k in X_PRIMAL}))
+        else:
+            c.check(f"{b['name']}: no x_primal on the primal", "x_primal" not in b)
         c.check(f"{b['name']}: engine holds bytes", b["bytes"] > 0 and b["max_bytes_used"] > 0)
         c.check(f"{b['name']}: bytes_per_node = bytes / nodes", close(b["bytes_per_node"], b["bytes"] / b["nodes"],
                                                                       1e-9))
@@ -210,6 +311,10 @@ def main(adbench, report):
     c.check("bad sweep: exit 2 with a message", rc == 2 and "--sweep" in err, err)
     rc, _, err = run([adbench, "--engine=nope"])
     c.check("unknown engine: exit 2", rc == 2 and "unknown engine" in err, err)
+
+    check_flags(c, adbench, d)
+    check_results_safety(c, adbench, d)
+    check_repetitions(c, adbench)
 
     # The report of the smoke run.
     rc, _, err = run_script(report, [out_json, "--out-dir", d, "--name", "smoke"])

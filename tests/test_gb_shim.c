@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, opendir */
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +198,25 @@ int main(int argc, char **argv) {
   remove(OUT_FILE);
   char *run_argv[] = {argv[0], (char *)"--benchmark_min_time=0.01", (char *)"--benchmark_out=" OUT_FILE,
                       (char *)"--benchmark_filter=gbt/", NULL};
+  /* The console output goes to a file, to read how counters print. */
+  fflush(stdout);
+  int saved_stdout = dup(1), console = open(OUT_FILE ".console", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (console >= 0) dup2(console, 1);
   test_cond("run succeeds", gb_main(4, run_argv, NULL) == 0);
+  fflush(stdout);
+  if (saved_stdout >= 0) dup2(saved_stdout, 1), close(saved_stdout);
+  if (console >= 0) close(console);
+  char *text = read_file(OUT_FILE ".console");
+  const char *shown = text ? strstr(text, "ns_per_item=") : NULL;
+  char unit[8] = "";
+  double shown_v = 0;
+  test_cond("console shows the time-per-item counter", shown != NULL);
+  /* a plain number, perhaps with k, M or G, but no unit: "ns_per_item=20.5", not "20.5s" or "20.5ns" */
+  test_cond("time-per-item counter printed as a number, not seconds",
+            shown && sscanf(shown, "ns_per_item=%lf%7[a-zA-Z]", &shown_v, unit) >= 1 && shown_v > 0 &&
+                (unit[0] == 0 || (strchr("kMG", unit[0]) && unit[1] == 0)));
+  free(text);
+  remove(OUT_FILE ".console");
   ad_free(outside, 10000);
   test_cond("benchmark function was called", counter_calls > 0);
   test_cond("no temporary file left", no_tmp_left());
@@ -250,6 +270,16 @@ int main(int argc, char **argv) {
   test_cond("error flagged", has(o, "error_occurred", "true"));
   test_cond("error message", has(o, "error_message", "\"skipped: on purpose\""));
   test_cond("gb_error_occurred", g_error_seen == 1);
+
+  /* A filter that matches nothing: status 1, the previous results kept, no temporary file. */
+  FILE *prev = fopen(OUT_FILE, "w");
+  if (prev) fputs("previous", prev), fclose(prev);
+  char *none_argv[] = {argv[0], (char *)"--benchmark_out=" OUT_FILE, (char *)"--benchmark_filter=^nomatch$", NULL};
+  test_cond("a filter matching nothing gives 1", gb_main(3, none_argv, NULL) == 1);
+  char *kept = read_file(OUT_FILE);
+  test_cond("previous results kept", kept && !strcmp(kept, "previous"));
+  test_cond("no temporary file left after no match", no_tmp_left());
+  free(kept);
 
 done:
   free(g_json);

@@ -13,7 +13,7 @@ adlab_test(test_wl_defs SOURCES test_wl_defs.c LABELS workloads)
 adlab_test(test_wl_ba SOURCES test_wl_ba.c LABELS workloads)
 adlab_test(test_wl_mix SOURCES test_wl_mix.c LABELS workloads)
 
-# wltime: the quick timing loop behind bench/workloads/README.md (gradient-to-primal ratios, the crossover table).
-# A tool, not a test: timings are never asserted.
+# wltime: the quick timing loop behind bench/workloads/README.md (gradient-to-primal ratios with the hand-written
+# derivatives, the crossover table). A tool, not a test: timings are never asserted.
 add_executable(wltime ${PROJECT_SOURCE_DIR}/bench/wltime.c)
 target_link_libraries(wltime PRIVATE adlab_harness)

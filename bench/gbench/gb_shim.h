@@ -26,8 +26,15 @@
  * above what they held when it started), total_allocated_bytes and net_heap_growth. Google Benchmark makes the
  * memory run a separate call of the benchmark function with at most 16 iterations, after the timed runs.
  *
- * Output: gb_main writes --benchmark_out=FILE atomically: into FILE.<pid>.tmp, renamed to FILE when the run is
- * complete, so an interrupted run never leaves a truncated report under the real name.
+ * Output: --benchmark_out=FILE is written atomically: into FILE.<pid>.tmp, renamed to FILE only when the run is
+ * complete, every write reached the file (the stream's state is checked after a final flush) and the file is
+ * synced to disk. A run that matched no benchmark, failed to write or was stopped by SIGINT, SIGTERM or SIGHUP
+ * removes the temporary file and leaves FILE as it was; the first two exit non-zero.
+ *
+ * Console: a GB_COUNTER_TIME_PER counter is a plain number (time per item in ns) and prints as one, not in seconds.
+ *
+ * A program with flags of its own calls gb_init (which takes the --benchmark_* flags out of argv), parses what
+ * is left (getopt_long), registers, then calls gb_run; gb_main does both for a program with no flags of its own.
  */
 #ifndef GB_SHIM_H
 #define GB_SHIM_H
@@ -82,11 +89,26 @@ void gb_memory_manager_enable(void);
 
 /* ---- Running ------------------------------------------------------------------------------------------------ */
 
-/* Parses and removes every --benchmark_* flag from argv (all of Google Benchmark's flags work), runs the
- * benchmarks the filter selects and writes the reports. help, if not NULL, is called by --help after Google
- * Benchmark's own flags are listed. Returns the exit status: 0 after a run (also when the filter matched
- * nothing), 2 for an argument it does not know (reported on stderr by Google Benchmark), 1 if the report could
- * not be moved into place or memory is exhausted before the run. */
+/* Parses and removes every --benchmark_* flag from argv (all of Google Benchmark's flags work; --help prints
+ * them, then calls help if not NULL, and exits 0), leaving argv[0] and the other arguments in order in
+ * argv[0 .. *argc), argv[*argc] = NULL. Call before gb_run (again before each further gb_run). Returns 0; 2 if
+ * argv is empty; 1 if memory is exhausted. */
+int gb_init(int *argc, char **argv, void (*help)(void));
+
+/* The value of --benchmark_min_time given to gb_init, or -1 if none was given. */
+double gb_min_time_flag(void);
+
+/* Sets --benchmark_min_time to seconds unless the command line gave it (a program's own default, chosen after
+ * its flags are parsed). Call after gb_init; seconds <= 0 is ignored. */
+void gb_default_min_time(double seconds);
+
+/* Runs the benchmarks the filter selects and writes the reports (see Output above). Returns 0 after a complete
+ * run; 1 if no benchmark matched, the results could not be written in full or moved into place, or memory is
+ * exhausted; 2 if gb_init was not called. */
+int gb_run(void);
+
+/* gb_init, then gb_run, for a program with no flags of its own. Returns gb_run's status, or 2 for an argument
+ * it does not know (reported on stderr by Google Benchmark). */
 int gb_main(int argc, char **argv, void (*help)(void));
 
 /* ---- Inside a benchmark function ------------------------------------------------------------------------ */

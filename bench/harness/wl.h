@@ -53,6 +53,9 @@ typedef struct wl_info {
   int hidden;                    /* 1: a test-only workload, run only when named explicitly */
   /* Hand-written value y[n_out] and Jacobian J (n_out x n_in, row-major) for n_out > 1; NULL if none. */
   void (*manual_jacobian)(int size, const double *data, const double *x, double *y, double *J);
+  /* 1: the sizes enumerate Jacobian shapes (n_in, n_out) rather than growing one problem: adbench runs its
+   * forward-vs-reverse crossover grid of shapes on it instead of node targets (plan.h). */
+  int grid;
 } wl_info;
 
 extern const wl_info *const wl_all[WL_COUNT];

@@ -142,7 +142,3 @@ else()
   message(STATUS "adlab peers: off (configure with -DADLAB_PEERS=ON to build ADOL-C, Sacado, Ceres and libtorch "
                  "adapters where installed)")
 endif()
-
-# peercost: adlab's engines and the peers side by side near a node count (a quick table, not the benchmark).
-add_executable(peercost ${CMAKE_CURRENT_LIST_DIR}/peercost.c)
-target_link_libraries(peercost PRIVATE adlab_harness)
