@@ -9,7 +9,7 @@
  *   size_t o = adc_push(&args, 2);                              // two records in the current chunk
  *   ADC_LANE(&args, double)[o] = 0.5;  ADC_LANE1(&args, uint32_t)[o] = 7;  ...
  *   adc_reader r = adc_reader_end(&stmts);                      // walk backwards: records last to first
- *   while (adc_reader_more_back(&r)) { size_t j = adc_back(&r, 1); ... ADC_RLANE(&r, uint8_t)[j] ... }
+ *   while (adc_reader_more_back(&r)) { size_t j = adc_back(&r, 1); uint8_t k = ADC_RLANE(&r, uint8_t)[j]; ... }
  *   adc_reset(&stmts);                                          // forget the records, keep every chunk
  *   adc_free(&stmts);                                           // frees the nested arguments too
  *
@@ -120,8 +120,9 @@ ad_status adc_nest(adc_stream *outer, adc_stream *inner);
 
 /* Moves the write cursor to a chunk with room for n records (the next chunk, allocated if there is none), first
  * recording how far the current chunk is filled. For adc_reserve's slow path; call it when fewer than n records are
- * left. Returns AD_OK; AD_ENOMEM if a chunk or the directory cannot be allocated, AD_ERANGE if n exceeds max_cap
- * (the stream is then unchanged: every record written stays readable); AD_ESTATE while sunk. Engines whose record
+ * left. Returns AD_OK; AD_ENOMEM if a chunk or the directory cannot be allocated, AD_ERANGE if n exceeds first_cap
+ * (the largest group every chunk can hold); the stream is then unchanged: every record written stays readable.
+ * AD_ESTATE while sunk. Engines whose record
  * numbers are 32-bit check their own limit before calling it. */
 ad_status adc_grow(adc_stream *s, size_t n);
 
@@ -228,7 +229,8 @@ AD_INLINE int adc_reader_more_back(const adc_reader *r) {
 /* The number of the record at the cursor. */
 AD_INLINE uint64_t adc_reader_number(const adc_reader *r) { return r->chunk->first + r->off; }
 
-/* The reader's current lanes as typed arrays. */
+/* The reader's current lanes as typed arrays. Take the offset (adc_fwd, adc_back) in a statement of its own first:
+ * the lanes change when the cursor steps into another chunk. */
 #define ADC_RLANE(r, T) ((T *)(r)->lane[0])
 #define ADC_RLANE1(r, T) ((T *)(r)->lane[1])
 
