@@ -181,21 +181,3 @@ void adc_rewind(adc_stream *s, adc_pos p) {
   assert(p.chunk && p.off <= p.chunk->cap && "rewind to a position of this stream");
   point(s, p.chunk, p.off);
 }
-
-void adc__step_fwd(adc_reader *r) {
-  adc_chunk *c = r->chunk->next;
-  assert(c && "read past the last record");
-  r->chunk = c;
-  r->off = 0;
-  r->lane[0] = c->lane[0];
-  r->lane[1] = c->lane[1];
-}
-
-void adc__step_back(adc_reader *r) {
-  adc_chunk *c = r->chunk->prev;
-  assert(c && "read before the first record");
-  r->chunk = c;
-  r->off = c->used;
-  r->lane[0] = c->lane[0];
-  r->lane[1] = c->lane[1];
-}

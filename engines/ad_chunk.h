@@ -38,6 +38,7 @@
 #ifndef AD_CHUNK_H
 #define AD_CHUNK_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -200,9 +201,24 @@ AD_INLINE adc_reader adc_reader_begin(const adc_stream *s) {
 }
 AD_INLINE adc_reader adc_reader_end(const adc_stream *s) { return adc_reader_at(adc_tell(s)); }
 
-/* Internal: the cursor's step into the next or previous chunk. */
-void adc__step_fwd(adc_reader *r);
-void adc__step_back(adc_reader *r);
+/* Internal: the cursor's step into the next or previous chunk. Inline, so that a sweep calling it keeps its
+ * floating-point state in registers (a call would force them to memory around it). */
+AD_INLINE void adc__step_fwd(adc_reader *r) {
+  adc_chunk *c = r->chunk->next;
+  assert(c && "read past the last record");
+  r->chunk = c;
+  r->off = 0;
+  r->lane[0] = c->lane[0];
+  r->lane[1] = c->lane[1];
+}
+AD_INLINE void adc__step_back(adc_reader *r) {
+  adc_chunk *c = r->chunk->prev;
+  assert(c && "read before the first record");
+  r->chunk = c;
+  r->off = c->used;
+  r->lane[0] = c->lane[0];
+  r->lane[1] = c->lane[1];
+}
 
 /* Read and advance: the offset (in r's lanes) of the next group of n records, which were reserved together;
  * steps into the next chunk first if the current one's records are used up. Walking past the last record is a

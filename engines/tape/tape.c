@@ -125,6 +125,10 @@ static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
    * fused multiply-add per statement and never waits for a store to be forwarded to the next load. */
   double carry = adj[adc_reader_number(&sr) - 1];
+  /* The arguments are read through a pointer range of ar's current chunk (as fast as it gets: two pointer
+   * decrements per statement); ar steps into the previous chunk when the range is used up. */
+  const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
+  const uint32_t *ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
   for (;;) {
     const tape_nargs *n = ADC_RLANE(&sr, tape_nargs);
     size_t cnt = sr.off;
@@ -138,9 +142,14 @@ static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
       carry = adj[prev];
       unsigned k = n[cnt].n;
       if (!k) continue;
-      const size_t o = adc_back(&ar, k); /* steps into the previous argument chunk if need be */
-      const double *ap = ADC_RLANE(&ar, double) + o;
-      const uint32_t *ai = ADC_RLANE1(&ar, uint32_t) + o;
+      while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
+        adc__step_back(&ar);
+        abase = ADC_RLANE(&ar, const double);
+        ap = abase + ar.off;
+        ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
+      }
+      ap -= k;
+      ai -= k;
       if (a == 0.0) continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
