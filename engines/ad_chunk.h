@@ -17,8 +17,8 @@
  * fields of lane 0 are contiguous with the next record's, lane 1 follows lane 0 in the same allocation). The
  * first chunk holds first_cap records, each next one twice as many, up to max_cap; a record is never moved once
  * written, and adc_reset keeps every chunk for the next recording (adc_shrink frees all but the first). A group of
- * records reserved together (adc_reserve(s, n)) never straddles two chunks, so a reader gets them as one array;
- * the chunk it did not fit in keeps a short tail that readers skip. Every allocation goes through ad_malloc,
+ * records reserved together (adc_reserve(s, n), n <= first_cap) never straddles two chunks, so a reader gets them
+ * as one array; the chunk it did not fit in keeps a short unused tail that readers skip. Every allocation goes through ad_malloc,
  * ad_realloc and ad_free (ad.h); a failed one returns AD_ENOMEM and leaves the stream as it was.
  *
  * Nesting (CoDiPack's ChunkedData with a nested data stream): adc_nest(outer, inner) makes every chunk of outer
@@ -27,8 +27,8 @@
  * says where inner stood at its start. adc_reset, adc_shrink and adc_free on the outer stream act on the nested
  * ones too (reset: nested streams first, so the recorded positions are those of empty streams).
  *
- * Numbering. Records are numbered from spec.origin in writing order (a chunk's first record is chunk.first, its
- * tail gaps included in nobody's number), or, with spec.addr_shift > 0, chunk k's records are numbered from
+ * Numbering. Records are numbered from spec.origin in writing order (unused tails get no number; a chunk's first
+ * record has number chunk.first), or, with spec.addr_shift > 0, chunk k's records are numbered from
  * k << addr_shift, so a number gives its chunk and offset with one shift and one mask (adc_chunk_at finds chunk k
  * in the stream's directory; the short early chunks leave unnumbered gaps).
  *
