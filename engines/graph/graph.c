@@ -55,16 +55,14 @@ struct graph_hook {
   uint32_t next; /* 1 + index of the node's next hook; 0: last */
 };
 
-enum { GRAPH_FIRST_CHUNK = 256, GRAPH_FIRST_DIR = 8 };
+enum { GRAPH_FIRST_CHUNK = 256 };
 #define GRAPH_MAX_CHUNKS ((uint32_t)1 << (32 - GRAPH_CHUNK_SHIFT))
 
-static uint32_t chunk_cap_for(uint32_t k) {
-  uint32_t max = 1u << GRAPH_CHUNK_SHIFT;
-  return k >= GRAPH_CHUNK_SHIFT - 8 ? max : (uint32_t)GRAPH_FIRST_CHUNK << k;
-}
+/* Chunk k's nodes; ch is the node stream's chunk directory. */
+AD_INLINE graph_node *chunk_nodes(adc_chunk *const *ch, uint32_t k) { return (graph_node *)adc_chunk_data(ch[k]); }
 
-AD_INLINE graph_node *node_at(const graph_chunk *ch, uint32_t i) {
-  return ch[i >> GRAPH_CHUNK_SHIFT].nodes + (i & GRAPH_CHUNK_MASK);
+AD_INLINE graph_node *node_at(adc_chunk *const *ch, uint32_t i) {
+  return chunk_nodes(ch, i >> GRAPH_CHUNK_SHIFT) + (i & GRAPH_CHUNK_MASK);
 }
 
 static void set_err(graph_ctx *c, const char *fmt, ...) {
@@ -77,30 +75,21 @@ static void set_err(graph_ctx *c, const char *fmt, ...) {
 /* Index the next real node receives (valid after an allocation failure too). */
 static uint32_t real_next(const graph_ctx *c) {
   if (c->status == AD_OK) return c->next;
-  return (c->cur << GRAPH_CHUNK_SHIFT) + c->chunks[c->cur].used;
+  return (uint32_t)adc_next_number(&c->nodes);
 }
 
-/* Nodes written in chunk k. */
+/* Nodes written in chunk k (at most the current one). */
 static uint32_t chunk_count(const graph_ctx *c, uint32_t k) {
-  if (k == c->cur && c->status == AD_OK) return (uint32_t)(c->top - c->chunks[k].nodes);
-  return c->chunks[k].used;
+  adc_pos p = adc_tell(&c->nodes);
+  return (uint32_t)(k == p.chunk->seq ? p.off : c->nodes.dir[k]->used);
 }
 
 /* A node of this context recorded since the last reset and not released (placeholders excluded). */
 static int is_live(const graph_ctx *c, const graph_node *n) { return n->id != 0 && n->id < real_next(c); }
 
-static void enter_chunk(graph_ctx *c, uint32_t k, uint32_t off) {
-  graph_chunk *ch = &c->chunks[k];
-  c->cur = k;
-  c->top = ch->nodes + off;
-  c->end = ch->nodes + ch->cap;
-  c->next = (k << GRAPH_CHUNK_SHIFT) + off;
-}
-
 static void fail(graph_ctx *c, ad_status s) {
   if (c->status == AD_OK) c->status = s;
-  c->top = &c->scratch;
-  c->end = &c->scratch + 1;
+  adc_sink(&c->nodes, &c->scratch, NULL, 1);
   c->next = 0; /* placeholders have index 0 */
 }
 
@@ -109,37 +98,14 @@ void graph__grow(graph_ctx *c) {
     fail(c, c->status);
     return;
   }
-  graph_chunk *cur = &c->chunks[c->cur];
-  cur->used = (uint32_t)(c->top - cur->nodes);
-  uint32_t k = c->cur + 1;
-  if (k >= GRAPH_MAX_CHUNKS) {
+  if (c->nodes.cur->seq + 1 >= GRAPH_MAX_CHUNKS) {
     set_err(c, "graph: more than 2^32 nodes");
     fail(c, AD_ERANGE);
     return;
   }
-  if (k == c->n_chunks) {
-    if (k == c->chunk_cap) {
-      uint32_t cap = c->chunk_cap * 2;
-      graph_chunk *d = (graph_chunk *)ad_realloc(c->chunks, c->chunk_cap * sizeof *d, cap * sizeof *d);
-      if (!d) {
-        fail(c, AD_ENOMEM);
-        return;
-      }
-      c->chunks = d;
-      c->chunk_cap = cap;
-    }
-    uint32_t cap = chunk_cap_for(k);
-    graph_node *nodes = (graph_node *)ad_malloc((size_t)cap * sizeof *nodes);
-    if (!nodes) {
-      fail(c, AD_ENOMEM);
-      return;
-    }
-    c->chunks[k].nodes = nodes;
-    c->chunks[k].cap = cap;
-    c->chunks[k].used = 0;
-    c->n_chunks = k + 1;
-  }
-  enter_chunk(c, k, 0);
+  ad_status s = adc_grow(&c->nodes, 1);
+  if (s != AD_OK) fail(c, s);
+  else c->next = (uint32_t)c->nodes.first; /* chunk k's nodes are numbered from k << GRAPH_CHUNK_SHIFT */
 }
 
 /* ---- Context --------------------------------------------------------------------------------------------------- */
@@ -147,18 +113,11 @@ void graph__grow(graph_ctx *c) {
 graph_ctx *graph_new(void) {
   graph_ctx *c = (graph_ctx *)ad_calloc(sizeof *c);
   if (!c) return NULL;
-  c->chunks = (graph_chunk *)ad_calloc(GRAPH_FIRST_DIR * sizeof *c->chunks);
-  graph_node *first = (graph_node *)ad_malloc(GRAPH_FIRST_CHUNK * sizeof *first);
-  if (!c->chunks || !first) {
-    ad_free(first, GRAPH_FIRST_CHUNK * sizeof *first);
-    ad_free(c->chunks, GRAPH_FIRST_DIR * sizeof *c->chunks);
+  const adc_spec spec = {{sizeof(graph_node), 0}, GRAPH_FIRST_CHUNK, (size_t)1 << GRAPH_CHUNK_SHIFT, GRAPH_CHUNK_SHIFT, 0};
+  if (adc_init(&c->nodes, &spec) != AD_OK) {
     ad_free(c, sizeof *c);
     return NULL;
   }
-  c->chunk_cap = GRAPH_FIRST_DIR;
-  c->n_chunks = 1;
-  c->chunks[0].nodes = first;
-  c->chunks[0].cap = GRAPH_FIRST_CHUNK;
   c->no_grad_depth = 0;
   c->grad_mask = GRAPH_F_REQ;
   graph_reset(c);
@@ -167,8 +126,7 @@ graph_ctx *graph_new(void) {
 
 void graph_free(graph_ctx *c) {
   if (!c) return;
-  for (uint32_t k = 0; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
-  ad_free(c->chunks, c->chunk_cap * sizeof *c->chunks);
+  adc_free(&c->nodes);
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
   ad_free(c, sizeof *c);
@@ -184,25 +142,18 @@ void graph_reset(graph_ctx *c) {
   c->err[0] = '\0';
   /* Node 0 stands for every input that does not require grad: the sweep adds their (zero) partials into it.
    * It stays marked, so reaching it never counts as reaching a new node. */
-  graph_node *s = c->chunks[0].nodes;
+  adc_reset(&c->nodes);
+  graph_node *s = ADC_LANE(&c->nodes, graph_node) + adc_push(&c->nodes, 1);
   memset(s, 0, sizeof *s);
   s->meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | GRAPH_F_MARK;
-  enter_chunk(c, 0, 1);
+  c->next = 1;
   memset(&c->scratch, 0, sizeof c->scratch);
   c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF;
 }
 
 void graph_shrink(graph_ctx *c) {
   if (!c) return;
-  for (uint32_t k = 1; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
-  c->n_chunks = 1;
-  if (c->chunk_cap > GRAPH_FIRST_DIR) { /* shrinking: cannot fail the allocation hook; on failure keep it */
-    graph_chunk *d = (graph_chunk *)ad_realloc(c->chunks, c->chunk_cap * sizeof *d, GRAPH_FIRST_DIR * sizeof *d);
-    if (d) {
-      c->chunks = d;
-      c->chunk_cap = GRAPH_FIRST_DIR;
-    }
-  }
+  adc_shrink(&c->nodes);
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
   c->side = NULL;
@@ -244,13 +195,15 @@ ad_status graph_release(graph_ctx *c, graph_mark_t mark) {
     k -= 1;
     off = 1u << GRAPH_CHUNK_SHIFT;
   }
-  if (k >= c->n_chunks || off > c->chunks[k].cap) { /* an index in the gap after a small chunk: no mark */
+  adc_chunk *ck = adc_chunk_at(&c->nodes, k);
+  if (!ck || off > ck->cap) { /* an index in the gap after a small chunk: no mark */
     set_err(c, "graph_release: %u is not a mark", (unsigned)mark);
     return AD_EINVAL;
   }
   /* Later chunks are kept for reuse; `used` of chunks below k is unchanged. */
   c->status = AD_OK;
-  enter_chunk(c, k, off);
+  adc_pos p = {ck, off};
+  adc_rewind(&c->nodes, p);
   c->next = mark;
   /* Side entries and hooks of released nodes go; the hooks that stay are relinked in registration order. */
   c->n_side = side_lower_bound(c, mark);
@@ -283,14 +236,13 @@ graph_stats graph_get_stats(const graph_ctx *c) {
   s.bytes_per_node = (uint32_t)sizeof(graph_node);
   if (!c) return s;
   uint64_t nodes = 0, edges = 0, held = sizeof *c;
-  for (uint32_t k = 0; k <= c->cur; ++k) {
+  for (uint32_t k = 0; k <= c->nodes.cur->seq; ++k) {
     uint32_t cnt = chunk_count(c, k);
-    const graph_node *nd = c->chunks[k].nodes;
+    const graph_node *nd = chunk_nodes(c->nodes.dir, k);
     nodes += cnt;
     for (uint32_t j = k == 0 ? 1 : 0; j < cnt; ++j) edges += (nd[j].a != 0) + (nd[j].b != 0);
   }
-  for (uint32_t k = 0; k < c->n_chunks; ++k) held += (uint64_t)c->chunks[k].cap * sizeof(graph_node);
-  held += (uint64_t)c->chunk_cap * sizeof(graph_chunk) + (uint64_t)c->side_cap * sizeof(graph_side) +
+  held += adc_bytes_held(&c->nodes) + (uint64_t)c->side_cap * sizeof(graph_side) +
           (uint64_t)c->hook_cap * sizeof(graph_hook);
   s.nodes = nodes - 1; /* node 0 is not a graph node */
   s.edges = edges;
@@ -343,7 +295,7 @@ const char *graph_grad_fn_name(const graph_node *n) {
 static graph_edge edge_to(const graph_ctx *c, uint32_t id) {
   graph_edge e = {NULL, NULL};
   if (!id) return e;
-  e.node = node_at(c->chunks, id);
+  e.node = node_at(c->nodes.dir, id);
   e.name = (e.node->meta & GRAPH_F_LEAF) ? "AccumulateGrad" : ad_op_torch[e.node->meta & GRAPH_OP_MASK];
   return e;
 }
@@ -369,8 +321,8 @@ ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_ed
 graph_node *graph_node_at(const graph_ctx *c, uint32_t id) {
   if (!c || id == 0 || id >= real_next(c)) return NULL;
   uint32_t k = id >> GRAPH_CHUNK_SHIFT, j = id & GRAPH_CHUNK_MASK;
-  if (k > c->cur || j >= chunk_count(c, k)) return NULL; /* an index in the gap at the end of a small chunk */
-  return node_at(c->chunks, id);
+  if (k > c->nodes.cur->seq || j >= chunk_count(c, k)) return NULL; /* in the gap at the end of a small chunk */
+  return node_at(c->nodes.dir, id);
 }
 
 /* ---- Changing a node --------------------------------------------------------------------------------------------- */
@@ -546,11 +498,11 @@ static uint32_t mark_roots(graph_node *const *roots, int n, const double *grads,
 /* A marking sweep from index hi that runs no grad_fn: returns 1 if it reaches a grad_fn whose saved values were
  * freed. Leaves no mark behind. */
 static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
-  const graph_chunk *ch = c->chunks;
+  adc_chunk *const *ch = c->nodes.dir;
   int found = 0;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
   for (;;) {
-    graph_node *base = ch[k].nodes;
+    graph_node *base = chunk_nodes(ch, k);
     for (uint32_t stop = k == 0; j > stop;) {
       graph_node *nd = base + --j;
       uint32_t meta = nd->meta;
@@ -569,7 +521,7 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
       if (--pending == 0) return found;
     }
     if (k == 0) return found;
-    j = ch[--k].used;
+    j = (uint32_t)ch[--k]->used;
   }
 }
 
@@ -581,11 +533,11 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
  * costs one multiply-add per node and never waits for a store to reach the next load. */
 AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int free_saved) {
   const uint64_t saves = free_saved ? graph__all_ops & ~graph__saves_nothing : 0;
-  const graph_chunk *ch = c->chunks;
+  adc_chunk *const *ch = c->nodes.dir;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
   double carry = 0.0; /* contributions to the next index visited */
   for (;;) {
-    graph_node *base = ch[k].nodes;
+    graph_node *base = chunk_nodes(ch, k);
     const uint32_t first = k << GRAPH_CHUNK_SHIFT;
     for (uint32_t stop = k == 0; j > stop;) {
       graph_node *nd = base + --j;
@@ -597,7 +549,7 @@ AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int 
       nd->acc = 0.0;
       if (AD_UNLIKELY(meta & (GRAPH_F_LEAF | GRAPH_F_HOOK | GRAPH_F_RETAIN))) {
         g = visit_special(c, nd, g);
-        ch = c->chunks;
+        ch = c->nodes.dir;
         meta = nd->meta;
         if (meta & GRAPH_F_LEAF) {
           nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
@@ -629,7 +581,7 @@ AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int 
       if (--pending == 0) return id;
     }
     if (k == 0) return 1;
-    j = ch[--k].used;
+    j = (uint32_t)ch[--k]->used;
   }
 }
 
@@ -705,12 +657,12 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
         "  edge [fontname=\"Helvetica\", fontsize=9];\n",
         f);
   /* The same sweep as backward, printing instead of propagating: every node root depends on, newest first. */
-  const graph_chunk *ch = c->chunks;
+  adc_chunk *const *ch = c->nodes.dir;
   uint32_t hi = root->id, pending = 1;
   root->meta |= GRAPH_F_MARK;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
   for (;;) {
-    graph_node *base = ch[k].nodes;
+    graph_node *base = chunk_nodes(ch, k);
     for (uint32_t stop = k == 0; pending && j > stop;) {
       graph_node *nd = base + --j;
       if (!(nd->meta & GRAPH_F_MARK)) continue;
@@ -730,7 +682,7 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
       }
     }
     if (!pending || k == 0) break;
-    j = ch[--k].used;
+    j = (uint32_t)ch[--k]->used;
   }
   fputs("}\n", f);
   return ferror(f) ? AD_ESTATE : AD_OK;

@@ -62,6 +62,7 @@
 #include <stdio.h>
 
 #include "../ad.h"
+#include "../ad_chunk.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,15 +94,9 @@ enum {
   GRAPH_F_HOOK = 1u << 14        /* has hooks (side table) */
 };
 
-/* Node i is at chunks[i >> GRAPH_CHUNK_SHIFT].nodes + (i & GRAPH_CHUNK_MASK). */
+/* Node i is in chunk i >> GRAPH_CHUNK_SHIFT of the node stream, at offset i & GRAPH_CHUNK_MASK. */
 #define GRAPH_CHUNK_SHIFT 14
 #define GRAPH_CHUNK_MASK ((1u << GRAPH_CHUNK_SHIFT) - 1u)
-
-typedef struct graph_chunk {
-  graph_node *nodes;
-  uint32_t cap;  /* nodes it can hold (256, 512, ... up to 1 << GRAPH_CHUNK_SHIFT) */
-  uint32_t used; /* nodes written, once the recording has moved to a later chunk */
-} graph_chunk;
 
 typedef struct graph_side graph_side;
 typedef struct graph_hook graph_hook;
@@ -109,13 +104,10 @@ typedef struct graph_hook graph_hook;
 /* The context: the arena and the state of recording. The first fields are read by the inline ops; treat the
  * struct as opaque. */
 typedef struct graph_ctx {
-  graph_node *top, *end; /* free nodes of the current chunk */
+  adc_stream nodes;      /* the arena: a chunked stream of graph_node (ad_chunk.h), chunk k numbered from k << 14 */
   uint32_t next;         /* index the next node receives */
   uint32_t grad_mask;    /* GRAPH_F_REQ when grad mode is enabled, 0 under no_grad */
   ad_status status;      /* sticky: first error while recording */
-  uint32_t cur;          /* current chunk */
-  graph_chunk *chunks;   /* chunk directory, n_chunks allocated, chunk_cap slots */
-  uint32_t n_chunks, chunk_cap;
   int no_grad_depth;
   int in_backward;
   uint32_t freed_lo;     /* lowest index a backward without retain_graph went through (UINT32_MAX: none) */
@@ -261,9 +253,8 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f);
 void graph__grow(graph_ctx *c);
 
 AD_INLINE graph_node *graph__new(graph_ctx *c) {
-  if (AD_UNLIKELY(c->top == c->end)) graph__grow(c);
-  graph_node *n = c->top;
-  c->top = n + 1;
+  if (AD_UNLIKELY(c->nodes.used == c->nodes.cap)) graph__grow(c);
+  graph_node *n = ADC_LANE(&c->nodes, graph_node) + adc_push(&c->nodes, 1);
   n->id = c->next++;
   return n;
 }

@@ -1,19 +1,10 @@
-/* replay.c: chunked storage, forward replay with guards and the reverse sweep of the replayable tape (see
+/* replay.c: storage (three chunked streams, ad_chunk.h), forward replay with guards and the reverse sweep of the replayable tape (see
  * replay.h). Both sweeps are switch statements generated from ad_ops.def. */
 #include "replay.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
-
-/* A chunk of one stream: codes (uint8_t), operand indices (uint32_t) or constants (double). */
-struct replay_chunk {
-  replay_chunk *prev, *next;
-  size_t cap;    /* entries */
-  size_t used;   /* entries written; valid once sealed (replay__seal) or once the recording moved on */
-  size_t bytes;  /* allocation size, header included */
-  double data[]; /* entries of the stream's type */
-};
 
 enum { REPLAY_FIRST = 256, REPLAY_SCRATCH = 64 };
 
@@ -24,75 +15,19 @@ static uint32_t replay__scratch_arg[REPLAY_SCRATCH];
 static double replay__scratch_cst[REPLAY_SCRATCH];
 static double replay__scratch_val[REPLAY_SCRATCH];
 
-static uint8_t *op_data(replay_chunk *c) { return (uint8_t *)c->data; }
-static uint32_t *arg_data(replay_chunk *c) { return (uint32_t *)c->data; }
-static double *cst_data(replay_chunk *c) { return c->data; }
-
-static replay_chunk *chunk_new(size_t cap, size_t elem) {
-  size_t bytes = sizeof(replay_chunk) + cap * elem;
-  replay_chunk *c = (replay_chunk *)ad_malloc(bytes);
-  if (!c) return NULL;
-  c->prev = c->next = NULL;
-  c->cap = cap;
-  c->used = 0;
-  c->bytes = bytes;
-  return c;
-}
-
-static void chunks_free(replay_chunk *c) {
-  while (c) {
-    replay_chunk *n = c->next;
-    ad_free(c, c->bytes);
-    c = n;
-  }
-}
-
-/* The chunk after cur, allocating one twice as large (up to REPLAY_CHUNK_MAX) if there is none. */
-static replay_chunk *chunk_next(replay_chunk *cur, size_t elem) {
-  if (cur->next) return cur->next;
-  size_t cap = cur->cap * 2 < REPLAY_CHUNK_MAX ? cur->cap * 2 : REPLAY_CHUNK_MAX;
-  replay_chunk *c = chunk_new(cap, elem);
-  if (!c) return NULL;
-  c->prev = cur;
-  cur->next = c;
-  return c;
-}
-
-static void enter_op(replay_t *t, replay_chunk *c) {
-  t->op_cur = c;
-  c->used = 0;
-  t->op = op_data(c);
-  t->op_end = t->op + c->cap;
-}
-static void enter_arg(replay_t *t, replay_chunk *c) {
-  t->arg_cur = c;
-  c->used = 0;
-  t->arg = arg_data(c);
-  t->arg_end = t->arg + c->cap;
-}
-static void enter_cst(replay_t *t, replay_chunk *c) {
-  t->cst_cur = c;
-  c->used = 0;
-  t->cst = cst_data(c);
-  t->cst_end = t->cst + c->cap;
-}
-
 /* Records how far the current chunks are filled, so the sweeps know where each stream ends. */
 static void replay__seal(replay_t *t) {
-  t->op_cur->used = (size_t)(t->op - op_data(t->op_cur));
-  t->arg_cur->used = (size_t)(t->arg - arg_data(t->arg_cur));
-  t->cst_cur->used = (size_t)(t->cst - cst_data(t->cst_cur));
+  adc_seal(&t->ops);
+  adc_seal(&t->args);
+  adc_seal(&t->csts);
 }
 
 static void fail(replay_t *t, ad_status s) {
   if (t->status == AD_OK) t->status = s;
   t->values = t->status;
-  t->op = replay__scratch_op;
-  t->op_end = replay__scratch_op + REPLAY_SCRATCH;
-  t->arg = replay__scratch_arg;
-  t->arg_end = replay__scratch_arg + REPLAY_SCRATCH;
-  t->cst = replay__scratch_cst;
-  t->cst_end = replay__scratch_cst + REPLAY_SCRATCH;
+  adc_sink(&t->ops, replay__scratch_op, NULL, REPLAY_SCRATCH);
+  adc_sink(&t->args, replay__scratch_arg, NULL, REPLAY_SCRATCH);
+  adc_sink(&t->csts, replay__scratch_cst, NULL, REPLAY_SCRATCH);
   t->vp = replay__scratch_val;
   t->vp_end = replay__scratch_val + REPLAY_SCRATCH;
 }
@@ -100,15 +35,17 @@ static void fail(replay_t *t, ad_status s) {
 replay_t *replay_new(void) {
   replay_t *t = (replay_t *)ad_calloc(sizeof *t);
   if (!t) return NULL;
-  t->op_head = chunk_new(REPLAY_FIRST, sizeof(uint8_t));
-  t->arg_head = chunk_new(2 * REPLAY_FIRST, sizeof(uint32_t));
-  t->cst_head = chunk_new(REPLAY_FIRST, sizeof(double));
-  t->val = (double *)ad_malloc(REPLAY_FIRST * sizeof(double));
-  if (!t->op_head || !t->arg_head || !t->cst_head || !t->val) {
-    chunks_free(t->op_head);
-    chunks_free(t->arg_head);
-    chunks_free(t->cst_head);
-    ad_free(t->val, REPLAY_FIRST * sizeof(double));
+  const adc_spec ops = {{sizeof(uint8_t), 0}, REPLAY_FIRST, REPLAY_CHUNK_MAX, 0, 0};
+  const adc_spec args = {{sizeof(uint32_t), 0}, 2 * REPLAY_FIRST, REPLAY_CHUNK_MAX, 0, 0};
+  const adc_spec csts = {{sizeof(double), 0}, REPLAY_FIRST, REPLAY_CHUNK_MAX, 0, 0};
+  int ok = adc_init(&t->args, &args) == AD_OK && adc_init(&t->csts, &csts) == AD_OK &&
+           adc_init(&t->ops, &ops) == AD_OK && adc_nest(&t->ops, &t->args) == AD_OK &&
+           adc_nest(&t->ops, &t->csts) == AD_OK;
+  t->val = ok ? (double *)ad_malloc(REPLAY_FIRST * sizeof(double)) : NULL;
+  if (!t->val) {
+    adc_free(&t->args);
+    adc_free(&t->csts);
+    adc_free(&t->ops);
     ad_free(t, sizeof *t);
     return NULL;
   }
@@ -120,9 +57,7 @@ replay_t *replay_new(void) {
 
 void replay_free(replay_t *t) {
   if (!t) return;
-  chunks_free(t->op_head);
-  chunks_free(t->arg_head);
-  chunks_free(t->cst_head);
+  adc_free(&t->ops); /* and the operand and constant streams nested in it */
   ad_free(t->val, t->val_cap * sizeof(double));
   ad_free(t->adj, t->adj_cap * sizeof(double));
   ad_free(t, sizeof *t);
@@ -136,9 +71,7 @@ void replay_reset(replay_t *t) {
   t->n_inputs = 0;
   t->n_guards = 0;
   memset(&t->guard, 0, sizeof t->guard);
-  enter_op(t, t->op_head);
-  enter_arg(t, t->arg_head);
-  enter_cst(t, t->cst_head);
+  adc_reset(&t->ops); /* and the nested streams */
   t->val[0] = 0.0;
   t->vp = t->val + 1;
   t->vp_end = t->val + t->val_cap;
@@ -146,10 +79,7 @@ void replay_reset(replay_t *t) {
 
 void replay_shrink(replay_t *t) {
   if (!t) return;
-  chunks_free(t->op_head->next);
-  chunks_free(t->arg_head->next);
-  chunks_free(t->cst_head->next);
-  t->op_head->next = t->arg_head->next = t->cst_head->next = NULL;
+  adc_shrink(&t->ops); /* and the nested streams */
   ad_free(t->adj, t->adj_cap * sizeof(double));
   t->adj = NULL;
   t->adj_cap = 0;
@@ -178,32 +108,13 @@ void replay__grow(replay_t *t, unsigned nargs, unsigned ncst, unsigned nval) {
     fail(t, AD_ERANGE);
     return;
   }
-  if (t->op == t->op_end) {
-    t->op_cur->used = (size_t)(t->op - op_data(t->op_cur));
-    replay_chunk *c = chunk_next(t->op_cur, sizeof(uint8_t));
-    if (!c) {
-      fail(t, AD_ENOMEM);
-      return;
-    }
-    enter_op(t, c);
-  }
-  if ((size_t)(t->arg_end - t->arg) < nargs) { /* a record's indices never straddle two chunks */
-    t->arg_cur->used = (size_t)(t->arg - arg_data(t->arg_cur));
-    replay_chunk *c = chunk_next(t->arg_cur, sizeof(uint32_t));
-    if (!c) {
-      fail(t, AD_ENOMEM);
-      return;
-    }
-    enter_arg(t, c);
-  }
-  if ((size_t)(t->cst_end - t->cst) < ncst) {
-    t->cst_cur->used = (size_t)(t->cst - cst_data(t->cst_cur));
-    replay_chunk *c = chunk_next(t->cst_cur, sizeof(double));
-    if (!c) {
-      fail(t, AD_ENOMEM);
-      return;
-    }
-    enter_cst(t, c);
+  /* A record's operands and constants never straddle two chunks (adc_reserve). */
+  ad_status st = adc_reserve(&t->ops, 1);
+  if (st == AD_OK) st = adc_reserve(&t->args, nargs);
+  if (st == AD_OK) st = adc_reserve(&t->csts, ncst);
+  if (st != AD_OK) {
+    fail(t, st);
+    return;
   }
   if (nval && t->vp == t->vp_end) {
     size_t cap = t->val_cap * 2;
@@ -347,19 +258,6 @@ int replay_guard_message(const replay_t *t, char *buf, size_t n) {
 
 /* ---- Stats ------------------------------------------------------------------------------------------------- */
 
-/* Entries in a stream: the chunks the recording filled, then the current one up to the cursor. */
-static uint64_t stream_used(const replay_chunk *head, const replay_chunk *cur, size_t cur_used) {
-  uint64_t n = 0;
-  for (const replay_chunk *c = head; c != cur; c = c->next) n += c->used;
-  return n + cur_used;
-}
-
-static uint64_t stream_held(replay_chunk *head) {
-  uint64_t n = 0;
-  for (replay_chunk *c = head; c; c = c->next) n += c->bytes;
-  return n;
-}
-
 replay_stats replay_get_stats(const replay_t *t) {
   replay_stats s;
   memset(&s, 0, sizeof s);
@@ -368,14 +266,14 @@ replay_stats replay_get_stats(const replay_t *t) {
   s.inputs = t->n_inputs;
   s.guards = t->n_guards;
   if (t->status == AD_OK) {
-    s.arguments = stream_used(t->arg_head, t->arg_cur, (size_t)(t->arg - arg_data(t->arg_cur)));
-    s.constants = stream_used(t->cst_head, t->cst_cur, (size_t)(t->cst - cst_data(t->cst_cur)));
+    s.arguments = adc_count(&t->args);
+    s.constants = adc_count(&t->csts);
   }
   s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
                  s.statements * sizeof(double);
   s.value_bytes = t->val_cap * sizeof(double);
   s.adjoint_bytes = t->adj_cap * sizeof(double);
-  s.bytes_held = sizeof *t + stream_held(t->op_head) + stream_held(t->arg_head) + stream_held(t->cst_head) +
+  s.bytes_held = sizeof *t + adc_bytes_held(&t->ops) + adc_bytes_held(&t->args) + adc_bytes_held(&t->csts) +
                  s.value_bytes + s.adjoint_bytes;
   return s;
 }
@@ -406,36 +304,33 @@ void replay_clear_adjoints(replay_t *t) {
 
 /* ---- Forward replay ---------------------------------------------------------------------------------------- */
 
-/* Stream cursors: forward, move to the next chunk when this one's entries are used up; backward, to the
- * previous one when at its start. A record's entries never straddle two chunks. */
+/* Stream cursors (ad_chunk.h readers) over the operand and constant streams; the cases read the current chunk's
+ * records through a pointer range. Forward, step into the next chunk when the range is used up; backward, into the
+ * previous one at its start. A record's entries never straddle two chunks. */
 #define FWD_ARG()                                                                                              \
   while (AD_UNLIKELY(ap == ae)) {                                                                              \
-    ac = ac->next;                                                                                             \
-    assert(ac && "operand stream shorter than the codes say");                                                 \
-    ap = arg_data(ac);                                                                                         \
-    ae = ap + ac->used;                                                                                        \
+    adc__step_fwd(&ar);                                                                                        \
+    ap = ADC_RLANE(&ar, const uint32_t);                                                                       \
+    ae = ap + ar.chunk->used;                                                                                  \
   }
 #define FWD_CST()                                                                                              \
   while (AD_UNLIKELY(cp == ce)) {                                                                              \
-    cc = cc->next;                                                                                             \
-    assert(cc && "constant stream shorter than the codes say");                                                \
-    cp = cst_data(cc);                                                                                         \
-    ce = cp + cc->used;                                                                                        \
+    adc__step_fwd(&cr);                                                                                        \
+    cp = ADC_RLANE(&cr, const double);                                                                         \
+    ce = cp + cr.chunk->used;                                                                                  \
   }
 #define REV_ARG(k)                                                                                             \
   while (AD_UNLIKELY(ap == ab)) {                                                                              \
-    ac = ac->prev;                                                                                             \
-    assert(ac && "operand stream shorter than the codes say");                                                 \
-    ab = arg_data(ac);                                                                                         \
-    ap = ab + ac->used;                                                                                        \
+    adc__step_back(&ar);                                                                                       \
+    ab = ADC_RLANE(&ar, const uint32_t);                                                                       \
+    ap = ab + ar.off;                                                                                          \
   }                                                                                                            \
   ap -= (k);
 #define REV_CST()                                                                                              \
   while (AD_UNLIKELY(cp == cb)) {                                                                              \
-    cc = cc->prev;                                                                                             \
-    assert(cc && "constant stream shorter than the codes say");                                                \
-    cb = cst_data(cc);                                                                                         \
-    cp = cb + cc->used;                                                                                        \
+    adc__step_back(&cr);                                                                                       \
+    cb = ADC_RLANE(&cr, const double);                                                                         \
+    cp = cb + cr.off;                                                                                          \
   }                                                                                                            \
   cp -= 1;
 
@@ -508,11 +403,11 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
   size_t xi = 0;
   uint64_t nfired = 0, op_base = 0; /* op_base: records in the code chunks before this one */
   const int kinks = tp->kink_guards;
-  replay_chunk *ac = tp->arg_head, *cc = tp->cst_head;
-  const uint32_t *ap = arg_data(ac), *ae = ap + ac->used;
-  const double *cp = cst_data(cc), *ce = cp + cc->used;
-  for (replay_chunk *oc = tp->op_head;; oc = oc->next) {
-    const uint8_t *o0 = op_data(oc), *oe = o0 + oc->used;
+  adc_reader ar = adc_reader_begin(&tp->args), cr = adc_reader_begin(&tp->csts);
+  const uint32_t *ap = ADC_RLANE(&ar, const uint32_t), *ae = ap + ar.chunk->used;
+  const double *cp = ADC_RLANE(&cr, const double), *ce = cp + cr.chunk->used;
+  for (adc_chunk *oc = tp->ops.head;; oc = oc->next) {
+    const uint8_t *o0 = (const uint8_t *)oc->lane[0], *oe = o0 + oc->used;
     for (const uint8_t *o = o0; o < oe; ++o) {
       const unsigned code = *o;
       switch (code) {
@@ -554,7 +449,7 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
       }
     }
     op_base += oc->used;
-    if (oc == tp->op_cur) break;
+    if (oc == tp->ops.cur) break;
   }
   assert(s == tp->next && xi == n_x);
   if (fired) *fired = nfired;
@@ -672,11 +567,11 @@ ad_status replay_reverse(replay_t *tp) {
   double *restrict adj = tp->adj;
   uint32_t s = tp->next - 1; /* index of the statement being visited */
   double carry = adj[s];     /* adj[s], kept in a register */
-  replay_chunk *ac = tp->arg_cur, *cc = tp->cst_cur;
-  const uint32_t *ab = arg_data(ac), *ap = ab + ac->used;
-  const double *cb = cst_data(cc), *cp = cb + cc->used;
-  for (replay_chunk *oc = tp->op_cur; oc; oc = oc->prev) {
-    const uint8_t *o0 = op_data(oc);
+  adc_reader ar = adc_reader_end(&tp->args), cr = adc_reader_end(&tp->csts);
+  const uint32_t *ab = ADC_RLANE(&ar, const uint32_t), *ap = ab + ar.off;
+  const double *cb = ADC_RLANE(&cr, const double), *cp = cb + cr.off;
+  for (adc_chunk *oc = tp->ops.cur; oc; oc = oc->prev) {
+    const uint8_t *o0 = (const uint8_t *)oc->lane[0];
     for (const uint8_t *o = o0 + oc->used; o != o0;) {
       const unsigned code = *--o;
       switch (code) {

@@ -37,8 +37,9 @@
  * op) are part of the recording. Through the op interface, a program gets a double out of an active value only
  * by ad_val or a comparison, and both are guarded; reading replay_var.v directly bypasses the guards.
  *
- * Storage: the code, operand and constant streams grow in chunks (the first small, each next one twice as large,
- * up to REPLAY_CHUNK_MAX entries), so recording never copies them; the value and adjoint vectors are contiguous
+ * Storage: the code, operand and constant streams are chunked streams (ad_chunk.h; the first chunk small, each
+ * next one twice as large, up to REPLAY_CHUNK_MAX entries; the codes' chunks record where the other two stood),
+ * so recording never copies them; the value and adjoint vectors are contiguous
  * (replay reads operand values by index) and grow by doubling. replay_reset keeps all storage.
  */
 #ifndef REPLAY_H
@@ -48,6 +49,7 @@
 #include <stdint.h>
 
 #include "../ad.h"
+#include "../ad_chunk.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,8 +91,6 @@ enum {
 
 /* ---- The tape ---------------------------------------------------------------------------------------------- */
 
-typedef struct replay_chunk replay_chunk;
-
 /* A guard that fired: where, and what it saw. */
 typedef struct replay_guard {
   uint64_t op;        /* position on the tape: records (inputs, statements, guards) before it */
@@ -101,9 +101,9 @@ typedef struct replay_guard {
 
 /* The hot fields come first; all are read by the inline ops in replay_ops.h. Treat as opaque. */
 typedef struct replay_t {
-  uint8_t *op, *op_end;     /* next free code slot in the current code chunk, end of that chunk */
-  uint32_t *arg, *arg_end;  /* next free operand index, end of its chunk */
-  double *cst, *cst_end;    /* next free constant, end of its chunk */
+  adc_stream ops;           /* codes (uint8_t), one per record; each chunk records where args and csts stood */
+  adc_stream args;          /* operand indices (uint32_t) */
+  adc_stream csts;          /* constants (double) */
   double *vp, *vp_end;      /* while recording: &val[next], end of the value vector */
   uint32_t next;            /* index the next statement receives */
   ad_status status;         /* sticky: first error while recording */
@@ -111,7 +111,6 @@ typedef struct replay_t {
   int kink_guards;          /* 1: kink guards stop a replay (the default) */
   uint32_t n_inputs;
   uint64_t n_guards;
-  replay_chunk *op_head, *op_cur, *arg_head, *arg_cur, *cst_head, *cst_cur;
   double *val; /* value vector, val_cap slots */
   size_t val_cap;
   double *adj; /* adjoint vector, adj_cap slots */
@@ -202,20 +201,17 @@ void replay__grow(replay_t *t, unsigned nargs, unsigned ncst, unsigned nval);
 
 /* ---- inline recording primitives (used by replay_ops.h) ---- */
 
-/* A statement with code, na indices (i0, i1) and nc constants (k), value v. Loads the cursors into locals first,
- * since stores through uint8_t * may alias them. */
+/* A statement with code, na indices (i0, i1) and nc constants (k), value v. Takes every slot before storing,
+ * since stores through uint8_t * may alias the cursors; the code goes last. */
 AD_INLINE uint32_t replay__push(replay_t *t, unsigned code, unsigned na, uint32_t i0, uint32_t i1, unsigned nc,
                                 double k, double v) {
-  if (AD_UNLIKELY(t->vp == t->vp_end || t->op == t->op_end || (size_t)(t->arg_end - t->arg) < na ||
-                  (nc && t->cst == t->cst_end)))
+  if (AD_UNLIKELY(t->vp == t->vp_end || t->ops.used == t->ops.cap || t->args.cap - t->args.used < na ||
+                  (nc && t->csts.used == t->csts.cap)))
     replay__grow(t, na, nc, 1);
-  uint8_t *op = t->op;
-  uint32_t *arg = t->arg;
-  double *cst = t->cst, *vp = t->vp;
+  uint8_t *op = ADC_LANE(&t->ops, uint8_t) + adc_push(&t->ops, 1);
+  uint32_t *arg = ADC_LANE(&t->args, uint32_t) + adc_push(&t->args, na);
+  double *cst = ADC_LANE(&t->csts, double) + adc_push(&t->csts, nc), *vp = t->vp;
   uint32_t id = t->next;
-  t->op = op + 1;
-  t->arg = arg + na;
-  t->cst = cst + nc;
   t->vp = vp + 1;
   t->next = id + 1;
   if (na > 0) arg[0] = i0;
@@ -229,14 +225,12 @@ AD_INLINE uint32_t replay__push(replay_t *t, unsigned code, unsigned na, uint32_
 /* A guard with code, na indices (i0, i1) and nc constants (k): no value, no index of its own. */
 AD_INLINE void replay__guard(replay_t *t, unsigned code, unsigned na, uint32_t i0, uint32_t i1, unsigned nc,
                              double k) {
-  if (AD_UNLIKELY(t->op == t->op_end || (size_t)(t->arg_end - t->arg) < na || (nc && t->cst == t->cst_end)))
+  if (AD_UNLIKELY(t->ops.used == t->ops.cap || t->args.cap - t->args.used < na ||
+                  (nc && t->csts.used == t->csts.cap)))
     replay__grow(t, na, nc, 0);
-  uint8_t *op = t->op;
-  uint32_t *arg = t->arg;
-  double *cst = t->cst;
-  t->op = op + 1;
-  t->arg = arg + na;
-  t->cst = cst + nc;
+  uint8_t *op = ADC_LANE(&t->ops, uint8_t) + adc_push(&t->ops, 1);
+  uint32_t *arg = ADC_LANE(&t->args, uint32_t) + adc_push(&t->args, na);
+  double *cst = ADC_LANE(&t->csts, double) + adc_push(&t->csts, nc);
   t->n_guards++;
   if (na > 0) arg[0] = i0;
   if (na > 1) arg[1] = i1;

@@ -4,18 +4,6 @@
 #include <assert.h>
 #include <string.h>
 
-/* A chunk of statements (cap argument counts) or of arguments (cap partials, then cap indices). */
-struct tape_chunk {
-  tape_chunk *prev, *next;
-  size_t cap;      /* entries */
-  size_t used;     /* entries written; valid once the recording has moved past this chunk */
-  size_t bytes;    /* allocation size, header included */
-  uint32_t first;  /* statement chunks: index of the chunk's first statement */
-  tape_chunk *arg_chunk; /* statement chunks: the argument chunk and offset where the arguments of the chunk's */
-  size_t arg_off;        /* first statement go (or, if they do not fit there, the chunk before the next one) */
-  double data[];   /* statement chunks use it as bytes */
-};
-
 enum { TAPE_FIRST_STATEMENTS = 256, TAPE_SCRATCH = 64 };
 
 /* Scratch space that absorbs writes after an allocation failure, so recording can continue harmlessly until
@@ -24,71 +12,22 @@ static tape_nargs tape__scratch_st[TAPE_SCRATCH];
 static double tape__scratch_ap[TAPE_SCRATCH];
 static uint32_t tape__scratch_ai[TAPE_SCRATCH];
 
-static tape_nargs *st_data(tape_chunk *c) { return (tape_nargs *)c->data; }
-static double *arg_partials(tape_chunk *c) { return c->data; }
-static uint32_t *arg_indices(tape_chunk *c) { return (uint32_t *)(c->data + c->cap); }
-
-static tape_chunk *chunk_new(size_t cap, int is_args) {
-  size_t payload = is_args ? cap * (sizeof(double) + sizeof(uint32_t)) : cap * sizeof(tape_nargs);
-  size_t bytes = sizeof(tape_chunk) + payload;
-  tape_chunk *c = (tape_chunk *)ad_malloc(bytes);
-  if (!c) return NULL;
-  c->prev = c->next = NULL;
-  c->cap = cap;
-  c->used = 0;
-  c->bytes = bytes;
-  c->first = 0;
-  c->arg_chunk = NULL;
-  c->arg_off = 0;
-  return c;
-}
-
-static void chunks_free(tape_chunk *c) {
-  while (c) {
-    tape_chunk *n = c->next;
-    ad_free(c, c->bytes);
-    c = n;
-  }
-}
-
-static void enter_st_chunk(tape_t *t, tape_chunk *c, uint32_t first) {
-  t->st_cur = c;
-  c->first = first;
-  c->used = 0;
-  c->arg_chunk = t->arg_cur;
-  c->arg_off = (size_t)(t->ap - t->ap_base);
-  t->st = t->st_base = st_data(c);
-  t->st_end = t->st + c->cap;
-  t->st_first = first;
-}
-
-static void enter_arg_chunk(tape_t *t, tape_chunk *c) {
-  t->arg_cur = c;
-  c->used = 0;
-  t->ap = t->ap_base = arg_partials(c);
-  t->ai_base = arg_indices(c);
-  t->ap_end = t->ap + c->cap;
-}
-
 /* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording
  * is refused by tape_reverse) but stay in range. */
 static void fail(tape_t *t, ad_status s) {
   if (t->status == AD_OK) t->status = s;
-  t->st = t->st_base = tape__scratch_st;
-  t->st_end = tape__scratch_st + TAPE_SCRATCH;
-  t->ap = t->ap_base = tape__scratch_ap;
-  t->ai_base = tape__scratch_ai;
-  t->ap_end = tape__scratch_ap + TAPE_SCRATCH;
+  adc_sink(&t->st, tape__scratch_st, NULL, TAPE_SCRATCH);
+  adc_sink(&t->args, tape__scratch_ap, tape__scratch_ai, TAPE_SCRATCH);
 }
 
 tape_t *tape_new(void) {
   tape_t *t = (tape_t *)ad_calloc(sizeof *t);
   if (!t) return NULL;
-  t->st_head = chunk_new(TAPE_FIRST_STATEMENTS, 0);
-  t->arg_head = chunk_new(2 * TAPE_FIRST_STATEMENTS, 1);
-  if (!t->st_head || !t->arg_head) {
-    chunks_free(t->st_head);
-    chunks_free(t->arg_head);
+  const adc_spec st = {{sizeof(tape_nargs), 0}, TAPE_FIRST_STATEMENTS, TAPE_CHUNK_MAX, 0, 1}; /* 0: passive */
+  const adc_spec args = {{sizeof(double), sizeof(uint32_t)}, 2 * TAPE_FIRST_STATEMENTS, 2 * TAPE_CHUNK_MAX, 0, 0};
+  if (adc_init(&t->args, &args) != AD_OK || adc_init(&t->st, &st) != AD_OK || adc_nest(&t->st, &t->args) != AD_OK) {
+    adc_free(&t->args);
+    adc_free(&t->st);
     ad_free(t, sizeof *t);
     return NULL;
   }
@@ -98,8 +37,7 @@ tape_t *tape_new(void) {
 
 void tape_free(tape_t *t) {
   if (!t) return;
-  chunks_free(t->st_head);
-  chunks_free(t->arg_head);
+  adc_free(&t->st); /* and the arguments nested in it */
   ad_free(t->adj, t->adj_cap * sizeof(double));
   ad_free(t, sizeof *t);
 }
@@ -107,15 +45,12 @@ void tape_free(tape_t *t) {
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
-  enter_arg_chunk(t, t->arg_head);
-  enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
+  adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
 }
 
 void tape_shrink(tape_t *t) {
   if (!t) return;
-  chunks_free(t->st_head->next);
-  chunks_free(t->arg_head->next);
-  t->st_head->next = t->arg_head->next = NULL;
+  adc_shrink(&t->st);
   ad_free(t->adj, t->adj_cap * sizeof(double));
   t->adj = NULL;
   t->adj_cap = 0;
@@ -124,46 +59,21 @@ void tape_shrink(tape_t *t) {
 
 ad_status tape_status(const tape_t *t) { return t ? t->status : AD_EINVAL; }
 
-/* Moves the recording into the chunk after cur, allocating one twice as large (up to the maximum) if none. */
-static tape_chunk *next_chunk(tape_chunk *cur, size_t max_cap, int is_args) {
-  if (cur->next) return cur->next;
-  size_t cap = cur->cap * 2 < max_cap ? cur->cap * 2 : max_cap;
-  tape_chunk *c = chunk_new(cap, is_args);
-  if (!c) return NULL;
-  c->prev = cur;
-  cur->next = c;
-  return c;
-}
-
 void tape__grow(tape_t *t, unsigned k) {
   if (t->status != AD_OK) { /* already failed: keep absorbing writes */
     fail(t, t->status);
     return;
   }
-  if (t->st == t->st_end) {
-    uint64_t next = (uint64_t)t->st_first + t->st_cur->cap;
-    if (next + TAPE_CHUNK_MAX >= UINT32_MAX) { /* the next chunk's indices would not fit in 32 bits */
+  ad_status s = AD_OK;
+  if (t->st.used == t->st.cap) {
+    if (t->st.first + t->st.cap + TAPE_CHUNK_MAX >= UINT32_MAX) { /* the next chunk's indices would not fit */
       fail(t, AD_ERANGE);
       return;
     }
-    t->st_cur->used = t->st_cur->cap;
-    tape_chunk *c = next_chunk(t->st_cur, TAPE_CHUNK_MAX, 0);
-    if (!c) {
-      fail(t, AD_ENOMEM);
-      return;
-    }
-    enter_st_chunk(t, c, (uint32_t)next);
+    s = adc_grow(&t->st, 1);
   }
-  if ((size_t)(t->ap_end - t->ap) < k) {
-    tape_chunk *cur = t->arg_cur;
-    cur->used = (size_t)(t->ap - arg_partials(cur));
-    tape_chunk *c = next_chunk(cur, 2 * TAPE_CHUNK_MAX, 1);
-    if (!c) {
-      fail(t, AD_ENOMEM);
-      return;
-    }
-    enter_arg_chunk(t, c);
-  }
+  if (s == AD_OK && t->args.cap - t->args.used < k) s = adc_grow(&t->args, k);
+  if (s != AD_OK) fail(t, s);
 }
 
 tape_stats tape_get_stats(const tape_t *t) {
@@ -171,21 +81,10 @@ tape_stats tape_get_stats(const tape_t *t) {
   memset(&s, 0, sizeof s);
   if (!t) return s;
   s.statements = t->status == AD_OK ? tape__next(t) - 1u : 0;
-  uint64_t args = 0;
-  for (tape_chunk *c = t->arg_head; c; c = c->next) {
-    if (c == t->arg_cur) {
-      args += t->status == AD_OK ? (uint64_t)(t->ap - arg_partials(c)) : 0;
-      break;
-    }
-    args += c->used;
-  }
-  s.arguments = args;
-  s.bytes_used = s.statements + args * (sizeof(double) + sizeof(uint32_t));
-  uint64_t held = sizeof *t;
-  for (tape_chunk *c = t->st_head; c; c = c->next) held += c->bytes;
-  for (tape_chunk *c = t->arg_head; c; c = c->next) held += c->bytes;
+  s.arguments = t->status == AD_OK ? adc_count(&t->args) : 0;
+  s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t));
   s.adjoint_bytes = t->adj_cap * sizeof(double);
-  s.bytes_held = held + s.adjoint_bytes;
+  s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes;
   return s;
 }
 
@@ -220,18 +119,20 @@ void tape_clear_adjoints(tape_t *t) {
 #define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
 #endif
 
-/* Sweeps the cnt first statements of statement chunk sc, and all chunks before it, last to first; ac/ap/ai point
- * just past the arguments of the last of those statements. */
-static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_chunk *ac, const double *ap,
-                        const uint32_t *ai) {
-  const double *abase = arg_partials(ac);
+/* Sweeps the statements before the statement cursor sr, last to first; ar is just past their arguments. */
+static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
    * fused multiply-add per statement and never waits for a store to be forwarded to the next load. */
-  double carry = adj[sc->first + cnt - 1];
-  for (; sc; sc = sc->prev, cnt = sc ? sc->used : 0) {
-    const tape_nargs *n = st_data(sc);
-    uint32_t s = sc->first + (uint32_t)cnt;
+  double carry = adj[adc_reader_number(&sr) - 1];
+  /* The arguments are read through a pointer range of ar's current chunk (as fast as it gets: two pointer
+   * decrements per statement); ar steps into the previous chunk when the range is used up. */
+  const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
+  const uint32_t *ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
+  for (;;) {
+    const tape_nargs *n = ADC_RLANE(&sr, tape_nargs);
+    size_t cnt = sr.off;
+    uint32_t s = (uint32_t)adc_reader_number(&sr);
     while (cnt) {
       --cnt;
       --s;
@@ -242,11 +143,10 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
       unsigned k = n[cnt].n;
       if (!k) continue;
       while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
-        ac = ac->prev;
-        assert(ac && "argument chunks out of step with statements");
-        abase = arg_partials(ac);
-        ap = abase + ac->used;
-        ai = arg_indices(ac) + ac->used;
+        adc__step_back(&ar);
+        abase = ADC_RLANE(&ar, const double);
+        ap = abase + ar.off;
+        ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
       }
       ap -= k;
       ai -= k;
@@ -257,14 +157,15 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
         else TAPE_MADD(adj[i], ap[j], a);
       }
     }
+    if (!sr.chunk->prev) break;
+    adc__step_back(&sr);
   }
 }
 
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
   if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
-  tape__sweep(t->adj, t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap,
-              t->ai_base + (t->ap - t->ap_base));
+  tape__sweep(t->adj, adc_reader_end(&t->st), adc_reader_end(&t->args));
   return AD_OK;
 }
 
@@ -272,22 +173,22 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
   if (!t) return AD_EINVAL;
   if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
   if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
-  tape_chunk *sc = t->st_cur;
-  while (sc->first > top) sc = sc->prev;
-  size_t cnt = top - sc->first + 1;
-  /* Find where the arguments of statement top end: replay the chunk's argument placement from its start
-   * (a statement's arguments move to the next argument chunk exactly when they do not fit). */
-  tape_chunk *ac = sc->arg_chunk;
-  size_t off = sc->arg_off;
-  const tape_nargs *n = st_data(sc);
-  for (size_t j = 0; j < cnt; ++j) {
+  adc_pos sp = adc_tell(&t->st);
+  while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
+  sp.off = top - sp.chunk->first + 1;
+  /* Find where the arguments of statement top end: the statement chunk recorded where the arguments stood when
+   * it began; replay the placement from there (a statement's arguments move to the next argument chunk exactly
+   * when they do not fit). */
+  adc_pos ap = sp.chunk->nested[0];
+  const tape_nargs *n = (const tape_nargs *)sp.chunk->lane[0];
+  for (size_t j = 0; j < sp.off; ++j) {
     unsigned k = n[j].n;
-    if (k && ac->cap - off < k) {
-      ac = ac->next;
-      off = 0;
+    if (k && ap.chunk->cap - ap.off < k) {
+      ap.chunk = ap.chunk->next;
+      ap.off = 0;
     }
-    off += k;
+    ap.off += k;
   }
-  tape__sweep(t->adj, sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off);
+  tape__sweep(t->adj, adc_reader_at(sp), adc_reader_at(ap));
   return AD_OK;
 }

@@ -18,8 +18,9 @@
  *     a = adj[s];  for each argument j of s:  adj[idx[j]] += partial[j] * a
  * A statement whose adjoint is zero propagates nothing (its partials are not even multiplied: an Inf partial times
  * a zero adjoint gives 0, not NaN), so the statements an output does not reach cost no arithmetic.
- * Storage grows in chunks (the first small, each next one twice as large, up to TAPE_CHUNK_MAX entries), so
- * recording never copies what it has written, and tape_reset keeps every chunk for the next recording.
+ * Storage is two chunked streams (ad_chunk.h): statements, and arguments nested in them. Chunks grow (the first
+ * small, each next one twice as large, up to TAPE_CHUNK_MAX statements), so recording never copies what it has
+ * written, and tape_reset keeps every chunk for the next recording.
  */
 #ifndef TAPE_H
 #define TAPE_H
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "../ad.h"
+#include "../ad_chunk.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,29 +41,20 @@ typedef struct tape_var {
   uint32_t i;
 } tape_var;
 
-typedef struct tape_chunk tape_chunk;
-
 /* A statement's argument count. Wrapped in a struct so that storing it is not a character-type store, which
  * in C may alias anything and would force the compiler to reload the tape's cursors after every statement. */
 typedef struct tape_nargs {
   uint8_t n;
 } tape_nargs;
 
-/* The hot fields come first; all are read by the inline ops in tape_ops.h. Treat as opaque.
- * Recording updates only two cursors per statement (st and ap): a statement's index and its arguments' index
- * slots are derived from them, which keeps the stores per recorded statement to a minimum. */
+/* Two chunked streams (ad_chunk.h), read by the inline ops in tape_ops.h. Treat as opaque.
+ * Recording updates only the two write cursors per statement (st.used and args.used): a statement's index is the
+ * number of its record in st, and its arguments' partials and indices share one offset in args' two lanes. */
 typedef struct tape_t {
-  tape_nargs *st;      /* next free argument-count slot in the current statement chunk */
-  tape_nargs *st_end;  /* end of that chunk */
-  double *ap;          /* next free partial in the current argument chunk */
-  double *ap_end;      /* end of the current argument chunk's partials */
-  tape_nargs *st_base; /* first slot of the current statement chunk */
-  uint32_t st_first;   /* index of that chunk's first statement */
-  double *ap_base;     /* first partial of the current argument chunk */
-  uint32_t *ai_base;   /* first argument index of the current argument chunk: ai = ai_base + (ap - ap_base) */
-  ad_status status;    /* sticky: first error while recording */
-  tape_chunk *st_head, *st_cur, *arg_head, *arg_cur;
-  double *adj;         /* adjoint vector, adj_cap slots */
+  adc_stream st;     /* statements: argument counts (tape_nargs), numbered from 1; each chunk records args' position */
+  adc_stream args;   /* arguments: partial (lane 0, double) and argument index (lane 1, uint32_t) */
+  ad_status status;  /* sticky: first error while recording */
+  double *adj;       /* adjoint vector, adj_cap slots */
   size_t adj_cap;
 } tape_t;
 
@@ -69,7 +62,7 @@ typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */
   uint64_t arguments;     /* recorded arguments */
   uint64_t bytes_used;    /* bytes the recording occupies: statements * 1 + arguments * 12 */
-  uint64_t bytes_held;    /* bytes allocated by the tape: chunk capacity, chunk headers, adjoint vector */
+  uint64_t bytes_held;    /* bytes allocated by the tape: chunks with headers and directories, adjoints */
   uint64_t adjoint_bytes; /* of which the adjoint vector */
 } tape_stats;
 
@@ -113,44 +106,37 @@ void tape__grow(tape_t *t, unsigned k);
 /* ---- inline recording primitives (used by tape_ops.h) ---- */
 
 /* Index of the next statement. */
-AD_INLINE uint32_t tape__next(const tape_t *t) { return t->st_first + (uint32_t)(t->st - t->st_base); }
+AD_INLINE uint32_t tape__next(const tape_t *t) { return (uint32_t)t->st.first + (uint32_t)t->st.used; }
 
 AD_INLINE uint32_t tape__push0(tape_t *t) {
-  if (AD_UNLIKELY(t->st == t->st_end)) tape__grow(t, 0);
-  tape_nargs *st = t->st;
-  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
-  t->st = st + 1;
-  st->n = 0;
+  if (AD_UNLIKELY(t->st.used == t->st.cap)) tape__grow(t, 0);
+  size_t so = adc_push(&t->st, 1);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  ADC_LANE(&t->st, tape_nargs)[so].n = 0;
   return id;
 }
 
 AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
-  if (AD_UNLIKELY(t->st == t->st_end || t->ap == t->ap_end)) tape__grow(t, 1);
-  tape_nargs *st = t->st;
-  double *ap = t->ap;
-  uint32_t *ai = t->ai_base + (ap - t->ap_base);
-  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
-  t->st = st + 1;
-  t->ap = ap + 1;
-  ap[0] = p1;
-  ai[0] = i1;
-  st->n = 1;
+  if (AD_UNLIKELY(t->st.used == t->st.cap || t->args.used == t->args.cap)) tape__grow(t, 1);
+  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 1);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  ADC_LANE(&t->args, double)[ao] = p1;
+  ADC_LANE1(&t->args, uint32_t)[ao] = i1;
+  ADC_LANE(&t->st, tape_nargs)[so].n = 1;
   return id;
 }
 
 AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2) {
-  if (AD_UNLIKELY(t->st == t->st_end || t->ap_end - t->ap < 2)) tape__grow(t, 2);
-  tape_nargs *st = t->st;
-  double *ap = t->ap;
-  uint32_t *ai = t->ai_base + (ap - t->ap_base);
-  uint32_t id = t->st_first + (uint32_t)(st - t->st_base);
-  t->st = st + 1;
-  t->ap = ap + 2;
+  if (AD_UNLIKELY(t->st.used == t->st.cap || t->args.cap - t->args.used < 2)) tape__grow(t, 2);
+  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 2);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  double *ap = ADC_LANE(&t->args, double) + ao;
+  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
   ap[0] = p1;
   ap[1] = p2;
   ai[0] = i1;
   ai[1] = i2;
-  st->n = 2;
+  ADC_LANE(&t->st, tape_nargs)[so].n = 2;
   return id;
 }
 
