@@ -1,5 +1,12 @@
 # deps.sh: installs the Debian packages adlab needs, only those missing. Sourced by scripts/main and scripts/test.
-#   adlab_install_deps [extra packages...]
+#   adlab_install_deps [extra packages...]       the build's packages, and any extra ones
+#   adlab_install_peer_deps                      the build's packages and the peer AD tools' (ADLAB_PEER_PACKAGES)
+
+# The peer AD tools' packages (bench/peers/peers.cmake): ADOL-C (+ Boost for its tapeless mode), Sacado (+ Kokkos,
+# Teuchos, MPI), Ceres's Jet (+ Eigen), libtorch.
+ADLAB_PEER_PACKAGES=(libadolc-dev libboost-dev libtrilinos-sacado-dev libtrilinos-kokkos-dev libtrilinos-teuchos-dev
+                     mpi-default-dev libceres-dev libeigen3-dev libtorch-dev)
+
 adlab_install_deps() {
   local pkgs=(cmake make gcc g++ pkg-config libsleef-dev libbenchmark-dev python3 graphviz "$@")
   local missing=()
@@ -16,3 +23,5 @@ adlab_install_deps() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+adlab_install_peer_deps() { adlab_install_deps "${ADLAB_PEER_PACKAGES[@]}"; }

@@ -1,7 +1,8 @@
 /* test_peers: one peer AD tool (bench/peers/) against adlab's engines and the hand-written gradients.
  *
- *   test_peers adolc       exit 0 if the peer agrees everywhere, 1 on any failure,
- *                          77 (CTest: skipped) when that peer is not built into this binary
+ *   test_peers adolc       exit 0 if the peer agrees everywhere, 1 on any failure or an unknown peer name,
+ *                          77 (CTest: skipped) when that peer is not built into this binary, but 1 instead
+ *                          in CI (CI=true) or with ADLAB_REQUIRE_PEERS=1, where every peer must run
  *
  * For every workload (hidden, test-only ones aside, as in adcheck) at its two check sizes and two input seeds:
  * the peer's value against the primal engine, its Jacobian against the tape engine and the manual gradient (all
@@ -261,17 +262,41 @@ static void check_adolc_in_memory(const eng_api *e) {
   e->close(s);
 }
 
+/* 1 if name is one of the peers adlab has adapters for (ADLAB_PEER_NAMES, from tests/peers.cmake), built or not. */
+static int known_peer(const char *name) {
+  const char *list = ADLAB_PEER_NAMES;
+  size_t len = strlen(name);
+  while (len && *list) {
+    size_t w = strcspn(list, " ");
+    if (w == len && !strncmp(list, name, len)) return 1;
+    list += w + (list[w] == ' ');
+  }
+  return 0;
+}
+
+/* 1 if a peer that is not built must fail rather than skip: in CI (CI=true) or when the test command asks for
+ * the peers (ADLAB_REQUIRE_PEERS=1, after installing their packages). */
+static int peers_required(void) {
+  const char *ci = getenv("CI"), *req = getenv("ADLAB_REQUIRE_PEERS");
+  return (ci && !strcmp(ci, "true")) || (req && !strcmp(req, "1"));
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_peers PEER\n");
     return 2;
   }
+  if (!known_peer(argv[1])) {
+    fprintf(stderr, "test_peers: unknown peer '%s' (known: %s)\n", argv[1], ADLAB_PEER_NAMES);
+    return 1;
+  }
   const eng_api *e = eng_find(argv[1]);
-  int p = eng_is_peer(e);
-  if (!p) {
+  if (!eng_is_peer(e)) {
+    int required = peers_required();
     printf("peer %s not built: configure with -DADLAB_PEERS=ON with its Debian packages installed "
-           "(scripts/main --peers); %d peer(s) built\n", argv[1], eng_count - eng_own_count);
-    return 77;
+           "(scripts/main --peers); %d peer(s) built%s\n", argv[1], eng_count - eng_own_count,
+           required ? "; a failure here, since CI=true or ADLAB_REQUIRE_PEERS=1" : "");
+    return required ? 1 : 77;
   }
   printf("%s: %s %s, %s\n", e->name, e->tool, e->version, e->about);
   test_cond("peer has a tool name, version, mode and tolerance",
