@@ -12,6 +12,11 @@
  * `adcheck --workload prog --size <size> --seed <P_i>` checks it too when P_i < 2^31 (the size is printed).
  * A run also fails if it did not exercise every instruction code and both branch outcomes (runs of 2000 or more
  * programs), or if more than 1% of gradient components could not be compared with the reference.
+ *
+ * About one program in five is wild (prog.c): infinite and NaN inputs, overflowing exp, log and sqrt of 0,
+ * division by 0. A program that meets an infinite or NaN value is checked against the plain interpreter of the
+ * non-finite policy (ad_ops.def; tprog.h): NaN positions must agree exactly, forward mode against its forward
+ * reference. The summary says how many programs met such values (a run of 2000 or more fails if under 5%).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,6 +131,9 @@ int main(int argc, char **argv) {
   printf("  replays at a moved point: %ld accepted and checked, %ld refused by a guard\n", errs.replays,
          errs.replays_refused);
   printf("  branches: %ld then, %ld else\n", cover.taken[1], cover.taken[0]);
+  printf("  programs that met an infinite or NaN value: %ld (checked under the non-finite policy: %ld gradient "
+         "components, %ld of them NaN)\n",
+         errs.nonfinite_programs, errs.policy_compared, errs.policy_nan);
   if (errs.skipped * 100 > errs.compared + errs.skipped) {
     printf("  FAIL: more than 1%% of gradient components had no reference\n");
     bad = 1;
@@ -138,6 +146,10 @@ int main(int argc, char **argv) {
       }
     if (cover.taken[0] < 10 || cover.taken[1] < 10) {
       printf("  FAIL: branches did not go both ways\n");
+      bad = 1;
+    }
+    if (errs.nonfinite_programs * 20 < (long)count || errs.policy_nan < 10) { /* about one in five is wild */
+      printf("  FAIL: too few programs met infinite or NaN values\n");
       bad = 1;
     }
   }

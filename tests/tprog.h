@@ -34,6 +34,15 @@ typedef struct tprog_ref {
   double grad[PROG_MAX_INPUTS];  /* df/dx_j by the complex step */
   double mag[PROG_MAX_INPUTS];   /* sum over derivative paths from x_j of |product of local partials| */
   double vmag;                   /* running error scale of the value: rounding errors stay below ~n u vmag */
+  /* The non-finite policy of ad_ops.def applied by a plain interpreter (values and partials by the list's rules,
+   * reachability by the program's edges, IEEE products at every reached value): */
+  int nonfinite;                 /* 1 if an input, a value or a partial of an active value is infinite or NaN */
+  double pvalue;                 /* the value by the list's rules (bit-identical to the engines') */
+  double pgrad[PROG_MAX_INPUTS]; /* the gradient under the policy, reverse mode */
+  double pfwd[PROG_MAX_INPUTS];  /* the same by forward mode, column by column (tangents of unseeded values are
+                                  * absent); differs from pgrad only where infinite terms meet: (a + b) Inf in
+                                  * forward mode is a Inf + b Inf in reverse mode, NaN when a and b differ in sign */
+  double pjv;                    /* forward mode along tprog_dir */
 } tprog_ref;
 
 /* What the reference executed: instructions by code, and branch outcomes. Accumulates across calls. */
@@ -90,9 +99,18 @@ typedef struct tprog_errs {
   double value, grad, engines;
   long compared, skipped;
   long replays, replays_refused; /* replays at the moved point: accepted and checked, or refused by a guard */
+  long nonfinite_programs;       /* programs that met an infinite or NaN value, checked under the policy */
+  long policy_compared, policy_nan; /* their gradient components compared, and of those NaN by the policy */
 } tprog_errs;
 
-/* Checks every engine of eng_all on the program: values bit-identical to the primal engine's (any NaN matching any
+/* a and b agree under the non-finite policy: both NaN, or equal infinities (or an infinity and a finite number
+ * beyond 1e290 of the same sign: a product that overflows in one order of association only), or finite and
+ * within tol of max(|a|, |b|, scale). */
+int tprog_agree(double a, double b, double tol, double scale);
+
+/* Checks every engine of eng_all on the program. One that meets an infinite or NaN value (ref->nonfinite) is
+ * checked against the policy's reference (ref->pgrad; NaN positions must agree, see tprog_agree). Otherwise:
+ * values bit-identical to the primal engine's (any NaN matching any
  * NaN: C leaves their sign unspecified) and close to the reference; gradients close to the reference and to each
  * other; jvp = J v and vjp = J; a replay at x reproduces the recording, and one accepted at a moved point equals
  * a fresh recording there (value bit for bit, gradient within tol->engines). Comparisons with a NaN reference

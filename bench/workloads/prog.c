@@ -26,7 +26,15 @@
  *   the last instruction is an op with an active result.
  * Operands come mostly from values no instruction reads yet, else from recent values or anywhere before; once the
  * room left is just enough, the program folds its unread values two by two into the output, so that few values
- * are dead (about three quarters of all instructions reach the output at the fuzz test's sizes). */
+ * are dead (about three quarters of all instructions reach the output at the fuzz test's sizes).
+ *
+ * One program in five (decided by a hash of the seed, so the others do not change) is WILD: it meets infinite and
+ * NaN values on purpose, to test the non-finite policy of ad_ops.def. An input is, one time in four, one of
+ * +-Inf, NaN or 0; constants are, one time in four, one of 0, +-1000, Inf or 1e308; about one step in eight is a
+ * poison pair, exp(1000 v), log(0 v), sqrt(0 v), v / 0 or 1 / (0 v); and a candidate whose value or partials are
+ * infinite or NaN is accepted (the others still pass every check above, so the finite part stays well
+ * conditioned). Finite differences do not apply to such programs; the fuzz test checks them against a plain
+ * interpreter of the policy (tests/tprog.h). */
 #ifdef WL_META
 
 #include <math.h>
@@ -68,6 +76,7 @@ typedef struct prog_gen {
   double *grad, *mag;   /* k per slot */
   unsigned char *used;  /* some instruction reads slot r */
   int n_unused;         /* active values no instruction reads yet */
+  int wild;             /* 1: a program that meets infinite and NaN values on purpose (see the top) */
 } prog_gen;
 
 static uint64_t gen_below(prog_gen *g, uint64_t m) { return wl_rng_next(&g->r) % m; }
@@ -93,6 +102,8 @@ static void gen_fresh(prog_gen *g, int r) {
 
 static double gen_const(prog_gen *g) {
   static const double nice[] = {0.0, 1.0, -1.0, 2.0, 0.5, -0.5, 3.0, -2.0, 1.5, 0.25, 4.0, -3.0};
+  static const double wild[] = {0.0, 1000.0, -1000.0, INFINITY, 1e308};
+  if (g->wild && gen_below(g, 4) == 0) return wild[gen_below(g, sizeof wild / sizeof wild[0])];
   if (gen_below(g, 3) == 0) return nice[gen_below(g, sizeof nice / sizeof nice[0])];
   return wl_rng_uniform(&g->r, -2.5, 2.5);
 }
@@ -158,7 +169,34 @@ static int gen_steady(double p, double q) {
 
 /* Evaluates candidate c on the current values; 1 if it is acceptable (see the top of the file), with c->v,
  * c->grad and c->mag set. */
+/* Evaluates candidate c on the current values without judging it: c->v, c->grad, c->mag. */
+static void gen_calc(const prog_gen *g, prog_cand *c) {
+  int vv = ad_op_kind[c->code] == AD_KIND_VV, k = g->k;
+  double va = g->val[c->a], vb = vv ? g->val[c->b] : 0.0, pa, pb;
+  gen_eval(c->code, va, vb, c->kc, &c->v, &pa, &pb);
+  const double *ga = g->grad + (size_t)c->a * k, *ma = g->mag + (size_t)c->a * k;
+  const double *gb = g->grad + (size_t)c->b * k, *mb = g->mag + (size_t)c->b * k;
+  for (int j = 0; j < k; ++j) {
+    c->grad[j] = pa * ga[j] + (vv ? pb * gb[j] : 0.0);
+    c->mag[j] = fabs(pa) * ma[j] + (vv ? fabs(pb) * mb[j] : 0.0);
+  }
+}
+
+static int gen_check(const prog_gen *g, prog_cand *c);
+
 static int gen_try(const prog_gen *g, prog_cand *c) {
+  if (gen_check(g, c)) return 1;
+  if (!g->wild) return 0;
+  /* Wild programs also take a candidate that is infinite or NaN, in its value or its partials. */
+  int vv = ad_op_kind[c->code] == AD_KIND_VV;
+  double v, pa, pb;
+  gen_eval(c->code, g->val[c->a], vv ? g->val[c->b] : 0.0, c->kc, &v, &pa, &pb);
+  if (isfinite(v) && isfinite(pa) && isfinite(pb)) return 0;
+  gen_calc(g, c);
+  return 1;
+}
+
+static int gen_check(const prog_gen *g, prog_cand *c) {
   int vv = ad_op_kind[c->code] == AD_KIND_VV, same = vv && c->a == c->b, k = g->k;
   double va = g->val[c->a], vb = vv ? g->val[c->b] : 0.0, v, pa, pb;
   gen_eval(c->code, va, vb, c->kc, &v, &pa, &pb);
@@ -357,9 +395,36 @@ static int gen_fold(prog_gen *g) {
 /* One or more instructions at g->i. The last instruction is an op with an active result. Once the room left is
  * just enough to combine the values no instruction reads yet, the program folds them two by two into its
  * output, so that few values are dead. */
+/* Wild programs: a poison pair on an active value, exp(1000 v), log(0 v), sqrt(0 v), v / 0 or 1 / (0 v). */
+static int gen_poison(prog_gen *g) {
+  if (g->n - g->i < 3) return 0; /* keep room for an op after it */
+  prog_cand c1, c2;
+  memset(&c1, 0, sizeof c1);
+  memset(&c2, 0, sizeof c2);
+  c1.a = gen_pick(g, g->k + g->i);
+  int kind = (int)gen_below(g, 5);
+  if (kind == 3) { /* v / 0: one instruction */
+    c1.code = AD_OP_div_vc;
+    gen_calc(g, &c1);
+    gen_emit(g, &c1);
+    return 1;
+  }
+  c1.code = AD_OP_mul_vc;
+  c1.kc = kind == 0 ? 1000.0 : 0.0;
+  gen_calc(g, &c1);
+  gen_emit(g, &c1);
+  c2.a = g->k + g->i - 1;
+  c2.code = kind == 0 ? AD_OP_exp : kind == 1 ? AD_OP_log : kind == 2 ? AD_OP_sqrt : AD_OP_div_cv;
+  c2.kc = 1.0;
+  gen_calc(g, &c2);
+  gen_emit(g, &c2);
+  return 1;
+}
+
 static void gen_step(prog_gen *g) {
   int room = g->n - g->i, last = room == 1;
   if (g->n_unused >= 2 && room <= g->n_unused - 1 && gen_fold(g)) return;
+  if (g->wild && gen_below(g, 8) == 0 && gen_poison(g)) return;
   uint64_t u = gen_below(g, 100);
   if (!last && room >= 4 && u < 12 && gen_branch(g)) return;
   if (!last && u >= 12 && u < 17) {
@@ -407,7 +472,14 @@ static void prog_init(int size, uint64_t seed, double *x, double *data) {
   g.data = data;
   g.k = prog_k(size);
   g.n = prog_n(size);
+  wl_rng h = {seed ^ 0x510e527fade682d1ull}; /* wild or not: a hash of the seed, so tame programs stay as they were */
+  g.wild = wl_rng_next(&h) % 5 == 0;
   for (int j = 0; j < g.k; ++j) x[j] = wl_rng_uniform(&g.r, -2.0, 2.0);
+  if (g.wild) {
+    static const double special[] = {INFINITY, -INFINITY, NAN, 0.0};
+    for (int j = 0; j < g.k; ++j)
+      if (wl_rng_next(&h) % 4 == 0) x[j] = special[wl_rng_next(&h) % 4];
+  }
   size_t nv = (size_t)(g.k + g.n);
   g.val = (double *)malloc(nv * sizeof(double));
   g.grad = (double *)calloc(nv * (size_t)g.k, sizeof(double));

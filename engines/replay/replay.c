@@ -125,6 +125,7 @@ void replay_free(replay_t *t) {
   chunks_free(t->cst_head);
   ad_free(t->val, t->val_cap * sizeof(double));
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->adj_cap);
   ad_free(t, sizeof *t);
 }
 
@@ -151,7 +152,9 @@ void replay_shrink(replay_t *t) {
   chunks_free(t->cst_head->next);
   t->op_head->next = t->arg_head->next = t->cst_head->next = NULL;
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->adj_cap);
   t->adj = NULL;
+  t->reach = NULL;
   t->adj_cap = 0;
   if (t->val_cap > REPLAY_FIRST) {
     double *v = (double *)ad_realloc(t->val, t->val_cap * sizeof(double), REPLAY_FIRST * sizeof(double));
@@ -374,7 +377,7 @@ replay_stats replay_get_stats(const replay_t *t) {
   s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
                  s.statements * sizeof(double);
   s.value_bytes = t->val_cap * sizeof(double);
-  s.adjoint_bytes = t->adj_cap * sizeof(double);
+  s.adjoint_bytes = t->adj_cap * (sizeof(double) + 1); /* adjoints and their reach marks */
   s.bytes_held = sizeof *t + stream_held(t->op_head) + stream_held(t->arg_head) + stream_held(t->cst_head) +
                  s.value_bytes + s.adjoint_bytes;
   return s;
@@ -388,7 +391,15 @@ double *replay_adjoints(replay_t *t) {
   if (t->adj_cap < need) {
     size_t cap = need + need / 8;
     ad_free(t->adj, t->adj_cap * sizeof(double));
+    ad_free(t->reach, t->adj_cap);
     t->adj = (double *)ad_malloc(cap * sizeof(double));
+    t->reach = (uint8_t *)ad_calloc(cap);
+    if (!t->adj || !t->reach) {
+      ad_free(t->adj, cap * sizeof(double));
+      ad_free(t->reach, cap);
+      t->adj = NULL;
+      t->reach = NULL;
+    }
     t->adj_cap = t->adj ? cap : 0;
     if (!t->adj) {
       if (t->status == AD_OK) t->status = AD_ENOMEM;
@@ -397,6 +408,7 @@ double *replay_adjoints(replay_t *t) {
     }
   }
   memset(t->adj, 0, need * sizeof(double));
+  memset(t->reach, 0, need);
   return t->adj;
 }
 
@@ -587,18 +599,27 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
   const double w = carry;                                                                                      \
   adj[s] = w;                                                                                                  \
   const uint32_t prev = s - 1;                                                                                 \
-  carry = adj[prev];
+  carry = adj[prev];                                                                                           \
+  const int reached = w != 0.0 || reach[s];                                                                    \
+  reach[s] = 0;
 #define REV_ACC(i, p)                                                                                          \
   do {                                                                                                         \
     const double p_ = (p);                                                                                     \
+    reach[(i)] = 1;                                                                                            \
     if ((i) == prev) REPLAY_MADD(carry, p_, w);                                                                \
     else REPLAY_MADD(adj[(i)], p_, w);                                                                         \
   } while (0)
+/* A statement no seed reaches propagates nothing (the policy of ad_ops.def: an Inf partial there must not turn
+ * into 0 * Inf = NaN), and its partials are not even computed. */
 #define REV_PRE(pre)                                                                                           \
+  REV_VISIT()                                                                                                  \
+  if (!reached) {                                                                                              \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
   ad_m2 t = pre;                                                                                               \
   const double v = val[s];                                                                                     \
-  (void)t, (void)v, (void)a, (void)b;                                                                          \
-  REV_VISIT()
+  (void)t, (void)v, (void)a, (void)b;
 #define REV_U(name, pre, value, da, db)                                                                        \
   case AD_OP_##name: {                                                                                         \
     REV_ARG(1);                                                                                                \
@@ -665,11 +686,12 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
 
 ad_status replay_reverse(replay_t *tp) {
   if (!tp) return AD_EINVAL;
-  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next) return AD_ESTATE;
+  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next || !tp->reach) return AD_ESTATE;
   if (tp->values != AD_OK) return tp->values;
   replay__seal(tp);
   const double *restrict val = tp->val;
   double *restrict adj = tp->adj;
+  uint8_t *restrict reach = tp->reach; /* 1: a reached statement took this one as an operand; cleared on visit */
   uint32_t s = tp->next - 1; /* index of the statement being visited */
   double carry = adj[s];     /* adj[s], kept in a register */
   replay_chunk *ac = tp->arg_cur, *cc = tp->cst_cur;
@@ -685,7 +707,7 @@ ad_status replay_reverse(replay_t *tp) {
 #undef AD_OP
       case REPLAY_CODE_INPUT: {
         REV_VISIT()
-        (void)w;
+        (void)w, (void)reached;
         --s;
         break;
       }

@@ -115,6 +115,7 @@ typedef struct replay_t {
   double *val; /* value vector, val_cap slots */
   size_t val_cap;
   double *adj; /* adjoint vector, adj_cap slots */
+  uint8_t *reach; /* adj_cap reach marks of the reverse sweep (zero between sweeps) */
   size_t adj_cap;
   replay_guard guard; /* the last guard that fired */
 } replay_t;
@@ -128,7 +129,7 @@ typedef struct replay_stats {
   uint64_t bytes_used;    /* the recording: (statements + guards) + 4 arguments + 8 constants + 8 statements */
   uint64_t bytes_held;    /* bytes allocated by the tape: chunks and their headers, value and adjoint vectors */
   uint64_t value_bytes;   /* of which the value vector's capacity */
-  uint64_t adjoint_bytes; /* of which the adjoint vector's capacity */
+  uint64_t adjoint_bytes; /* of which the adjoint vector's capacity and its reach marks (1 byte per slot) */
 } replay_stats;
 
 /* Largest chunk, in entries. */
@@ -190,7 +191,8 @@ double *replay_adjoints(replay_t *t);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). NULL is ignored. */
 void replay_clear_adjoints(replay_t *t);
 /* The reverse sweep over the last complete evaluation: propagates the adjoints the caller seeded in
- * replay_adjoints() to all statements, recomputing each partial from the stored values. Each sweep adds into the
+ * replay_adjoints() to all statements the nonzero seeds reach, recomputing each partial from the stored values;
+ * statements they do not reach propagate nothing (the non-finite policy of ad_ops.def). Each sweep adds into the
  * adjoints, so clear them between sweeps. Returns AD_EINVAL for NULL; AD_ESTATE if the recording failed or no
  * adjoint vector was requested; AD_EGUARD after a refused replay; AD_OK otherwise. Allocates nothing. */
 ad_status replay_reverse(replay_t *t);

@@ -73,7 +73,12 @@ static void enter_arg_chunk(tape_t *t, tape_chunk *c) {
 /* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording
  * is refused by tape_reverse) but stay in range. */
 static void fail(tape_t *t, ad_status s) {
-  if (t->status == AD_OK) t->status = s;
+  if (t->status == AD_OK) { /* what was recorded before the first error stays countable */
+    tape_stats at = tape_get_stats(t);
+    t->at_fail.statements = at.statements;
+    t->at_fail.arguments = at.arguments;
+    t->status = s;
+  }
   t->st = t->st_base = tape__scratch_st;
   t->st_end = tape__scratch_st + TAPE_SCRATCH;
   t->ap = t->ap_base = tape__scratch_ap;
@@ -101,12 +106,15 @@ void tape_free(tape_t *t) {
   chunks_free(t->st_head);
   chunks_free(t->arg_head);
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->reach_cap);
   ad_free(t, sizeof *t);
 }
 
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
+  t->nonfinite = 0;
+  t->at_fail.statements = t->at_fail.arguments = 0;
   enter_arg_chunk(t, t->arg_head);
   enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
 }
@@ -119,6 +127,9 @@ void tape_shrink(tape_t *t) {
   ad_free(t->adj, t->adj_cap * sizeof(double));
   t->adj = NULL;
   t->adj_cap = 0;
+  ad_free(t->reach, t->reach_cap);
+  t->reach = NULL;
+  t->reach_cap = 0;
   tape_reset(t);
 }
 
@@ -170,14 +181,19 @@ tape_stats tape_get_stats(const tape_t *t) {
   tape_stats s;
   memset(&s, 0, sizeof s);
   if (!t) return s;
-  s.statements = t->status == AD_OK ? tape__next(t) - 1u : 0;
   uint64_t args = 0;
-  for (tape_chunk *c = t->arg_head; c; c = c->next) {
-    if (c == t->arg_cur) {
-      args += t->status == AD_OK ? (uint64_t)(t->ap - arg_partials(c)) : 0;
-      break;
+  if (t->status == AD_OK) {
+    s.statements = tape__next(t) - 1u;
+    for (tape_chunk *c = t->arg_head; c; c = c->next) {
+      if (c == t->arg_cur) {
+        args += (uint64_t)(t->ap - arg_partials(c));
+        break;
+      }
+      args += c->used;
     }
-    args += c->used;
+  } else { /* the cursors point into scratch space: report what the recording held when it failed */
+    s.statements = t->at_fail.statements;
+    args = t->at_fail.arguments;
   }
   s.arguments = args;
   s.bytes_used = s.statements + args * (sizeof(double) + sizeof(uint32_t));
@@ -185,7 +201,7 @@ tape_stats tape_get_stats(const tape_t *t) {
   for (tape_chunk *c = t->st_head; c; c = c->next) held += c->bytes;
   for (tape_chunk *c = t->arg_head; c; c = c->next) held += c->bytes;
   s.adjoint_bytes = t->adj_cap * sizeof(double);
-  s.bytes_held = held + s.adjoint_bytes;
+  s.bytes_held = held + s.adjoint_bytes + t->reach_cap;
   return s;
 }
 
@@ -203,6 +219,16 @@ double *tape_adjoints(tape_t *t) {
     }
   }
   memset(t->adj, 0, need * sizeof(double));
+  if (t->nonfinite && t->reach_cap < need) { /* the reach marks of tapes with non-finite partials */
+    ad_free(t->reach, t->reach_cap);
+    t->reach = (uint8_t *)ad_calloc(need);
+    t->reach_cap = t->reach ? need : 0;
+    if (!t->reach) {
+      if (t->status == AD_OK) t->status = AD_ENOMEM;
+      return NULL;
+    }
+  }
+  if (t->reach) memset(t->reach, 0, t->reach_cap < need ? t->reach_cap : need);
   return t->adj;
 }
 
@@ -221,9 +247,14 @@ void tape_clear_adjoints(tape_t *t) {
 #endif
 
 /* Sweeps the cnt first statements of statement chunk sc, and all chunks before it, last to first; ac/ap/ai point
- * just past the arguments of the last of those statements. */
-static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_chunk *ac, const double *ap,
-                        const uint32_t *ai) {
+ * just past the arguments of the last of those statements.
+ * reach NULL (no partial is infinite or NaN): a statement with a zero adjoint is skipped, which changes nothing,
+ * since 0 * p = 0 for finite p. reach non-NULL (the policy of ad_ops.def where it matters): a statement is reached
+ * when its adjoint is nonzero (a seed, or a contribution) or a reached statement took it as an argument; reached
+ * statements propagate p * a even when a is 0 (0 * Inf = NaN), the others nothing. Each visited slot of reach is
+ * cleared, so the array is zero again after the sweep. */
+AD_INLINE void tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, tape_chunk *sc, size_t cnt,
+                                tape_chunk *ac, const double *ap, const uint32_t *ai) {
   const double *abase = arg_partials(ac);
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
@@ -240,7 +271,10 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
       const uint32_t prev = s - 1; /* s >= 1, and slot 0 exists */
       carry = adj[prev];
       unsigned k = n[cnt].n;
-      if (!k) continue;
+      if (!k) {
+        if (reach) reach[s] = 0;
+        continue;
+      }
       while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
         ac = ac->prev;
         assert(ac && "argument chunks out of step with statements");
@@ -250,7 +284,14 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
       }
       ap -= k;
       ai -= k;
-      if (a == 0.0) continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
+      if (reach) {
+        const int reached = a != 0.0 || reach[s];
+        reach[s] = 0;
+        if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
+        for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
+      } else if (a == 0.0) {
+        continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
+      }
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
         if (i == prev) TAPE_MADD(carry, ap[j], a);
@@ -260,17 +301,30 @@ static void tape__sweep(double *restrict adj, tape_chunk *sc, size_t cnt, tape_c
   }
 }
 
+/* The two sweeps, each specialised. */
+static void tape__sweep(tape_t *t, tape_chunk *sc, size_t cnt, tape_chunk *ac, const double *ap,
+                        const uint32_t *ai) {
+  if (AD_UNLIKELY(t->nonfinite)) tape__sweep_impl(t->adj, t->reach, sc, cnt, ac, ap, ai);
+  else tape__sweep_impl(t->adj, NULL, sc, cnt, ac, ap, ai);
+}
+
+/* A tape with a non-finite partial needs its reach marks (allocated by tape_adjoints). */
+static int tape__ready(const tape_t *t) {
+  return t->status == AD_OK && t->adj && t->adj_cap >= tape__next(t) &&
+         (!t->nonfinite || (t->reach && t->reach_cap >= tape__next(t)));
+}
+
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
-  tape__sweep(t->adj, t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap,
+  if (!tape__ready(t)) return AD_ESTATE;
+  tape__sweep(t, t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap,
               t->ai_base + (t->ap - t->ap_base));
   return AD_OK;
 }
 
 ad_status tape_reverse_from(tape_t *t, uint32_t top) {
   if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
+  if (!tape__ready(t)) return AD_ESTATE;
   if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
   tape_chunk *sc = t->st_cur;
   while (sc->first > top) sc = sc->prev;
@@ -288,6 +342,6 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
     }
     off += k;
   }
-  tape__sweep(t->adj, sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off);
+  tape__sweep(t, sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off);
   return AD_OK;
 }
