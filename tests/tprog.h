@@ -13,7 +13,8 @@
  *
  * The reference evaluates the program in C99 complex arithmetic with glibc's functions and differentiates it by
  * the complex step: f'(x) = Im f(x + i h) / h with h = 1e-200, exact to rounding because no difference is taken.
- * It uses ad_ops.def only for the op names and kinds, never its partials or values, so a wrong rule there makes
+ * It uses ad_ops.def only for the op names and kinds (its table of complex counterparts is generated from the list,
+ * the counterparts themselves are written by hand), never its partials or values, so a wrong rule there makes
  * the engines and the reference disagree. Non-smooth ops are decided on the real part: abs, fmax, fmin and the
  * branches; abs'(0) = 0 and a max/min tie gives half to each operand, the conventions ad_ops.def documents.
  * Where an op leaves its real domain (log or sqrt of a number <= 0, pow of a negative base with a non-integer

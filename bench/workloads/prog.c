@@ -19,8 +19,10 @@
  *     its path magnitudes stay at most 1e6, its largest derivative is at least 1e-2 of its largest path
  *       magnitude (no cancelling paths, as in x - x) and 1e-3 of its value (not flat), and no nonzero
  *       derivative is below 1e-60 (complex steps of 1e-200 would underflow);
- *   an op rejected on an operand (log, sqrt or pow of a negative number, ...) is retried on a guarded operand:
- *   exp(v), sqr(v) + c with c in [0.1, 1), or tanh(v);
+ *   an op whose facts (ad_ops.def) say its operand a must be positive (AD_POS_A: log, sqrt, pow) and whose
+ *   operand is not gets a guarded operand straight away, exp(v) or sqr(v) + c with c in [0.1, 1); any other op
+ *   rejected on an operand is retried on exp(v), sqr(v) + c or tanh(v); a constant base of k ** x is drawn
+ *   positive, a constant divisor away from 0 (AD_NONZERO_B);
  *   branch conditions are decided with a margin of at least 5% of max(1, |value|) and beyond what an input move
  *   of 5e-3 can change, so the branch taken holds under finite differences and under a different libm;
  *   the last instruction is an op with an active result.
@@ -235,11 +237,22 @@ static int gen_check(const prog_gen *g, prog_cand *c) {
 }
 
 /* A random op with operands below limit. */
+/* A random op with operands below limit. The op's domain facts (ad_ops.def) shape its constant operand: a
+ * positive base for k ** x (AD_POS_A on a CV op), a divisor away from 0 for x / k (AD_NONZERO_B on a VC op). */
 static void gen_draw(prog_gen *g, prog_cand *c, int limit) {
   c->code = (int)gen_below(g, AD_OP_COUNT);
+  ad_kind kind = ad_op_kind[c->code];
+  unsigned facts = ad_op_facts[c->code];
   c->a = gen_pick(g, limit);
-  c->b = ad_op_kind[c->code] == AD_KIND_VV ? gen_pick(g, limit) : 0;
-  c->kc = ad_op_kind[c->code] == AD_KIND_VC || ad_op_kind[c->code] == AD_KIND_CV ? gen_const(g) : 0.0;
+  c->b = kind == AD_KIND_VV ? gen_pick(g, limit) : 0;
+  c->kc = kind == AD_KIND_VC || kind == AD_KIND_CV ? gen_const(g) : 0.0;
+  if (kind == AD_KIND_CV && (facts & AD_POS_A)) c->kc = fabs(c->kc);
+  if (kind == AD_KIND_VC && (facts & AD_NONZERO_B) && fabs(c->kc) < 0.25) c->kc = c->kc < 0 ? -0.5 : 0.5;
+}
+
+/* The op needs its variable operand a positive (AD_POS_A on a U, VV or VC op) and the one drawn is not. */
+static int gen_needs_positive(const prog_gen *g, const prog_cand *c) {
+  return (ad_op_facts[c->code] & AD_POS_A) && ad_op_kind[c->code] != AD_KIND_CV && !(g->val[c->a] > 0);
 }
 
 /* Records c's evaluation as slot r's. */
@@ -273,10 +286,12 @@ static double gen_cand_max_mag(const prog_gen *g, const prog_cand *c) {
   return m;
 }
 
-/* Tries to place candidate c after a guard of its first operand: exp(v), sqr(v) + c or tanh(v). The guard's
- * evaluation goes into the slots it will occupy, which nothing reads before they are written for good. */
+/* Tries to place candidate c after a guard of its first operand: exp(v), sqr(v) + c or, unless the op needs a
+ * positive operand, tanh(v). The guard's evaluation goes into the slots it will occupy, which nothing reads before
+ * they are written for good. */
 static int gen_guarded(prog_gen *g, const prog_cand *c) {
-  int room = g->n - g->i, kind = (int)gen_below(g, 3), need = kind == 1 ? 3 : 2, at = g->k + g->i;
+  int room = g->n - g->i, kind = (int)gen_below(g, gen_needs_positive(g, c) ? 2 : 3); /* tanh is not positive */
+  int need = kind == 1 ? 3 : 2, at = g->k + g->i;
   if (room < need) return 0;
   prog_cand g1, g2, t;
   memset(&g1, 0, sizeof g1);
@@ -434,6 +449,10 @@ static void gen_step(prog_gen *g) {
   prog_cand c;
   for (int t = 0; t < PROG_GEN_ATTEMPTS; ++t) {
     gen_draw(g, &c, g->k + g->i);
+    if (!g->wild && gen_needs_positive(g, &c)) { /* log, sqrt, pow of a value <= 0: guard it straight away */
+      if (gen_guarded(g, &c)) return;
+      continue;
+    }
     if (gen_try(g, &c) && (!last || gen_cand_max_mag(g, &c) > 0)) {
       gen_emit(g, &c);
       return;
@@ -536,7 +555,7 @@ const wl_info wl_info_prog = {
 /* Runs one op or constant instruction over the values v. */
 static ad_t prog_exec(ad_ctx *c, const double *ins, const ad_t *v) {
   switch ((int)ins[PROG_F_CODE]) {
-#define AD_OP(name, kind, torch, pre, value, da, db)                                                          \
+#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
   case AD_OP_##name:                                                                                           \
     return PROG__CALL_##kind(name);
 #include "../../engines/ad_ops.def"
@@ -552,7 +571,7 @@ static int prog_cond(ad_ctx *c, const double *ins, const ad_t *v) {
   switch ((int)ins[PROG_F_CODE]) {
 #define PROG__X(name, op)                                                                                      \
   case PROG_IF_VC_##name:                                                                                      \
-    return ad_##name##_vc(c, PROG__V(PROG_F_A), ins[PROG_F_K]);                                               \
+    return ad_##name##_vc(c, PROG__V(PROG_F_A), ins[PROG_F_K]);                                                \
   case PROG_IF_VV_##name:                                                                                      \
     return ad_##name##_vv(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B));
     AD_CMP_LIST(PROG__X)

@@ -58,7 +58,7 @@ AD_INLINE double dual__term(double p, double d) { return dual_absent(d) ? 0.0 : 
     ad_m2 t = pre;                                                                                             \
     (void)b, (void)t;                                                                                          \
     double v = value;                                                                                          \
-    return dual__make(v, dual_absent(x.d) ? DUAL_NONE : (da) * x.d + 0.0);                                    \
+    return dual__make(v, dual_absent(x.d) ? DUAL_NONE : (da) * x.d + 0.0);                                     \
   }
 #define DUAL_OP_VV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, ad_t y) {                                                        \
@@ -77,7 +77,7 @@ AD_INLINE double dual__term(double p, double d) { return dual_absent(d) ? 0.0 : 
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    return dual__make(v, dual_absent(x.d) ? DUAL_NONE : (da) * x.d + 0.0);                                    \
+    return dual__make(v, dual_absent(x.d) ? DUAL_NONE : (da) * x.d + 0.0);                                     \
   }
 #define DUAL_OP_CV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, double k, ad_t y) {                                                      \
@@ -86,9 +86,9 @@ AD_INLINE double dual__term(double p, double d) { return dual_absent(d) ? 0.0 : 
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    return dual__make(v, dual_absent(y.d) ? DUAL_NONE : (db) * y.d + 0.0);                                    \
+    return dual__make(v, dual_absent(y.d) ? DUAL_NONE : (db) * y.d + 0.0);                                     \
   }
-#define AD_OP(name, kind, torch, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
 

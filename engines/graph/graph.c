@@ -11,22 +11,28 @@
 _Static_assert((int)AD_OP_COUNT <= 64 && (int)AD_OP_COUNT < (int)GRAPH_OP_LEAF, "op codes must fit the 64-bit masks and 8 bits");
 _Static_assert(sizeof(graph_node) == 48, "a node is 48 bytes");
 
-#define GRAPH__BIT(op) ((uint64_t)1 << AD_OP_##op)
+/* The ops whose facts (ad_ops.def) include flag f, as a bit mask over op codes. */
+#define GRAPH__MASK_BIT(name, f, facts) | (((facts) & (f)) ? (uint64_t)1 << AD_OP_##name : 0u)
 
-/* grad_fns that save no tensor for backward, because their partials are constants: running them again after
- * a backward without retain_graph works in PyTorch, and so it does here. Every other grad_fn saves its inputs or
- * its result. */
-static const uint64_t graph__saves_nothing = GRAPH__BIT(add_vv) | GRAPH__BIT(sub_vv) | GRAPH__BIT(add_vc) |
-                                             GRAPH__BIT(sub_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(neg);
-static const uint64_t graph__all_ops = AD_OP_COUNT == 64 ? ~(uint64_t)0 : ((uint64_t)1 << AD_OP_COUNT) - 1u;
+/* grad_fns that save tensors for backward (AD_SAVES): a backward without retain_graph frees them, and running them
+ * again fails as in PyTorch. The others (add, sub, rsub, neg: constant partials) can run again. */
+static const uint64_t graph__saves = 0
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) GRAPH__MASK_BIT(name, AD_SAVES, facts)
+#include "../ad_ops.def"
+#undef AD_OP
+    ;
 
-/* PyTorch ops with one tensor input (so one next_functions entry) besides the unary ones: x ** k (pow.Tensor_Scalar),
- * k - x (rsub.Scalar), k ** x (pow.Scalar). Every other op with a constant operand takes it as a wrapped-number
- * tensor, whose next_functions entry is None. */
-static const uint64_t graph__one_input = GRAPH__BIT(pow_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(pow_cv);
+/* PyTorch ops with one tensor input (so one next_functions entry) besides the unary ones (AD_TORCH1): x ** k
+ * (pow.Tensor_Scalar), k - x (rsub.Scalar), k ** x (pow.Scalar). Every other op with a constant operand takes it as
+ * a wrapped-number tensor, whose next_functions entry is None. */
+static const uint64_t graph__one_input = 0
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) GRAPH__MASK_BIT(name, AD_TORCH1, facts)
+#include "../ad_ops.def"
+#undef AD_OP
+    ;
 
 #define GRAPH_MSG_FREED                                                                                        \
-  "Trying to backward through the graph a second time (or directly access saved tensors after they have "     \
+  "Trying to backward through the graph a second time (or directly access saved tensors after they have "      \
   "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "        \
   "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "  \
   "you need to access saved tensors after calling backward."
@@ -580,7 +586,7 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
  * always the next index visited (chunk gaps hold no nodes), is carried in a register instead of memory, so a chain
  * costs one multiply-add per node and never waits for a store to reach the next load. */
 AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int free_saved) {
-  const uint64_t saves = free_saved ? graph__all_ops & ~graph__saves_nothing : 0;
+  const uint64_t saves = free_saved ? graph__saves : 0;
   const graph_chunk *ch = c->chunks;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
   double carry = 0.0; /* contributions to the next index visited */

@@ -528,7 +528,7 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
     for (const uint8_t *o = o0; o < oe; ++o) {
       const unsigned code = *o;
       switch (code) {
-#define AD_OP(name, kind, torch, pre, value, da, db) FWD_##kind(name, pre, value)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) FWD_##kind(name, pre, value)
 #include "../ad_ops.def"
 #undef AD_OP
       case REPLAY_CODE_INPUT:
@@ -702,7 +702,7 @@ ad_status replay_reverse(replay_t *tp) {
     for (const uint8_t *o = o0 + oc->used; o != o0;) {
       const unsigned code = *--o;
       switch (code) {
-#define AD_OP(name, kind, torch, pre, value, da, db) REV_##kind(name, pre, value, da, db)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) REV_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
       case REPLAY_CODE_INPUT: {
