@@ -56,7 +56,9 @@ extern "C" {
   X(AD_ESTATE, "invalid state for this call")                                                                  \
   X(AD_EFREED, "saved values were already freed (backward through the graph a second time)")                   \
   X(AD_ENOGRAD, "tensor does not require grad and has no grad_fn")                                             \
-  X(AD_EGUARD, "control flow changed since recording")
+  X(AD_EGUARD, "control flow changed since recording")                                                        \
+  X(AD_EFOREIGN, "a variable from another context or tape, or from before a reset or shrink")                  \
+  X(AD_EIO, "writing failed (disk full or an I/O error)")
 
 typedef enum ad_status {
 #define AD__X(name, msg) name,

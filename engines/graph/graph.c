@@ -93,7 +93,16 @@ static uint32_t chunk_count(const graph_ctx *c, uint32_t k) {
 }
 
 /* A node of this context recorded since the last reset and not released (placeholders excluded). */
-static int is_live(const graph_ctx *c, const graph_node *n) { return n->id != 0 && n->id < real_next(c); }
+static int is_live(const graph_ctx *c, const graph_node *n) {
+  return n->id != 0 && n->id < real_next(c) && graph__ours(c, n);
+}
+
+/* Why n is not live: AD_EFOREIGN for a node of another context or generation (with a message), else AD_EINVAL. */
+static ad_status bad_node(graph_ctx *c, const graph_node *n) {
+  if (!c || !n || graph__ours(c, n)) return AD_EINVAL;
+  set_err(c, "a node of another context, or from before the last graph_reset or graph_shrink");
+  return AD_EFOREIGN;
+}
 
 static void enter_chunk(graph_ctx *c, uint32_t k, uint32_t off) {
   graph_chunk *ch = &c->chunks[k];
@@ -180,9 +189,28 @@ void graph_free(graph_ctx *c) {
   ad_free(c, sizeof *c);
 }
 
-void graph_reset(graph_ctx *c) {
-  if (!c) return;
-  assert(!c->in_backward && "graph_reset called from a hook");
+/* The tag of c's current generation, in bits 16-31: a hash of the context's address and its generation, so that
+ * nodes of two contexts, or of two generations of one, differ (up to one chance in 65536). */
+static uint32_t graph__tag_of(const graph_ctx *c) {
+  uint64_t h = ((uint64_t)(uintptr_t)c >> 4) * 0x9E3779B97F4A7C15ull + (uint64_t)c->generation * 0xBF58476D1CE4E5B9ull;
+  return (uint32_t)(h >> 48) << GRAPH_TAG_SHIFT;
+}
+
+graph_node *graph__foreign(graph_ctx *c) {
+  if (c->status == AD_OK)
+    set_err(c, "an op was given a node of another context, or from before the last graph_reset or graph_shrink");
+  fail(c, AD_EFOREIGN);
+  return graph__const(c, NAN);
+}
+
+ad_status graph_reset(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  if (c->in_backward) {
+    set_err(c, "graph_reset called from a hook during backward");
+    return AD_ESTATE;
+  }
+  c->generation++;
+  c->tag = graph__tag_of(c);
   c->status = AD_OK;
   c->n_side = 0;
   c->n_hooks = 0;
@@ -195,11 +223,16 @@ void graph_reset(graph_ctx *c) {
   s->meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | GRAPH_F_MARK;
   enter_chunk(c, 0, 1);
   memset(&c->scratch, 0, sizeof c->scratch);
-  c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF;
+  c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | c->tag;
+  return AD_OK;
 }
 
-void graph_shrink(graph_ctx *c) {
-  if (!c) return;
+ad_status graph_shrink(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  if (c->in_backward) { /* freeing the arena under the sweep would be a use after free */
+    set_err(c, "graph_shrink called from a hook during backward");
+    return AD_ESTATE;
+  }
   for (uint32_t k = 1; k < c->n_chunks; ++k) ad_free(c->chunks[k].nodes, (size_t)c->chunks[k].cap * sizeof(graph_node));
   c->n_chunks = 1;
   if (c->chunk_cap > GRAPH_FIRST_DIR) { /* shrinking: cannot fail the allocation hook; on failure keep it */
@@ -214,7 +247,7 @@ void graph_shrink(graph_ctx *c) {
   c->side = NULL;
   c->hooks = NULL;
   c->side_cap = c->hook_cap = 0;
-  graph_reset(c);
+  return graph_reset(c);
 }
 
 graph_mark_t graph_mark(const graph_ctx *c) { return c ? real_next(c) : 0; }
@@ -315,6 +348,7 @@ graph_node *graph_leaf(graph_ctx *c, double value, int requires_grad) {
 
 graph_node *graph_detach(graph_ctx *c, const graph_node *n) {
   if (!c || !n) return NULL;
+  if (!graph__ours(c, n)) return graph__foreign(c);
   return graph__const(c, n->value);
 }
 
@@ -327,7 +361,7 @@ int graph_requires_grad(const graph_node *n) { return n && (n->meta & GRAPH_F_RE
 int graph_grad(const graph_ctx *c, const graph_node *n, double *out) {
   double g = 0.0;
   int has = 0;
-  if (c && n) {
+  if (c && n && graph__ours(c, n)) {
     if (n->meta & GRAPH_F_LEAF) {
       has = (n->meta & GRAPH_F_HASGRAD) != 0;
       g = has ? n->da : 0.0;
@@ -356,7 +390,8 @@ static graph_edge edge_to(const graph_ctx *c, uint32_t id) {
 
 ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_edge out[2], int *count) {
   if (count) *count = 0;
-  if (!c || !n || !out || !count || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !out || !count) return AD_EINVAL;
+  if (!is_live(c, n)) return bad_node((graph_ctx *)c, n); /* the message buffer is not part of the graph */
   if (n->meta & GRAPH_F_LEAF) return AD_OK;
   uint32_t op = n->meta & GRAPH_OP_MASK;
   ad_kind kind = ad_op_kind[op];
@@ -404,7 +439,7 @@ static graph_side *side_get(graph_ctx *c, const graph_node *n) {
 }
 
 ad_status graph_requires_grad_(graph_ctx *c, graph_node *n, int flag) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (!(n->meta & GRAPH_F_LEAF)) {
     if (flag) return AD_OK;
     set_err(c, GRAPH_MSG_LEAF_FLAG);
@@ -416,7 +451,7 @@ ad_status graph_requires_grad_(graph_ctx *c, graph_node *n, int flag) {
 }
 
 ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (!(n->meta & GRAPH_F_REQ)) {
     set_err(c, GRAPH_MSG_RETAIN);
     return AD_ESTATE;
@@ -428,7 +463,7 @@ ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
 }
 
 ad_status graph_zero_grad(graph_ctx *c, graph_node *n, int set_to_none) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (n->meta & GRAPH_F_LEAF) {
     if (set_to_none) n->meta &= ~(uint32_t)GRAPH_F_HASGRAD;
     n->da = 0.0;
@@ -443,7 +478,7 @@ ad_status graph_zero_grad(graph_ctx *c, graph_node *n, int set_to_none) {
 }
 
 ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, void *user) {
-  if (!c || !n || !fn || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !fn || !is_live(c, n)) return fn ? bad_node(c, n) : AD_EINVAL;
   if (!(n->meta & GRAPH_F_REQ)) {
     set_err(c, GRAPH_MSG_HOOK);
     return AD_ESTATE;
@@ -473,7 +508,7 @@ ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, voi
 }
 
 ad_status graph_set_name(graph_ctx *c, graph_node *n, const char *name) {
-  if (!c || !n || !name || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !name || !is_live(c, n)) return name ? bad_node(c, n) : AD_EINVAL;
   graph_side *e = side_get(c, n);
   if (!e) return AD_ENOMEM;
   size_t len = strlen(name);
@@ -653,6 +688,10 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
   uint32_t hi = 0;
   for (int i = 0; i < n; ++i) {
     const graph_node *r = roots[i];
+    if (r && !graph__ours(c, r)) {
+      set_err(c, "graph_backward: root %d is a node of another context, or from before the last graph_reset", i);
+      return AD_EFOREIGN;
+    }
     if (!r || !is_live(c, r)) {
       set_err(c, "graph_backward: root %d is NULL, a placeholder or released", i);
       return AD_EINVAL;
@@ -705,7 +744,7 @@ static void dot_node(const graph_ctx *c, const graph_node *n, int is_root, FILE 
 }
 
 ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
-  if (!c || !root || !f || !is_live(c, root)) return AD_EINVAL;
+  if (!c || !root || !f || !is_live(c, root)) return f ? bad_node(c, root) : AD_EINVAL;
   if (c->in_backward) return AD_ESTATE;
   fputs("digraph autograd {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
         "  edge [fontname=\"Helvetica\", fontsize=9];\n",
@@ -739,5 +778,9 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
     j = ch[--k].used;
   }
   fputs("}\n", f);
-  return ferror(f) ? AD_ESTATE : AD_OK;
+  if (fflush(f) != 0 || ferror(f)) { /* a full disk shows at the flush */
+    set_err(c, "graph_write_dot: writing failed");
+    return AD_EIO;
+  }
+  return AD_OK;
 }

@@ -129,8 +129,27 @@ void replay_free(replay_t *t) {
   ad_free(t, sizeof *t);
 }
 
+/* A nonzero tag for t's current generation: a hash of the tape's address and its generation, so that variables of
+ * two tapes, or of two generations of one, differ (but for one chance in 2^32). */
+static uint32_t replay__tag_of(const replay_t *t) {
+  uint64_t h = ((uint64_t)(uintptr_t)t >> 4) * 0x9E3779B97F4A7C15ull + (uint64_t)t->generation * 0xBF58476D1CE4E5B9ull;
+  uint32_t tag = (uint32_t)(h >> 32);
+  return tag ? tag : 1u;
+}
+
+replay_var replay__foreign(replay_t *t) {
+  fail(t, AD_EFOREIGN);
+  replay_var r;
+  r.v = __builtin_nan("");
+  r.i = 0;
+  r.g = 0;
+  return r;
+}
+
 void replay_reset(replay_t *t) {
   if (!t) return;
+  t->generation++;
+  t->tag = replay__tag_of(t);
   t->status = AD_OK;
   t->values = AD_OK;
   t->next = 1; /* index 0 stands for every passive value */

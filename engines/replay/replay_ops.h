@@ -21,10 +21,12 @@
 typedef replay_var ad_t;
 typedef replay_t ad_ctx;
 
-AD_INLINE ad_t replay__var(double v, uint32_t i) {
+/* A variable of tape c (passive when i is 0). */
+AD_INLINE ad_t replay__var(const ad_ctx *c, double v, uint32_t i) {
   ad_t r;
   r.v = v;
   r.i = i;
+  r.g = i ? c->tag : 0;
   return r;
 }
 
@@ -33,11 +35,12 @@ AD_INLINE int replay_order(double a, double b) {
   return a < b ? REPLAY_ORDER_LT : a == b ? REPLAY_ORDER_EQ : a > b ? REPLAY_ORDER_GT : REPLAY_ORDER_UNORDERED;
 }
 
-AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return replay__var(v, 0); }
+AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return replay__var(c, v, 0); }
 
 /* Reading the value of an active variable records a guard on that value: what the program does with the double
  * is invisible to the tape, so a replay is only trusted where the value read is the same, bit for bit. */
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) {
+  if (AD_UNLIKELY(!replay__ours(c, x))) return replay__foreign(c).v;
   if (x.i) replay__guard(c, REPLAY_G_VALUE, 1, x.i, 0, 1, x.v);
   return x.v;
 }
@@ -73,9 +76,10 @@ AD_INLINE void replay__kink_vk(ad_ctx *c, unsigned facts, uint32_t i, double a, 
     ad_m2 t = pre;                                                                                             \
     (void)b, (void)t;                                                                                          \
     double v = value;                                                                                          \
-    if (AD_UNLIKELY(!x.i)) return replay__var(v, 0);                                                           \
+    if (AD_UNLIKELY(!x.i)) return replay__var(c, v, 0);                                                           \
+    if (AD_UNLIKELY(x.g != c->tag)) return replay__foreign(c);                                                 \
     replay__kink1(c, (facts), x.i, a);                                                                         \
-    return replay__var(v, replay__push(c, AD_OP_##name, 1, x.i, 0, 0, 0.0, v));                                \
+    return replay__var(c, v, replay__push(c, AD_OP_##name, 1, x.i, 0, 0, 0.0, v));                                \
   }
 #define REPLAY_OP_VC(name, facts, pre, value)                                                                  \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, double k) {                                                      \
@@ -83,9 +87,10 @@ AD_INLINE void replay__kink_vk(ad_ctx *c, unsigned facts, uint32_t i, double a, 
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    if (AD_UNLIKELY(!x.i)) return replay__var(v, 0);                                                           \
+    if (AD_UNLIKELY(!x.i)) return replay__var(c, v, 0);                                                           \
+    if (AD_UNLIKELY(x.g != c->tag)) return replay__foreign(c);                                                 \
     replay__kink_vk(c, (facts), x.i, a, k);                                                                    \
-    return replay__var(v, replay__push(c, AD_OP_##name, 1, x.i, 0, 1, k, v));                                  \
+    return replay__var(c, v, replay__push(c, AD_OP_##name, 1, x.i, 0, 1, k, v));                                  \
   }
 #define REPLAY_OP_CV(name, facts, pre, value)                                                                  \
   AD_INLINE ad_t ad_##name(ad_ctx *c, double k, ad_t y) {                                                      \
@@ -93,9 +98,10 @@ AD_INLINE void replay__kink_vk(ad_ctx *c, unsigned facts, uint32_t i, double a, 
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    if (AD_UNLIKELY(!y.i)) return replay__var(v, 0);                                                           \
+    if (AD_UNLIKELY(!y.i)) return replay__var(c, v, 0);                                                           \
+    if (AD_UNLIKELY(y.g != c->tag)) return replay__foreign(c);                                                 \
     replay__kink_vk(c, (facts), y.i, b, k);                                                                    \
-    return replay__var(v, replay__push(c, AD_OP_##name, 1, y.i, 0, 1, k, v));                                  \
+    return replay__var(c, v, replay__push(c, AD_OP_##name, 1, y.i, 0, 1, k, v));                                  \
   }
 /* Both active: two indices. One active: the passive operand's value is stored as a constant. */
 #define REPLAY_OP_VV(name, facts, pre, value)                                                                  \
@@ -104,19 +110,20 @@ AD_INLINE void replay__kink_vk(ad_ctx *c, unsigned facts, uint32_t i, double a, 
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
+    if (AD_UNLIKELY(!replay__ours(c, x) || !replay__ours(c, y))) return replay__foreign(c);                    \
     if (AD_LIKELY(x.i && y.i)) {                                                                               \
       replay__kink_vv(c, (facts), x.i, y.i, a, b);                                                             \
-      return replay__var(v, replay__push(c, AD_OP_##name, 2, x.i, y.i, 0, 0.0, v));                            \
+      return replay__var(c, v, replay__push(c, AD_OP_##name, 2, x.i, y.i, 0, 0.0, v));                            \
     }                                                                                                          \
     if (x.i) {                                                                                                 \
       replay__kink_vk(c, (facts), x.i, a, b);                                                                  \
-      return replay__var(v, replay__push(c, REPLAY_CODE_VK + AD_OP_##name, 1, x.i, 0, 1, b, v));               \
+      return replay__var(c, v, replay__push(c, REPLAY_CODE_VK + AD_OP_##name, 1, x.i, 0, 1, b, v));               \
     }                                                                                                          \
     if (y.i) {                                                                                                 \
       replay__kink_vk(c, (facts), y.i, b, a);                                                                  \
-      return replay__var(v, replay__push(c, REPLAY_CODE_KV + AD_OP_##name, 1, y.i, 0, 1, a, v));               \
+      return replay__var(c, v, replay__push(c, REPLAY_CODE_KV + AD_OP_##name, 1, y.i, 0, 1, a, v));               \
     }                                                                                                          \
-    return replay__var(v, 0);                                                                                  \
+    return replay__var(c, v, 0);                                                                                  \
   }
 #define AD_OP(name, kind, torch, facts, pre, value, da, db) REPLAY_OP_##kind(name, facts, pre, value)
 #include "../ad_ops.def"
@@ -132,12 +139,20 @@ AD_INLINE replay_cmp replay__cmp_mirror(replay_cmp cmp) {
                                 : REPLAY_CMP_le;
 }
 AD_INLINE int replay__cmp_vv(ad_ctx *c, replay_cmp cmp, int r, ad_t x, ad_t y) {
+  if (AD_UNLIKELY(!replay__ours(c, x) || !replay__ours(c, y))) {
+    replay__foreign(c);
+    return r;
+  }
   if (x.i && y.i) replay__guard(c, REPLAY_G_CMP_VV + 2u * cmp + (unsigned)r, 2, x.i, y.i, 0, 0.0);
   else if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, 1, x.i, 0, 1, y.v);
   else if (y.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * replay__cmp_mirror(cmp) + (unsigned)r, 1, y.i, 0, 1, x.v);
   return r;
 }
 AD_INLINE int replay__cmp_vc(ad_ctx *c, replay_cmp cmp, int r, ad_t x, double k) {
+  if (AD_UNLIKELY(!replay__ours(c, x))) {
+    replay__foreign(c);
+    return r;
+  }
   if (x.i) replay__guard(c, REPLAY_G_CMP_VC + 2u * cmp + (unsigned)r, 1, x.i, 0, 1, k);
   return r;
 }
