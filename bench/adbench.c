@@ -324,7 +324,7 @@ static void help(void) {
           "\nadbench's own flags (every --benchmark_* flag above works too):\n"
           "  --sweep=quick|default|full  node targets up to 10^4, 10^6 or 10^7 with matching run times\n"
           "  --quick, --full             short for --sweep=quick, --sweep=full\n"
-          "  --workload=NAME[,NAME...]   only these workloads (hidden test-only ones run only when named)\n"
+          "  --workload=NAME[,NAME...]   only these workloads\n"
           "  --engine=NAME[,NAME...]     only these engines\n"
           "  --mode=value|jvp|grad|reverse|replay[,...]  only these modes\n"
           "  --min-nodes=N --max-nodes=N --steps=K  node targets from N to N in K steps per decade\n"
@@ -336,7 +336,7 @@ static void help(void) {
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
           "  --progress                  say on stderr which workload, engine and mode is running\n"
           "workloads:");
-  for (int i = 0; i < WL_COUNT; ++i) fprintf(stdout, " %s%s", wl_all[i]->name, wl_all[i]->hidden ? "(hidden)" : "");
+  for (int i = 0; i < WL_COUNT; ++i) fprintf(stdout, " %s", wl_all[i]->name);
   fprintf(stdout, "\nengines:");
   for (int i = 0; i < eng_count; ++i) fprintf(stdout, " %s", eng_all[i]->name);
   fprintf(stdout, "\n");
@@ -660,7 +660,7 @@ static int adbench_main(int argc, char **argv) {
   if (user_min_time >= 0) g_opts.min_time = user_min_time; /* for the context: the user's flag wins */
   if (!g_opts.n_wl)
     for (int i = 0; i < WL_COUNT; ++i)
-      if (!wl_all[i]->hidden) g_opts.wl[g_opts.n_wl++] = wl_all[i];
+      g_opts.wl[g_opts.n_wl++] = wl_all[i];
   if (!g_opts.n_eng)
     for (int i = 0; i < eng_count && i < 64; ++i) g_opts.eng[g_opts.n_eng++] = eng_all[i];
   if (g_opts.memory_check) g_opts.mem_available = mem_available();

@@ -102,8 +102,7 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
 
 /* For two results that must be the same (a replay and a fresh recording): max |a - b| / max |b| over the entries
  * that differ, where NaN in both agrees whatever its sign (C leaves a NaN's sign and payload unspecified: which
- * operand of a commutative op the compiler puts first decides it) and so does the same infinity. Replays at
- * inputs outside a program's domain (the `prog` workload at other seeds' inputs) give NaNs. */
+ * operand of a commutative op the compiler puts first decides it) and so does the same infinity. */
 static double rel_err_same(const double *a, const double *b, size_t n) {
   double num = 0, den = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -447,7 +446,7 @@ int main(int argc, char **argv) {
   }
   if (!o.n_wl)
     for (int i = 0; i < WL_COUNT; ++i)
-      if (!wl_all[i]->hidden) o.wl[o.n_wl++] = wl_all[i];
+      o.wl[o.n_wl++] = wl_all[i];
   if (!o.n_eng)
     for (int i = 0; i < eng_count; ++i) o.eng[o.n_eng++] = eng_all[i];
 

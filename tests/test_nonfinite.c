@@ -36,8 +36,8 @@ static void check_case(const char *name, const double *data, const double *x, do
   for (int j = 0; j < k; ++j)
     CHECK(tprog_agree(ref.pgrad[j], want[j], 0, 0), "%s: policy reference d/dx%d = %.17g, expected %.17g", name, j,
           ref.pgrad[j], want[j]);
-  for (int e = 0; e < eng_own_count; ++e) {
-    const eng_api *eng = eng_all[e];
+  for (int e = 0; e < tprog_engine_count; ++e) {
+    const tprog_api *eng = tprog_engines[e];
     tprog_eng out;
     ad_status st = tprog_run(eng, data, x, &out);
     CHECK(st == AD_OK, "%s on %s: %s", name, eng->name, ad_status_str(st));
@@ -99,14 +99,14 @@ static void test_cases(void) {
     /* The value is NaN, which check_case compares with ==: checked here by hand. */
     tprog_ref ref;
     CHECK(tprog_reference(data, x, &ref, NULL) && isnan(ref.pvalue), "3x + 0 log(y): the value must be NaN");
-    for (int e2 = 0; e2 < eng_own_count; ++e2) {
+    for (int e2 = 0; e2 < tprog_engine_count; ++e2) {
       tprog_eng out;
-      CHECK(tprog_run(eng_all[e2], data, x, &out) == AD_OK && isnan(out.y), "3x + 0 log(y) on %s: value %g",
-            eng_all[e2]->name, out.y);
-      if (eng_all[e2]->kind == ENG_PRIMAL) continue;
+      CHECK(tprog_run(tprog_engines[e2], data, x, &out) == AD_OK && isnan(out.y), "3x + 0 log(y) on %s: value %g",
+            tprog_engines[e2]->name, out.y);
+      if (tprog_engines[e2]->kind == ENG_PRIMAL) continue;
       for (int j = 0; j < 2; ++j)
         CHECK(tprog_agree(out.J[j], want[j], 0, 0), "3x + 0 log(y) on %s: d/dx%d = %.17g, expected %.17g",
-              eng_all[e2]->name, j, out.J[j], want[j]);
+              tprog_engines[e2]->name, j, out.J[j], want[j]);
     }
   }
   {

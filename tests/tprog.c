@@ -380,36 +380,37 @@ void tprog_moved(const double *x, int k, double *out) {
   for (int j = 0; j < k; ++j) out[j] = x[j] * (1.0 + 1e-8 * (j + 1));
 }
 
-ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out) {
+const tprog_api *const tprog_engines[] = {
+#define TPROG__X(name) &tprog_##name,
+    ENG_LIST(TPROG__X)
+#undef TPROG__X
+};
+const int tprog_engine_count = (int)(sizeof tprog_engines / sizeof tprog_engines[0]);
+
+ad_status tprog_run(const tprog_api *e, const double *data, const double *x, tprog_eng *out) {
   memset(out, 0, sizeof *out);
   out->e = e;
-  const wl_info *w = wl_find("prog");
-  int k = (int)data[0], n = (int)data[1];
-  eng_session *s = w ? e->open(w, prog_size(k, n), data) : NULL;
-  if (!s) return out->st = AD_ENOMEM;
-  ad_status st = e->value(s, x, &out->y);
+  int k = (int)data[0];
+  ad_status st = e->value(data, x, &out->y);
   out->y_jac = out->y;
-  if (st == AD_OK && e->kind != ENG_PRIMAL) st = e->jacobian(s, x, &out->y_jac, out->J);
-  if (st == AD_OK && e->kind == ENG_FORWARD && e->jvp) {
+  if (st == AD_OK && e->grad) st = e->grad(data, x, &out->y_jac, out->J);
+  if (st == AD_OK && e->jvp) {
     double v[PROG_MAX_INPUTS], y;
     for (int j = 0; j < k; ++j) v[j] = tprog_dir(j);
-    st = e->jvp(s, x, v, &y, &out->jv);
+    st = e->jvp(data, x, v, &y, &out->jv);
   }
-  if (st == AD_OK && e->kind == ENG_REVERSE && e->vjp) {
-    double y, w1 = 1.0;
-    st = e->value(s, x, &y);
-    if (st == AD_OK) st = e->vjp(s, &w1, out->wJ);
+  if (st == AD_OK && e->vjp) {
+    double y;
+    st = e->vjp(data, x, 1.0, &y, out->wJ);
   }
   if (st == AD_OK && e->replay) {
-    double y, J[PROG_MAX_INPUTS], x2[PROG_MAX_INPUTS];
+    double x2[PROG_MAX_INPUTS];
     out->has_replay = 1;
-    st = e->jacobian(s, x, &y, J); /* the recording to replay */
-    if (st == AD_OK) out->replay_same = e->replay(s, x, &out->y_same, out->J_same);
+    out->replay_same = e->replay(data, x, x, &out->y_same, out->J_same);
     tprog_moved(x, k, x2);
-    if (st == AD_OK) out->replay_moved = e->replay(s, x2, &out->y_moved, out->J_moved);
-    if (st == AD_OK && out->replay_moved == AD_OK) st = e->jacobian(s, x2, &out->y_fresh, out->J_fresh);
+    out->replay_moved = e->replay(data, x, x2, &out->y_moved, out->J_moved);
+    if (out->replay_moved == AD_OK) st = e->grad(data, x2, &out->y_fresh, out->J_fresh);
   }
-  e->close(s);
   return out->st = st;
 }
 
@@ -495,7 +496,7 @@ static int check_policy(const double *x, const tprog_ref *ref, const tprog_tol *
   if (prim->st != AD_OK) TPROG_FAIL("  primal: %s\n", ad_status_str(prim->st));
   else if (!same_bits(prim->y, ref->pvalue))
     TPROG_FAIL("  primal: value %.17g, the rules give %.17g\n", prim->y, ref->pvalue);
-  for (int e = 0; e < eng_own_count; ++e) {
+  for (int e = 0; e < tprog_engine_count; ++e) {
     const tprog_eng *q = &r[e];
     const char *name = q->e->name;
     if (q->st != AD_OK) {
@@ -553,14 +554,14 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
   tprog_errs local;
   memset(&local, 0, sizeof local);
   if (!errs) errs = &local;
-  tprog_eng *r = (tprog_eng *)calloc((size_t)eng_own_count + 1, sizeof *r);
+  tprog_eng *r = (tprog_eng *)calloc((size_t)tprog_engine_count + 1, sizeof *r);
   if (!r) {
     if (log) fprintf(log, "tprog: out of memory\n");
     return 1;
   }
-  tprog_eng *prim = &r[eng_own_count];
-  tprog_run(&eng_primal, data, x, prim);
-  for (int e = 0; e < eng_own_count; ++e) tprog_run(eng_all[e], data, x, &r[e]);
+  tprog_eng *prim = &r[tprog_engine_count];
+  tprog_run(&tprog_primal, data, x, prim);
+  for (int e = 0; e < tprog_engine_count; ++e) tprog_run(tprog_engines[e], data, x, &r[e]);
   if (ref->nonfinite) {
     fails = check_policy(x, ref, tol, log, errs, r, prim);
     free(r);
@@ -578,7 +579,7 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
     if (comparable[j] && ref->mag[j] > mmax) mmax = ref->mag[j];
     if (comparable[j] && fabs(ref->grad[j]) > gnorm) gnorm = fabs(ref->grad[j]);
   }
-  for (int e = 0; e < eng_own_count; ++e) {
+  for (int e = 0; e < tprog_engine_count; ++e) {
     const tprog_eng *q = &r[e];
     const char *name = q->e->name;
     if (q->st != AD_OK) {
@@ -662,8 +663,7 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
 
 void tprog_print(FILE *f, const double *data, const double *x) {
   int k = (int)data[0], n = (int)data[1];
-  fprintf(f, "program: k = %d inputs, n = %d instructions, output v%d (prog size %d)\n", k, n, k + n - 1,
-          prog_size(k, n));
+  fprintf(f, "program: k = %d inputs, n = %d instructions, output v%d\n", k, n, k + n - 1);
   for (int j = 0; j < k; ++j) fprintf(f, "  v%d = x%d = %.17g\n", j, j, x[j]);
   for (int i = 0; i < n; ++i) {
     const double *ins = prog_ins(data, i);

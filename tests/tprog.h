@@ -1,10 +1,9 @@
-/* tprog.h: test support for the `prog` workload's programs (bench/workloads/prog.h): an independent
- * complex-step reference, a runner that evaluates a program on every engine through eng_api, a checker that
- * compares the two, and a printer.
+/* tprog.h: test support for random programs (prog.h): every engine's runner (tests/tprog_<engine>.c, each
+ * compiling the interpreter prog.c with that engine's inline ops), an independent complex-step reference, a plain
+ * interpreter of the non-finite policy, a checker that compares them, and a printer.
  *
  *   double x[PROG_MAX_INPUTS], data[...];
- *   int size = prog_size(k, n);
- *   wl_find("prog")->init(size, seed, x, data);          // or build one with prog_set_header / prog_set
+ *   prog_generate(k, n, seed, x, data);                   // or build one with prog_set_header / prog_set
  *   tprog_ref ref;
  *   if (!tprog_reference(data, x, &ref, NULL)) ...       // an op the reference does not know
  *   tprog_tol tol = tprog_tol_default();
@@ -26,7 +25,30 @@
 #include <stdio.h>
 
 #include "eng.h"
-#include "workloads/prog.h"
+#include "prog.h"
+
+/* One engine running a program held in data (a fresh recording per call; one output). Every call returns AD_OK or
+ * the status of the first engine call that failed. */
+typedef struct tprog_api {
+  const char *name;
+  eng_kind kind;
+  ad_status (*value)(const double *data, const double *x, double *y);
+  /* y and the gradient g[k] (primal: NULL) */
+  ad_status (*grad)(const double *data, const double *x, double *y, double *g);
+  /* forward engines: y and the directional derivative along v; NULL elsewhere */
+  ad_status (*jvp)(const double *data, const double *x, const double *v, double *y, double *jv);
+  /* reverse engines: y and w times the gradient by one sweep seeded with w; NULL elsewhere */
+  ad_status (*vjp)(const double *data, const double *x, double w, double *y, double *wg);
+  /* static-graph engines: record at x_rec, replay at x (no new recording): y and g, or AD_EGUARD; NULL elsewhere */
+  ad_status (*replay)(const double *data, const double *x_rec, const double *x, double *y, double *g);
+} tprog_api;
+
+/* The runners, one per engine of ENG_LIST (an engine without tests/tprog_<name>.c does not link). */
+#define TPROG__X(name) extern const tprog_api tprog_##name;
+ENG_LIST(TPROG__X)
+#undef TPROG__X
+extern const tprog_api *const tprog_engines[]; /* in ENG_LIST order, the primal engine first */
+extern const int tprog_engine_count;
 
 /* The complex-step reference of a program at x. */
 typedef struct tprog_ref {
@@ -59,7 +81,7 @@ int tprog_reference(const double *data, const double *x, tprog_ref *ref, tprog_c
 
 /* One engine's results on one program (filled by tprog_run). */
 typedef struct tprog_eng {
-  const eng_api *e;
+  const tprog_api *e;
   ad_status st;                 /* AD_OK, or the status of the first failing call */
   double y;                     /* value() */
   double y_jac;                 /* the value jacobian() wrote (primal: y) */
@@ -80,10 +102,9 @@ void tprog_moved(const double *x, int k, double *out);
 /* The direction jvp is checked along: component j is 1 + j / 4. */
 double tprog_dir(int j);
 
-/* Runs engine e on the program: open, value, jacobian, then jvp (forward) or vjp (reverse), replay (static
- * graphs), close.
- * The session borrows data. Returns out->st. */
-ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out);
+/* Runs engine e on the program: value, gradient, then jvp (forward) or vjp (reverse), replays (static graphs).
+ * Returns out->st. */
+ad_status tprog_run(const tprog_api *e, const double *data, const double *x, tprog_eng *out);
 
 /* Tolerances of tprog_check; see tprog_tol_default for their values and why. */
 typedef struct tprog_tol {
@@ -109,7 +130,7 @@ typedef struct tprog_errs {
  * within tol of max(|a|, |b|, scale). */
 int tprog_agree(double a, double b, double tol, double scale);
 
-/* Checks every engine of eng_all on the program. One that meets an infinite or NaN value (ref->nonfinite) is
+/* Checks every engine of tprog_engines on the program. One that meets an infinite or NaN value (ref->nonfinite) is
  * checked against the policy's reference (ref->pgrad; NaN positions must agree, see tprog_agree). Otherwise:
  * values bit-identical to the primal engine's (any NaN matching any
  * NaN: C leaves their sign unspecified) and close to the reference; gradients close to the reference and to each

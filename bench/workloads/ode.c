@@ -148,7 +148,7 @@ static void ode_manual(int size, const double *data, const double *x, double *f,
 
 const wl_info wl_info_ode = {WL_ode, "ode", "RK4 on GradBench's ODE, n dims x s steps (size = table row)", {1, 3},
                              ODE_ROWS, ode_n_in, ode_one, ode_n_data, ode_n_scratch, ode_nodes, ode_init,
-                             ode_manual, 0, NULL};
+                             ode_manual, NULL};
 
 /* ---- ode_adapt ---- */
 
@@ -245,7 +245,7 @@ fail:
 
 const wl_info wl_info_ode_adapt = {WL_ode_adapt, "ode_adapt", "adaptive RKF45 on GradBench's ODE, n dims (size = n)",
                                    {8, 100}, 10000000, odea_n_in, ode_one, ode_n_data, odea_n_scratch,
-                                   odea_nodes, odea_init, odea_manual, 0, NULL};
+                                   odea_nodes, odea_init, odea_manual, NULL};
 
 #else
 

@@ -1,10 +1,10 @@
-/* prog: a test-only (hidden) workload that interprets a random program held in its constant data, so every engine
- * runs every op of ad_ops.def, constants and data-dependent branches through its usual eng_api path.
+/* prog_gen.c: the generator of the random programs the fuzz and op tests run on every engine (prog.h: their
+ * encoding; prog.c: the interpreter, compiled once per engine by tests/tprog_<engine>.c).
  * The encoding (prog.h): data = {k, n, then per instruction: code, a, b, K}; code is an op of ad_ops.def, a
  * constant, or a branch "if v[a] <cmp> K (or v[b]) then instruction i + 1 else instruction i + 2". The output is
- * the last value. The size encodes the shape: k = 1 + (size - 1) % 8 inputs, n = 1 + (size - 1) / 8 instructions.
+ * the last value.
  *
- * init generates a program and its inputs from the seed (SplitMix64, as every workload). It keeps the program
+ * prog_generate makes a program and its inputs from the seed (SplitMix64, as every workload). It keeps the program
  * well conditioned and inside every op's domain at the generated inputs, so finite differences (adcheck) and
  * complex-step references (test_fuzz) apply, and a disagreement means a wrong rule or a wrong engine:
  *   inputs uniform in [-2, 2); constants uniform in [-2.5, 2.5) or, one time in three, from a short list of
@@ -37,19 +37,14 @@
  * infinite or NaN is accepted (the others still pass every check above, so the finite part stays well
  * conditioned). Finite differences do not apply to such programs; the fuzz test checks them against a plain
  * interpreter of the policy (tests/tprog.h). */
-#ifdef WL_META
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prog.h"
+#include "wl.h"
 
-static int prog_n_in(int size) { return prog_k(size); }
-static int prog_n_out(int size) { (void)size; return 1; }
-static int prog_n_data(int size) { return prog_data_len(prog_n(size)); }
-static int prog_n_scratch(int size) { return prog_k(size) + prog_n(size); }
-static double prog_nodes(int size) { return prog_n(size); }
 
 enum { PROG_GEN_ATTEMPTS = 24 };
 #define PROG_VMAX 1e4  /* largest |value| and |partial| the generator accepts */
@@ -484,13 +479,13 @@ static void prog_fallback(int k, int n, double *data) {
   for (int i = 0; i < n; ++i) prog_set(data, i, AD_OP_tanh, k + i - 1, 0, 0.0);
 }
 
-static void prog_init(int size, uint64_t seed, double *x, double *data) {
+void prog_generate(int k, int n, uint64_t seed, double *x, double *data) {
   prog_gen g;
   memset(&g, 0, sizeof g);
   g.r.s = seed;
   g.data = data;
-  g.k = prog_k(size);
-  g.n = prog_n(size);
+  g.k = k < 1 ? 1 : k > PROG_MAX_INPUTS ? PROG_MAX_INPUTS : k;
+  g.n = n < 1 ? 1 : n > PROG_MAX_INSTR ? PROG_MAX_INSTR : n;
   wl_rng h = {seed ^ 0x510e527fade682d1ull}; /* wild or not: a hash of the seed, so tame programs stay as they were */
   g.wild = wl_rng_next(&h) % 5 == 0;
   for (int j = 0; j < g.k; ++j) x[j] = wl_rng_uniform(&g.r, -2.0, 2.0);
@@ -521,92 +516,3 @@ static void prog_init(int size, uint64_t seed, double *x, double *data) {
   free(g.mag);
   free(g.used);
 }
-
-/* Designated initialisers (this part is compiled as C only): fields added to wl_info later default to 0. */
-const wl_info wl_info_prog = {
-    .id = WL_prog,
-    .name = "prog",
-    .doc = "random program of ops, constants and branches (test-only)",
-    .check_sizes = {PROG_MAX_INPUTS * 9 + 2, PROG_MAX_INPUTS * 39 + 6}, /* k = 2, n = 10 and k = 6, n = 40 */
-    .max_size = PROG_MAX_INPUTS * PROG_MAX_INSTR,
-    .n_in = prog_n_in,
-    .n_out = prog_n_out,
-    .n_data = prog_n_data,
-    .n_scratch = prog_n_scratch,
-    .nodes = prog_nodes,
-    .init = prog_init,
-    .manual = NULL,
-    .hidden = 1,
-};
-
-#else
-
-#include <assert.h>
-
-#include "prog.h"
-
-/* Operand f of instruction ins, and the call of an op by kind. */
-#define PROG__V(f) v[(int)ins[f]]
-#define PROG__CALL_U(name) ad_##name(c, PROG__V(PROG_F_A))
-#define PROG__CALL_VV(name) ad_##name(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B))
-#define PROG__CALL_VC(name) ad_##name(c, PROG__V(PROG_F_A), ins[PROG_F_K])
-#define PROG__CALL_CV(name) ad_##name(c, ins[PROG_F_K], PROG__V(PROG_F_A))
-
-/* Runs one op or constant instruction over the values v. */
-static ad_t prog_exec(ad_ctx *c, const double *ins, const ad_t *v) {
-  switch ((int)ins[PROG_F_CODE]) {
-#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
-  case AD_OP_##name:                                                                                           \
-    return PROG__CALL_##kind(name);
-#include "../../engines/ad_ops.def"
-#undef AD_OP
-  default:
-    assert((int)ins[PROG_F_CODE] == PROG_CONST && "prog: a branch may only run ops and constants");
-    return ad_const(c, ins[PROG_F_K]);
-  }
-}
-
-/* The condition of a branch instruction. */
-static int prog_cond(ad_ctx *c, const double *ins, const ad_t *v) {
-  switch ((int)ins[PROG_F_CODE]) {
-#define PROG__X(name, op)                                                                                      \
-  case PROG_IF_VC_##name:                                                                                      \
-    return ad_##name##_vc(c, PROG__V(PROG_F_A), ins[PROG_F_K]);                                                \
-  case PROG_IF_VV_##name:                                                                                      \
-    return ad_##name##_vv(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B));
-    AD_CMP_LIST(PROG__X)
-#undef PROG__X
-  default:
-    assert(0 && "prog: not a branch");
-    return 0;
-  }
-}
-
-static void WL_FN(prog)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
-  int k = prog_k(size), n = prog_n(size);
-  assert((int)data[0] == k && (int)data[1] == n);
-  for (int j = 0; j < k; ++j) s[j] = x[j];
-  for (int i = 0; i < n;) {
-    const double *ins = prog_ins(data, i);
-    if (prog_is_branch((int)ins[PROG_F_CODE])) {
-      assert(i + 2 < n);
-      ad_t r = prog_exec(c, prog_ins(data, prog_cond(c, ins, s) ? i + 1 : i + 2), s);
-      s[k + i] = r;
-      s[k + i + 1] = r;
-      s[k + i + 2] = r;
-      i += 3;
-    } else {
-      s[k + i] = prog_exec(c, ins, s);
-      i += 1;
-    }
-  }
-  y[0] = s[k + n - 1];
-}
-
-#undef PROG__V
-#undef PROG__CALL_U
-#undef PROG__CALL_VV
-#undef PROG__CALL_VC
-#undef PROG__CALL_CV
-
-#endif
