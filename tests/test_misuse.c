@@ -125,7 +125,8 @@ static void test_ode_adapt_cap(void) {
   CHECK(w != NULL, "no ode_adapt");
   if (!w) return;
   int size = 2, n_in = w->n_in(size);
-  double *x = (double *)malloc((size_t)n_in * sizeof *x), *data = (double *)malloc((size_t)w->n_data(size) * sizeof *data);
+  double *x = (double *)malloc((size_t)n_in * sizeof *x);
+  double *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data);
   double *J = (double *)malloc((size_t)n_in * sizeof *J), y = 0;
   CHECK(x && data && J, "out of memory");
   if (!x || !data || !J) return;
@@ -153,7 +154,8 @@ static void test_tape_stats_after_failure(void) {
   const wl_info *w = wl_find("chain");
   const eng_api *eng = eng_find("tape");
   int size = 100000, n_in = w->n_in(size);
-  double *x = (double *)malloc((size_t)n_in * sizeof *x), *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data), y;
+  double *x = (double *)malloc((size_t)n_in * sizeof *x), y;
+  double *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data);
   CHECK(x && data, "out of memory");
   if (!x || !data) return;
   w->init(size, 42, x, data);

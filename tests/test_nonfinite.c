@@ -180,8 +180,10 @@ static void test_workloads(void) {
     CHECK(wl != NULL, "no workload %s", names[w]);
     if (!wl) continue;
     int size = wl->check_sizes[0], n_in = wl->n_in(size), n_out = wl->n_out(size);
-    double *x = (double *)malloc((size_t)n_in * sizeof *x), *data = (double *)malloc(((size_t)wl->n_data(size) + 1) * sizeof *data);
-    double *ref = (double *)malloc((size_t)n_in * n_out * sizeof *ref), *J = (double *)malloc((size_t)n_in * n_out * sizeof *J);
+    double *x = (double *)malloc((size_t)n_in * sizeof *x);
+    double *data = (double *)malloc(((size_t)wl->n_data(size) + 1) * sizeof *data);
+    double *ref = (double *)malloc((size_t)n_in * n_out * sizeof *ref);
+    double *J = (double *)malloc((size_t)n_in * n_out * sizeof *J);
     double *y = (double *)malloc((size_t)n_out * sizeof *y), *y2 = (double *)malloc((size_t)n_out * sizeof *y2);
     CHECK(x && data && ref && J && y && y2, "out of memory");
     if (!(x && data && ref && J && y && y2)) return;

@@ -20,7 +20,9 @@ static ad_status du_pass(const double *data, const double *x, const double *v, i
   return AD_OK;
 }
 
-static ad_status du_value(const double *data, const double *x, double *y) { return du_pass(data, x, NULL, -1, y, NULL); }
+static ad_status du_value(const double *data, const double *x, double *y) {
+  return du_pass(data, x, NULL, -1, y, NULL);
+}
 
 static ad_status du_grad(const double *data, const double *x, double *y, double *g) {
   ad_status st = AD_OK;

@@ -108,8 +108,9 @@ double *tape_adjoints(tape_t *t);
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
  * adds into the adjoints, so clear them between sweeps. A seed is a nonzero adjoint: a statement seeded with 0 and
- * not reached from a nonzero seed counts as not reached (the policy of ad_ops.def: it propagates nothing). Returns AD_ESTATE if the recording failed or no adjoint
- * vector was requested, AD_EINVAL for NULL; AD_OK otherwise. */
+ * not reached from a nonzero seed counts as not reached (the policy of ad_ops.def: it propagates nothing).
+ * Returns AD_ESTATE if the recording failed or no adjoint vector was requested, AD_EINVAL for NULL; AD_OK
+ * otherwise. */
 ad_status tape_reverse(tape_t *t);
 /* The reverse sweep over statements top, top - 1, ..., 1 only: what tape_reverse does when every statement above
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
