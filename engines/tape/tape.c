@@ -113,7 +113,6 @@ void tape_free(tape_t *t) {
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
-  t->nonfinite = 0;
   t->at_fail.statements = t->at_fail.arguments = 0;
   enter_arg_chunk(t, t->arg_head);
   enter_st_chunk(t, t->st_head, 1); /* index 0 stands for every passive value */
@@ -219,16 +218,6 @@ double *tape_adjoints(tape_t *t) {
     }
   }
   memset(t->adj, 0, need * sizeof(double));
-  if (t->nonfinite && t->reach_cap < need) { /* the reach marks of tapes with non-finite partials */
-    ad_free(t->reach, t->reach_cap);
-    t->reach = (uint8_t *)ad_calloc(need);
-    t->reach_cap = t->reach ? need : 0;
-    if (!t->reach) {
-      if (t->status == AD_OK) t->status = AD_ENOMEM;
-      return NULL;
-    }
-  }
-  if (t->reach) memset(t->reach, 0, t->reach_cap < need ? t->reach_cap : need);
   return t->adj;
 }
 
@@ -246,15 +235,30 @@ void tape_clear_adjoints(tape_t *t) {
 #define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
 #endif
 
-/* Sweeps the cnt first statements of statement chunk sc, and all chunks before it, last to first; ac/ap/ai point
- * just past the arguments of the last of those statements.
- * reach NULL (no partial is infinite or NaN): a statement with a zero adjoint is skipped, which changes nothing,
- * since 0 * p = 0 for finite p. reach non-NULL (the policy of ad_ops.def where it matters): a statement is reached
- * when its adjoint is nonzero (a seed, or a contribution) or a reached statement took it as an argument; reached
- * statements propagate p * a even when a is 0 (0 * Inf = NaN), the others nothing. Each visited slot of reach is
- * cleared, so the array is zero again after the sweep. */
-AD_INLINE void tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, tape_chunk *sc, size_t cnt,
-                                tape_chunk *ac, const double *ap, const uint32_t *ai) {
+/* Where a sweep stands: the cnt first statements of statement chunk sc (and all chunks before it) are still to be
+ * visited, last to first; ac/ap/ai point just past the arguments of the last of those statements. */
+typedef struct tape_pos {
+  tape_chunk *sc;
+  size_t cnt;
+  tape_chunk *ac;
+  const double *ap;
+  const uint32_t *ai;
+} tape_pos;
+
+/* Sweeps from *p.
+ * reach NULL, the fast sweep: a statement with a zero adjoint is skipped, which changes nothing as long as its
+ * partials are finite (0 * p = 0). At the first zero-adjoint statement with an infinite or NaN partial, where the
+ * policy of ad_ops.def needs to know whether the statement is reached, it stops and returns that statement's
+ * index (its adjoint is written). Only zero-adjoint statements pay for that test (two subtractions of their
+ * partials), and the hot loop keeps nothing more live than before.
+ * reach non-NULL, the careful sweep: a statement is reached when its adjoint is nonzero (a seed, or contributions)
+ * or a reached statement took it as an argument; reached statements propagate p * a even when a is 0
+ * (0 * Inf = NaN), the others nothing. Each visited slot of reach is cleared. Returns 0 when done. */
+AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, const tape_pos *p) {
+  tape_chunk *sc = p->sc, *ac = p->ac;
+  size_t cnt = p->cnt;
+  const double *ap = p->ap;
+  const uint32_t *ai = p->ai;
   const double *abase = arg_partials(ac);
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
@@ -289,8 +293,11 @@ AD_INLINE void tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, t
         reach[s] = 0;
         if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
         for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
-      } else if (a == 0.0) {
-        continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
+      } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */
+        /* p - p is 0 for finite p, NaN for Inf and NaN; a statement has one or two arguments */
+        const double z = (ap[0] - ap[0]) + (ap[k - 1] - ap[k - 1]);
+        if (AD_LIKELY(z == 0.0)) continue;
+        return s; /* the careful sweep takes over at s (tape__sweep) */
       }
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
@@ -299,27 +306,72 @@ AD_INLINE void tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, t
       }
     }
   }
+  return 0;
 }
 
-/* The two sweeps, each specialised. */
-static void tape__sweep(tape_t *t, tape_chunk *sc, size_t cnt, tape_chunk *ac, const double *ap,
-                        const uint32_t *ai) {
-  if (AD_UNLIKELY(t->nonfinite)) tape__sweep_impl(t->adj, t->reach, sc, cnt, ac, ap, ai);
-  else tape__sweep_impl(t->adj, NULL, sc, cnt, ac, ap, ai);
+/* The reach marks of the statements from position *p down to, not including, statement stop, after the fast sweep
+ * visited them: a statement is reached if its (final) adjoint is nonzero or a reached statement took it as an
+ * argument, as in the careful sweep. Leaves in *p the position just above stop (stop is the next to visit). */
+static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t stop) {
+  tape_chunk *sc = p->sc, *ac = p->ac;
+  size_t cnt = p->cnt;
+  const double *ap = p->ap;
+  const uint32_t *ai = p->ai;
+  const double *abase = arg_partials(ac);
+  for (; sc; sc = sc->prev, cnt = sc ? sc->used : 0) {
+    const tape_nargs *n = st_data(sc);
+    uint32_t s = sc->first + (uint32_t)cnt;
+    while (cnt) {
+      if (s - 1 == stop) {
+        p->sc = sc, p->cnt = cnt, p->ac = ac, p->ap = ap, p->ai = ai;
+        return;
+      }
+      --cnt;
+      --s;
+      unsigned k = n[cnt].n;
+      const int reached = adj[s] != 0.0 || reach[s];
+      reach[s] = 0;
+      if (!k) continue;
+      while (ap == abase) {
+        ac = ac->prev;
+        abase = arg_partials(ac);
+        ap = abase + ac->used;
+        ai = arg_indices(ac) + ac->used;
+      }
+      ap -= k;
+      ai -= k;
+      if (reached)
+        for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
+    }
+  }
+  assert(0 && "the statement to stop at is not below the start");
 }
 
-/* A tape with a non-finite partial needs its reach marks (allocated by tape_adjoints). */
-static int tape__ready(const tape_t *t) {
-  return t->status == AD_OK && t->adj && t->adj_cap >= tape__next(t) &&
-         (!t->nonfinite || (t->reach && t->reach_cap >= tape__next(t)));
+/* The fast sweep from p; if it meets a zero-adjoint statement with a non-finite partial, the reach marks of the
+ * statements above it, then the careful sweep from it. AD_ENOMEM if the marks (one byte per statement, kept for
+ * later sweeps) cannot be allocated. */
+static ad_status tape__sweep(tape_t *t, tape_pos p) {
+  uint32_t at = tape__sweep_impl(t->adj, NULL, &p);
+  if (AD_LIKELY(!at)) return AD_OK;
+  size_t need = tape__next(t);
+  if (t->reach_cap < need) {
+    ad_free(t->reach, t->reach_cap);
+    t->reach = (uint8_t *)ad_calloc(need);
+    t->reach_cap = t->reach ? need : 0;
+    if (!t->reach) return AD_ENOMEM;
+  }
+  tape__mark(t->adj, t->reach, &p, at);
+  tape__sweep_impl(t->adj, t->reach, &p);
+  return AD_OK;
 }
+
+static int tape__ready(const tape_t *t) { return t->status == AD_OK && t->adj && t->adj_cap >= tape__next(t); }
 
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
   if (!tape__ready(t)) return AD_ESTATE;
-  tape__sweep(t, t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap,
-              t->ai_base + (t->ap - t->ap_base));
-  return AD_OK;
+  tape_pos p = {t->st_cur, (size_t)(t->st - t->st_base), t->arg_cur, t->ap, t->ai_base + (t->ap - t->ap_base)};
+  return tape__sweep(t, p);
 }
 
 ad_status tape_reverse_from(tape_t *t, uint32_t top) {
@@ -342,6 +394,6 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
     }
     off += k;
   }
-  tape__sweep(t, sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off);
-  return AD_OK;
+  tape_pos p = {sc, cnt, ac, arg_partials(ac) + off, arg_indices(ac) + off};
+  return tape__sweep(t, p);
 }

@@ -19,8 +19,8 @@
  * A statement whose adjoint is zero propagates nothing, so the statements an output does not reach cost no
  * arithmetic. That skip is exact for finite partials (0 * p adds nothing). Under the non-finite policy of
  * ad_ops.def a statement the output reaches must still propagate 0 * Inf = NaN, and one it does not reach must
- * not: so recording notes whether any partial is infinite or NaN (one OR per argument), and the reverse sweep of
- * such a tape tracks which statements the seeds reach (one byte per statement) and skips only the others.
+ * not: so the sweep tests the partials of zero-adjoint statements, and at the first non-finite one it works out
+ * which statements the seeds reach (one byte per statement, allocated then) and goes on tracking that.
  * Storage grows in chunks (the first small, each next one twice as large, up to TAPE_CHUNK_MAX entries), so
  * recording never copies what it has written, and tape_reset keeps every chunk for the next recording.
  */
@@ -29,7 +29,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "../ad.h"
 
@@ -64,11 +63,10 @@ typedef struct tape_t {
   double *ap_base;     /* first partial of the current argument chunk */
   uint32_t *ai_base;   /* first argument index of the current argument chunk: ai = ai_base + (ap - ap_base) */
   ad_status status;    /* sticky: first error while recording */
-  uint64_t nonfinite;  /* nonzero once a recorded partial is infinite or NaN (the sweep then tracks reach) */
   tape_chunk *st_head, *st_cur, *arg_head, *arg_cur;
   double *adj;         /* adjoint vector, adj_cap slots */
   size_t adj_cap;
-  uint8_t *reach;      /* tapes with a non-finite partial: 1 where a reached statement feeds the slot */
+  uint8_t *reach;      /* reach marks of a sweep that met a non-finite partial (zero between sweeps) */
   size_t reach_cap;
   struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
 } tape_t;
@@ -109,8 +107,8 @@ void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
  * adds into the adjoints, so clear them between sweeps. A seed is a nonzero adjoint: a statement seeded with 0 and
  * not reached from a nonzero seed counts as not reached (the policy of ad_ops.def: it propagates nothing).
- * Returns AD_ESTATE if the recording failed or no adjoint vector was requested, AD_EINVAL for NULL; AD_OK
- * otherwise. */
+ * Returns AD_ESTATE if the recording failed or no adjoint vector was requested, AD_EINVAL for NULL, AD_ENOMEM if
+ * a sweep that met a non-finite partial cannot allocate its reach marks; AD_OK otherwise. */
 ad_status tape_reverse(tape_t *t);
 /* The reverse sweep over statements top, top - 1, ..., 1 only: what tape_reverse does when every statement above
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
@@ -122,14 +120,6 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top);
 void tape__grow(tape_t *t, unsigned k);
 
 /* ---- inline recording primitives (used by tape_ops.h) ---- */
-
-/* Nonzero if p is infinite or NaN: p - p is +0.0 (all bits zero) for every finite p, NaN otherwise. */
-AD_INLINE uint64_t tape__nonfinite(double p) {
-  const double z = p - p;
-  uint64_t b;
-  memcpy(&b, &z, sizeof b);
-  return b;
-}
 
 /* Index of the next statement. */
 AD_INLINE uint32_t tape__next(const tape_t *t) { return t->st_first + (uint32_t)(t->st - t->st_base); }
@@ -154,7 +144,6 @@ AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
   ap[0] = p1;
   ai[0] = i1;
   st->n = 1;
-  t->nonfinite |= tape__nonfinite(p1);
   return id;
 }
 
@@ -171,7 +160,6 @@ AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, d
   ai[0] = i1;
   ai[1] = i2;
   st->n = 2;
-  t->nonfinite |= tape__nonfinite(p1 + p2); /* Inf - Inf = NaN too; an overflowing sum only costs the careful sweep */
   return id;
 }
 
