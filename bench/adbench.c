@@ -41,7 +41,7 @@ static void help(void) {
           "\nadbench's own flags (--flag value or --flag=value; every --benchmark_* flag above works too):\n"
           "  --sweep quick|default|full  node targets up to 10^4, 10^6 or 10^7 with matching run times\n"
           "  --quick, --full             short for --sweep quick, --sweep full\n"
-          "  --workload NAME[,NAME...]   only these workloads (hidden test-only ones run only when named)\n"
+          "  --workload NAME[,NAME...]   only these workloads\n"
           "  --engine NAME[,NAME...]     only these engines\n"
           "  --mode value|jvp|grad|reverse|replay[,...]  only these modes\n"
           "  --min-nodes N --max-nodes N --steps K  node targets from N to N in K steps per decade\n"
@@ -54,7 +54,7 @@ static void help(void) {
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
           "  --progress                  say on stderr which workload, engine and mode is running\n"
           "workloads:");
-  for (int i = 0; i < WL_COUNT; ++i) fprintf(stdout, " %s%s", wl_all[i]->name, wl_all[i]->hidden ? "(hidden)" : "");
+  for (int i = 0; i < WL_COUNT; ++i) fprintf(stdout, " %s", wl_all[i]->name);
   fprintf(stdout, "\nengines:");
   for (int i = 0; i < eng_count; ++i) fprintf(stdout, " %s", eng_all[i]->name);
   fprintf(stdout, "\n");

@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
   int named = o.n_wl > 0;
   if (!o.n_wl)
     for (int i = 0; i < WL_COUNT; ++i)
-      if (!wl_all[i]->hidden) o.wl[o.n_wl++] = wl_all[i];
+      o.wl[o.n_wl++] = wl_all[i];
   if (!o.n_eng)
     for (int i = 0; i < eng_count && i < MAX_LIST; ++i) o.eng[o.n_eng++] = eng_all[i];
 

@@ -250,7 +250,7 @@ int main(int argc, char **argv) {
   if (all) {
     nw = 0;
     for (int i = 0; i < WL_COUNT && nw < RC_MAX; ++i)
-      if (!wl_all[i]->hidden) wls[nw++] = wl_all[i];
+      wls[nw++] = wl_all[i];
   } else if (!nw) {
     static const char *const def[] = {"rosenbrock", "chain", "poly", "mlp", "branchy"};
     for (size_t i = 0; i < sizeof def / sizeof def[0]; ++i)

@@ -17,25 +17,31 @@ const char *ad_status_str(ad_status s) {
 }
 
 const char *const ad_op_name[AD_OP_COUNT] = {
-#define AD_OP(name, kind, torch, pre, value, da, db) #name,
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) #name,
 #include "ad_ops.def"
 #undef AD_OP
 };
 
 const char *const ad_op_torch[AD_OP_COUNT] = {
-#define AD_OP(name, kind, torch, pre, value, da, db) torch,
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) torch,
 #include "ad_ops.def"
 #undef AD_OP
 };
 
 const ad_kind ad_op_kind[AD_OP_COUNT] = {
-#define AD_OP(name, kind, torch, pre, value, da, db) AD_KIND_##kind,
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) AD_KIND_##kind,
 #include "ad_ops.def"
 #undef AD_OP
 };
 
 const int ad_op_arity[AD_OP_COUNT] = {
-#define AD_OP(name, kind, torch, pre, value, da, db) AD_KIND_##kind == AD_KIND_VV ? 2 : 1,
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) AD_KIND_##kind == AD_KIND_VV ? 2 : 1,
+#include "ad_ops.def"
+#undef AD_OP
+};
+
+const unsigned ad_op_facts[AD_OP_COUNT] = {
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) (unsigned)(facts),
 #include "ad_ops.def"
 #undef AD_OP
 };
@@ -43,7 +49,7 @@ const int ad_op_arity[AD_OP_COUNT] = {
 void ad_op_eval(ad_op op, double a, double b, double *out_v, double *out_da, double *out_db) {
   double v = 0, pa = 0, pb = 0;
   switch (op) {
-#define AD_OP(name, kind, torch, pre, value, da, db)                                                          \
+#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
   case AD_OP_##name: {                                                                                         \
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \

@@ -56,7 +56,9 @@ extern "C" {
   X(AD_ESTATE, "invalid state for this call")                                                                  \
   X(AD_EFREED, "saved values were already freed (backward through the graph a second time)")                   \
   X(AD_ENOGRAD, "tensor does not require grad and has no grad_fn")                                             \
-  X(AD_EGUARD, "control flow changed since recording")
+  X(AD_EGUARD, "control flow changed since recording")                                                        \
+  X(AD_EFOREIGN, "a variable from another context or tape, or from before a reset or shrink")                  \
+  X(AD_EIO, "writing failed (disk full or an I/O error)")
 
 typedef enum ad_status {
 #define AD__X(name, msg) name,
@@ -72,8 +74,18 @@ const char *ad_status_str(ad_status s);
 
 typedef enum ad_kind { AD_KIND_U, AD_KIND_VV, AD_KIND_VC, AD_KIND_CV } ad_kind;
 
+/* Per-op facts, the `facts` column of ad_ops.def (documented there). */
+enum {
+  AD_SAVES = 1 << 0,      /* backward needs saved values */
+  AD_KINK_SIGN = 1 << 1,  /* rule switches at a == 0: guard the sign of a */
+  AD_KINK_ORDER = 1 << 2, /* rule switches where a == b: guard the order of a and b */
+  AD_TORCH1 = 1 << 3,     /* PyTorch's op has one tensor input despite a constant operand */
+  AD_POS_A = 1 << 4,      /* smooth and real only for a > 0 */
+  AD_NONZERO_B = 1 << 5   /* smooth and real only for b away from 0 */
+};
+
 typedef enum ad_op {
-#define AD_OP(name, kind, torch, pre, value, da, db) AD_OP_##name,
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) AD_OP_##name,
 #include "ad_ops.def"
 #undef AD_OP
   AD_OP_COUNT
@@ -83,6 +95,7 @@ extern const char *const ad_op_name[AD_OP_COUNT];  /* "add_vv", "sin", ... */
 extern const char *const ad_op_torch[AD_OP_COUNT]; /* "AddBackward0", ... */
 extern const ad_kind ad_op_kind[AD_OP_COUNT];
 extern const int ad_op_arity[AD_OP_COUNT]; /* variable operands: 1 or 2 */
+extern const unsigned ad_op_facts[AD_OP_COUNT]; /* AD_SAVES | AD_KINK_SIGN | ... (the facts column) */
 
 /* Evaluates op's rule on plain doubles: value *v and partials *da, *db (0 for a constant operand).
  * For U ops b is ignored. Used by tests and by engines that evaluate rules by op code. */

@@ -1,5 +1,5 @@
 /* test_alloc: every engine of eng_all under allocation failure, through eng_api, on every workload of wl_all at
- * its small check size (the hidden `prog` workload included).
+ * its small check size.
  *
  * For n = 0, 1, 2, ... the allocator lets n allocations succeed and fails every later one
  * (ad_alloc_fail_after) while a session is opened and used (value; jacobian for derivative engines; then vjp

@@ -1,4 +1,4 @@
-/* test_graph_engine: the graph engine through eng_api on every workload (hidden ones included) at both check sizes
+/* test_graph_engine: the graph engine through eng_api on every workload at both check sizes
  * and three input seeds: values bit-identical to the primal engine, Jacobians within 1e-12 of the tape engine and
  * of the hand-written gradient; vjp repeatable on one recording (retain_graph) and linear in its seed; stats
  * consistent with the recording; sessions survive failed allocations without leaking. */

@@ -343,14 +343,24 @@ static void test_hooks(void) {
   graph_free(g);
 }
 
-/* Every op's grad_fn name (PyTorch's, written out here) and next_functions shape, and its gradient against a
- * central finite difference of its value. */
+/* Every op's grad_fn name (PyTorch's, written out here) and next_functions shape, its gradient against a
+ * central finite difference of its value, and whether a second backward without retain_graph fails (PyTorch's
+ * grad_fns that save no tensor: AddBackward0, SubBackward0, RsubBackward1, NegBackward0), which checks the
+ * AD_SAVES and AD_TORCH1 facts of ad_ops.def against PyTorch's behaviour typed out here. */
 typedef struct op_case {
   ad_op op;
   const char *torch;
   int n_next;   /* next_functions entries */
   int none_at;  /* index of the None entry (constant operand), -1 if none */
 } op_case;
+
+/* PyTorch's grad_fns that save nothing for backward, by name. */
+static int torch_saves_nothing(const char *torch) {
+  static const char *const names[] = {"AddBackward0", "SubBackward0", "RsubBackward1", "NegBackward0"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+    if (!strcmp(torch, names[i])) return 1;
+  return 0;
+}
 
 static const op_case op_cases[] = {
     {AD_OP_add_vv, "AddBackward0", 2, -1},     {AD_OP_sub_vv, "SubBackward0", 2, -1},
@@ -400,7 +410,7 @@ static graph_node *apply_op(graph_ctx *g, ad_op op, graph_node *a, graph_node *b
 #define TEST_CALL_tanh ad_tanh(g, a)
 #define TEST_CALL_logistic ad_logistic(g, a)
 #define TEST_CALL_abs ad_abs(g, a)
-#define AD_OP(name, kind, torch, pre, value, da, db)                                                           \
+#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
   case AD_OP_##name:                                                                                           \
     return TEST_CALL_##name;
 #include "ad_ops.def"
@@ -450,6 +460,8 @@ static void test_every_op(void) {
     graph_grad(g, b, &gb);
     CHECK_NEAR(ga, fd_a, 1e-8);
     CHECK_NEAR(gb, fd_b, 1e-8);
+    /* A second backward: only grad_fns that saved nothing run again. */
+    CHECK(graph_backward(g, y, 1.0, 0) == (torch_saves_nothing(oc->torch) ? AD_OK : AD_EFREED));
     /* With no operand requiring grad, the result is a leaf without grad_fn. */
     graph_node *ka = graph_leaf(g, av, 0), *kb = graph_leaf(g, bv, 0);
     graph_node *z = apply_op(g, oc->op, ka, kb, k);

@@ -4,7 +4,7 @@
  *                          77 (CTest: skipped) when that peer is not built into this binary, but 1 instead
  *                          in CI (CI=true) or with ADLAB_REQUIRE_PEERS=1, where every peer must run
  *
- * For every workload (hidden, test-only ones aside, as in adcheck) at its two check sizes and two input seeds:
+ * For every workload at its two check sizes and two input seeds:
  * the peer's value against the primal engine, its Jacobian against the tape engine and the manual gradient (all
  * to PEER_TOL, since peers use their own elementary functions); a forward peer's jvp and a reverse peer's vjp
  * (twice on one recording) against the tape engine's J v and w^T J; replay, where the peer has it, at new
@@ -304,7 +304,6 @@ int main(int argc, char **argv) {
   int ran = 0;
   for (int i = 0; i < WL_COUNT; ++i) {
     const wl_info *w = wl_all[i];
-    if (w->hidden) continue; /* test-only workloads probe edge cases (ties, domain limits) where tools differ */
     for (int k = 0; k < 2; ++k) {
       int size = w->check_sizes[k];
       if (k == 1 && size == w->check_sizes[0]) continue;

@@ -29,7 +29,7 @@ static ad_t call_op(ad_ctx *c, ad_op op, ad_t a, ad_t b) {
 #define CALL_CV(name)                                                                                          \
   case AD_OP_##name:                                                                                           \
     return ad_##name(c, a.v, b);
-#define AD_OP(name, kind, torch, pre, value, da, db) CALL_##kind(name)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) CALL_##kind(name)
 #include "ad_ops.def"
 #undef AD_OP
   default:

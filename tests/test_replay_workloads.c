@@ -1,4 +1,4 @@
-/* test_replay_workloads: on every workload (hidden ones included) at its check sizes, the replay engine records
+/* test_replay_workloads: on every workload at its check sizes, the replay engine records
  * once and replays at 20 other inputs (10 near the recorded one, 10 from other seeds). Every replay it accepts
  * must give the value and Jacobian of a fresh recording at the same inputs bit for bit, and agree with the tape
  * engine and the hand-written gradient to 1e-12. Workloads without control flow (seed, chain, rosenbrock, poly,

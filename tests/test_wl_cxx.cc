@@ -1,7 +1,7 @@
 // test_wl_cxx: the workloads' engine part is valid C++17 (wl.h promises it, so that C++ AD tools can compile
 // the same source with their own types behind the op names). This translation unit is C++: it includes the
 // primal engine's header and every workload file (bench/workloads/all.inc, without WL_META), evaluates every
-// workload of wl_all at both check sizes (the hidden `prog` workload too, on its generated programs) and
+// workload of wl_all at both check sizes and
 // requires the values to equal those of the C build, the primal engine behind eng_api, bit for bit. Both builds
 // share the compile options (no FP contraction) and the SLEEF functions, so any difference is a C/C++
 // divergence in the workload source.

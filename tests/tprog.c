@@ -10,6 +10,7 @@
 #define TPROG_STEP 1e-200 /* the complex step h: far below any rounding, so h^2 terms vanish entirely */
 
 static double complex cx(double re, double im) { return CMPLX(re, im); }
+static int p_program(const double *data, const double *x, tprog_ref *ref);
 static double complex cnan(void) { return cx(NAN, NAN); }
 
 /* a^b on the real axis: cpow for a > 0; for a < 0 only integer real exponents, as (-1)^b (-a)^b; for a
@@ -40,47 +41,64 @@ static double complex c_min(double complex a, double complex b) {
 }
 
 /* |a| decided on the real part, with derivative 0 at 0. */
-static double complex c_abs(double complex a) {
+static double complex c_fabs(double complex a) {
   if (creal(a) > 0) return a;
   if (creal(a) < 0) return -a;
   if (creal(a) == 0) return cx(0, 0);
   return cnan();
 }
 
-/* Op `code` on complex operands: U ops use A; VV ops (A, B); VC ops get their constant as B, CV ops as A.
- * Returns 0 for a code this reference does not know. */
-static int c_op(int code, double complex A, double complex B, double complex *out) {
-  switch (code) {
-  case AD_OP_add_vv:
-  case AD_OP_add_vc: *out = A + B; return 1;
-  case AD_OP_sub_vv:
-  case AD_OP_sub_vc:
-  case AD_OP_sub_cv: *out = A - B; return 1;
-  case AD_OP_mul_vv:
-  case AD_OP_mul_vc: *out = A * B; return 1;
-  case AD_OP_div_vv:
-  case AD_OP_div_vc:
-  case AD_OP_div_cv: *out = A / B; return 1;
-  case AD_OP_pow_vv:
-  case AD_OP_pow_vc:
-  case AD_OP_pow_cv: *out = c_pow(A, B); return 1;
-  case AD_OP_fmax_vv:
-  case AD_OP_fmax_vc: *out = c_max(A, B); return 1;
-  case AD_OP_fmin_vv:
-  case AD_OP_fmin_vc: *out = c_min(A, B); return 1;
-  case AD_OP_neg: *out = -A; return 1;
-  case AD_OP_sqr: *out = A * A; return 1;
-  case AD_OP_sqrt: *out = creal(A) > 0 ? csqrt(A) : cnan(); return 1;
-  case AD_OP_exp: *out = cexp(A); return 1;
-  case AD_OP_log: *out = creal(A) > 0 ? clog(A) : cnan(); return 1;
-  case AD_OP_sin: *out = csin(A); return 1;
-  case AD_OP_cos: *out = ccos(A); return 1;
-  case AD_OP_tan: *out = ctan(A); return 1;
-  case AD_OP_tanh: *out = ctanh(A); return 1;
-  case AD_OP_logistic: *out = 1.0 / (1.0 + cexp(-A)); return 1;
-  case AD_OP_abs: *out = c_abs(A); return 1;
-  default: return 0;
+/* The complex counterpart of every op of ad_ops.def, written here by hand: U ops use A; VV ops (A, B); VC ops
+ * get their constant as B, CV ops as A. The table below is generated from the list, so an op without a c_<name>
+ * here does not compile. */
+typedef double complex (*c_fn)(double complex A, double complex B);
+#define C_FN(name, expr)                                                                                       \
+  static double complex c_##name(double complex A, double complex B) {                                         \
+    (void)A, (void)B;                                                                                          \
+    return expr;                                                                                               \
   }
+C_FN(add_vv, A + B)
+C_FN(add_vc, A + B)
+C_FN(sub_vv, A - B)
+C_FN(sub_vc, A - B)
+C_FN(sub_cv, A - B)
+C_FN(mul_vv, A * B)
+C_FN(mul_vc, A * B)
+C_FN(div_vv, A / B)
+C_FN(div_vc, A / B)
+C_FN(div_cv, A / B)
+C_FN(pow_vv, c_pow(A, B))
+C_FN(pow_vc, c_pow(A, B))
+C_FN(pow_cv, c_pow(A, B))
+C_FN(fmax_vv, c_max(A, B))
+C_FN(fmax_vc, c_max(A, B))
+C_FN(fmin_vv, c_min(A, B))
+C_FN(fmin_vc, c_min(A, B))
+C_FN(neg, -A)
+C_FN(sqr, A * A)
+C_FN(sqrt, creal(A) > 0 ? csqrt(A) : cnan())
+C_FN(exp, cexp(A))
+C_FN(log, creal(A) > 0 ? clog(A) : cnan())
+C_FN(sin, csin(A))
+C_FN(cos, ccos(A))
+C_FN(tan, ctan(A))
+C_FN(tanh, ctanh(A))
+C_FN(logistic, 1.0 / (1.0 + cexp(-A)))
+C_FN(abs, c_fabs(A))
+#undef C_FN
+
+static const c_fn c_ops[] = {
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) c_##name,
+#include "ad_ops.def"
+#undef AD_OP
+};
+_Static_assert(sizeof c_ops / sizeof c_ops[0] == AD_OP_COUNT, "one complex counterpart per op of ad_ops.def");
+
+/* Op `code` on complex operands (see c_ops). Returns 0 for a code that is not an op. */
+static int c_op(int code, double complex A, double complex B, double complex *out) {
+  if (code < 0 || code >= AD_OP_COUNT) return 0;
+  *out = c_ops[code](A, B);
+  return 1;
 }
 
 /* The comparison of a branch code on real numbers. */
@@ -143,7 +161,7 @@ static int c_exec(c_run *c, const double *ins, int r, int mags) {
   int ia, ib;
   c_operands(ins, c->z, &A, &B, &ia, &ib);
   if (!c_op(code, A, B, &out)) {
-    fprintf(stderr, "tprog: op %s has no complex-step reference: add it to c_op in tests/tprog.c\n",
+    fprintf(stderr, "tprog: op %s has no complex-step reference: add it to c_ops in tests/tprog.c\n",
             ad_op_name[code]);
     return 0;
   }
@@ -248,6 +266,109 @@ int tprog_reference(const double *data, const double *x, tprog_ref *ref, tprog_c
   free(c.z);
   free(c.mag);
   free(c.vmag);
+  if (ok && !p_program(data, x, ref)) {
+    fprintf(stderr, "tprog: the policy reference cannot evaluate the program\n");
+    ok = 0;
+  }
+  return ok;
+}
+
+/* ---- The non-finite policy's reference ---- */
+
+/* The op's value and partials with respect to its variable operands, by the rules of ad_ops.def (ad_op_eval):
+ * pa for v[a], pb for v[b] (VV only). */
+static void p_eval(int code, double va, double vb, double kc, double *v, double *pa, double *pb) {
+  double da, db;
+  *pb = 0;
+  switch (ad_op_kind[code]) {
+  case AD_KIND_CV: ad_op_eval((ad_op)code, kc, va, v, &db, pa); break;
+  case AD_KIND_VV: ad_op_eval((ad_op)code, va, vb, v, pa, pb); break;
+  default: ad_op_eval((ad_op)code, va, kc, v, pa, &db); break;
+  }
+  (void)da;
+}
+
+/* A plain interpreter of the program that applies the policy of ad_ops.def by its definition, with none of the
+ * engines' machinery: values and partials by the list's rules; a value is active if it depends on an input (a
+ * passive operand gets no edge, as in every engine); the reverse pass visits the values the output reaches
+ * through edges, whatever the adjoint, and multiplies every partial of a reached value by its adjoint (IEEE);
+ * unreached values are never visited. Sets ref->pvalue, ref->pgrad and ref->nonfinite. Returns 0 on a bad
+ * program (the complex-step pass reports it). */
+static int p_program(const double *data, const double *x, tprog_ref *ref) {
+  int k = (int)data[0], n = (int)data[1];
+  size_t nv = (size_t)(k + n);
+  double *val = (double *)calloc(nv, sizeof(double)), *adj = (double *)calloc(nv, sizeof(double));
+  double *pa = (double *)calloc(nv, sizeof(double)), *pb = (double *)calloc(nv, sizeof(double));
+  int *ea = (int *)malloc(nv * sizeof(int)), *eb = (int *)malloc(nv * sizeof(int)); /* edges, -1: none */
+  unsigned char *act = (unsigned char *)calloc(nv, 1), *reach = (unsigned char *)calloc(nv, 1);
+  int ok = val && adj && pa && pb && ea && eb && act && reach;
+  int *alias = ok ? (int *)malloc(nv * sizeof(int)) : NULL; /* branch copies stand for one value */
+  ok = ok && alias;
+  for (size_t r = 0; ok && r < nv; ++r) ea[r] = eb[r] = -1, alias[r] = (int)r;
+  for (int j = 0; ok && j < k; ++j) val[j] = x[j], act[j] = 1;
+  int nonfinite = 0;
+  for (int i = 0; ok && i < n;) {
+    const double *ins = prog_ins(data, i);
+    int code = (int)ins[PROG_F_CODE], r = k + i;
+    if (prog_is_branch(code)) {
+      double a = val[alias[(int)ins[PROG_F_A]]];
+      double b = code >= PROG_IF_VV_FIRST ? val[alias[(int)ins[PROG_F_B]]] : ins[PROG_F_K];
+      ins = prog_ins(data, c_cond(code, a, b) ? i + 1 : i + 2);
+      code = (int)ins[PROG_F_CODE];
+      alias[r + 1] = alias[r + 2] = r;
+      i += 3;
+    } else {
+      i += 1;
+    }
+    if (code == PROG_CONST) {
+      val[r] = ins[PROG_F_K];
+      continue;
+    }
+    if (code < 0 || code >= AD_OP_COUNT) {
+      ok = 0;
+      break;
+    }
+    int a = alias[(int)ins[PROG_F_A]], b = ad_op_kind[code] == AD_KIND_VV ? alias[(int)ins[PROG_F_B]] : -1;
+    p_eval(code, val[a], b >= 0 ? val[b] : 0.0, ins[PROG_F_K], &val[r], &pa[r], &pb[r]);
+    if (act[a]) ea[r] = a;
+    if (b >= 0 && act[b]) eb[r] = b;
+    act[r] = ea[r] >= 0 || eb[r] >= 0;
+    if (!isfinite(val[r]) || (ea[r] >= 0 && !isfinite(pa[r])) || (eb[r] >= 0 && !isfinite(pb[r]))) nonfinite = 1;
+  }
+  for (int j = 0; ok && j < k; ++j) nonfinite |= !isfinite(x[j]);
+  if (ok) {
+    int out = alias[(int)nv - 1];
+    ref->pvalue = val[out];
+    if (act[out]) {
+      adj[out] = 1.0;
+      reach[out] = 1;
+    }
+    for (int r = out; r >= k; --r) {
+      if (!reach[r]) continue;
+      if (ea[r] >= 0) adj[ea[r]] += pa[r] * adj[r], reach[ea[r]] = 1;
+      if (eb[r] >= 0) adj[eb[r]] += pb[r] * adj[r], reach[eb[r]] = 1;
+    }
+    for (int j = 0; j < k; ++j) ref->pgrad[j] = adj[j];
+    ref->nonfinite = nonfinite;
+    /* Forward mode: k passes seeded with unit vectors, one with tprog_dir. A value that does not depend on the
+     * seeded inputs has no tangent (reach[] reused as "has a tangent"), and its terms are left out. */
+    for (int pass = 0; pass <= k; ++pass) {
+      memset(reach, 0, nv);
+      for (int j = 0; j < k; ++j) {
+        adj[j] = pass < k ? (j == pass) : tprog_dir(j);
+        reach[j] = adj[j] != 0;
+      }
+      for (int r = k; r <= out; ++r) {
+        int ta = ea[r] >= 0 && reach[ea[r]], tb = eb[r] >= 0 && reach[eb[r]];
+        reach[r] = ta || tb;
+        adj[r] = (ta ? pa[r] * adj[ea[r]] : 0.0) + (tb ? pb[r] * adj[eb[r]] : 0.0);
+      }
+      double d = reach[out] ? adj[out] : 0.0;
+      if (pass < k) ref->pfwd[pass] = d;
+      else ref->pjv = d;
+    }
+  }
+  free(val), free(adj), free(pa), free(pb), free(ea), free(eb), free(act), free(reach), free(alias);
   return ok;
 }
 
@@ -259,36 +380,37 @@ void tprog_moved(const double *x, int k, double *out) {
   for (int j = 0; j < k; ++j) out[j] = x[j] * (1.0 + 1e-8 * (j + 1));
 }
 
-ad_status tprog_run(const eng_api *e, const double *data, const double *x, tprog_eng *out) {
+const tprog_api *const tprog_engines[] = {
+#define TPROG__X(name) &tprog_##name,
+    ENG_LIST(TPROG__X)
+#undef TPROG__X
+};
+const int tprog_engine_count = (int)(sizeof tprog_engines / sizeof tprog_engines[0]);
+
+ad_status tprog_run(const tprog_api *e, const double *data, const double *x, tprog_eng *out) {
   memset(out, 0, sizeof *out);
   out->e = e;
-  const wl_info *w = wl_find("prog");
-  int k = (int)data[0], n = (int)data[1];
-  eng_session *s = w ? e->open(w, prog_size(k, n), data) : NULL;
-  if (!s) return out->st = AD_ENOMEM;
-  ad_status st = e->value(s, x, &out->y);
+  int k = (int)data[0];
+  ad_status st = e->value(data, x, &out->y);
   out->y_jac = out->y;
-  if (st == AD_OK && e->kind != ENG_PRIMAL) st = e->jacobian(s, x, &out->y_jac, out->J);
-  if (st == AD_OK && e->kind == ENG_FORWARD && e->jvp) {
+  if (st == AD_OK && e->grad) st = e->grad(data, x, &out->y_jac, out->J);
+  if (st == AD_OK && e->jvp) {
     double v[PROG_MAX_INPUTS], y;
     for (int j = 0; j < k; ++j) v[j] = tprog_dir(j);
-    st = e->jvp(s, x, v, &y, &out->jv);
+    st = e->jvp(data, x, v, &y, &out->jv);
   }
-  if (st == AD_OK && e->kind == ENG_REVERSE && e->vjp) {
-    double y, w1 = 1.0;
-    st = e->value(s, x, &y);
-    if (st == AD_OK) st = e->vjp(s, &w1, out->wJ);
+  if (st == AD_OK && e->vjp) {
+    double y;
+    st = e->vjp(data, x, 1.0, &y, out->wJ);
   }
   if (st == AD_OK && e->replay) {
-    double y, J[PROG_MAX_INPUTS], x2[PROG_MAX_INPUTS];
+    double x2[PROG_MAX_INPUTS];
     out->has_replay = 1;
-    st = e->jacobian(s, x, &y, J); /* the recording to replay */
-    if (st == AD_OK) out->replay_same = e->replay(s, x, &out->y_same, out->J_same);
+    out->replay_same = e->replay(data, x, x, &out->y_same, out->J_same);
     tprog_moved(x, k, x2);
-    if (st == AD_OK) out->replay_moved = e->replay(s, x2, &out->y_moved, out->J_moved);
-    if (st == AD_OK && out->replay_moved == AD_OK) st = e->jacobian(s, x2, &out->y_fresh, out->J_fresh);
+    out->replay_moved = e->replay(data, x, x2, &out->y_moved, out->J_moved);
+    if (out->replay_moved == AD_OK) st = e->grad(data, x2, &out->y_fresh, out->J_fresh);
   }
-  e->close(s);
   return out->st = st;
 }
 
@@ -338,25 +460,113 @@ static void note(double *worst, double err, double scale) {
   if (!(q <= *worst)) *worst = q;
 }
 
+#define TPROG_FAIL(...)                                                                                        \
+  do {                                                                                                         \
+    fails++;                                                                                                   \
+    if (log) fprintf(log, __VA_ARGS__);                                                                        \
+  } while (0)
+
+int tprog_agree(double a, double b, double tol, double scale) {
+  if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+  if (isinf(a) || isinf(b)) {
+    if (a == b) return 1;
+    /* a product that overflows in one order of association and not in another (forward and reverse mode) */
+    double f = isinf(a) ? b : a, i = isinf(a) ? a : b;
+    return fabs(f) >= 1e290 && (f > 0) == (i > 0);
+  }
+  double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+  if (scale > m) m = scale;
+  return fabs(a - b) <= tol * m;
+}
+
+/* The checks of a program that meets infinite or NaN values: every engine against the policy's reference
+ * (NaN positions must agree, infinities must be equal, finite entries within tol->engines relative to the largest
+ * finite reference entry), jvp, vjp and replays likewise. */
+static int check_policy(const double *x, const tprog_ref *ref, const tprog_tol *tol, FILE *log, tprog_errs *errs,
+                        const tprog_eng *r, const tprog_eng *prim) {
+  int k = ref->k, fails = 0;
+  double scale = 0, scale_jv = 0;
+  (void)x;
+  for (int j = 0; j < k; ++j) {
+    if (isfinite(ref->pgrad[j]) && fabs(ref->pgrad[j]) > scale) scale = fabs(ref->pgrad[j]);
+    if (isfinite(ref->pfwd[j]) && fabs(ref->pfwd[j]) > scale) scale = fabs(ref->pfwd[j]);
+    if (isfinite(ref->pfwd[j])) scale_jv += fabs(ref->pfwd[j]) * tprog_dir(j);
+  }
+  errs->nonfinite_programs++;
+  if (prim->st != AD_OK) TPROG_FAIL("  primal: %s\n", ad_status_str(prim->st));
+  else if (!same_bits(prim->y, ref->pvalue))
+    TPROG_FAIL("  primal: value %.17g, the rules give %.17g\n", prim->y, ref->pvalue);
+  for (int e = 0; e < tprog_engine_count; ++e) {
+    const tprog_eng *q = &r[e];
+    const char *name = q->e->name;
+    if (q->st != AD_OK) {
+      TPROG_FAIL("  %s: %s\n", name, ad_status_str(q->st));
+      continue;
+    }
+    if (!same_bits(q->y, ref->pvalue) || !same_bits(q->y_jac, ref->pvalue))
+      TPROG_FAIL("  %s: value %.17g (jacobian's %.17g), the rules give %.17g\n", name, q->y, q->y_jac, ref->pvalue);
+    if (q->e->kind == ENG_PRIMAL) continue;
+    const int fwd = q->e->kind == ENG_FORWARD;
+    const double *want = fwd ? ref->pfwd : ref->pgrad;
+    for (int j = 0; j < k; ++j) {
+      errs->policy_compared++;
+      errs->policy_nan += isnan(want[j]) != 0;
+      if (!tprog_agree(q->J[j], want[j], tol->engines, scale))
+        TPROG_FAIL("  %s: d/dx%d = %.17g, the policy's %s reference %.17g\n", name, j, q->J[j],
+                   fwd ? "forward" : "reverse", want[j]);
+    }
+    if (fwd && q->e->jvp && !tprog_agree(q->jv, ref->pjv, tol->engines, scale_jv))
+      TPROG_FAIL("  %s: jvp %.17g, the policy's forward reference %.17g\n", name, q->jv, ref->pjv);
+    if (q->e->kind == ENG_REVERSE && q->e->vjp)
+      for (int j = 0; j < k; ++j)
+        if (!tprog_agree(q->wJ[j], q->J[j], tol->engines, scale))
+          TPROG_FAIL("  %s: vjp d/dx%d = %.17g, jacobian %.17g\n", name, j, q->wJ[j], q->J[j]);
+    if (q->has_replay) {
+      if (q->replay_same != AD_OK) {
+        TPROG_FAIL("  %s: replay at the recorded point: %s\n", name, ad_status_str(q->replay_same));
+      } else {
+        int same = same_bits(q->y_same, q->y_jac);
+        for (int j = 0; j < k; ++j) same &= tprog_agree(q->J_same[j], q->J[j], tol->engines, scale);
+        if (!same)
+          TPROG_FAIL("  %s: replay at the recorded point gives %.17g, d/dx0 %.17g; recording %.17g, %.17g\n", name,
+                     q->y_same, q->J_same[0], q->y_jac, q->J[0]);
+      }
+      if (q->replay_moved == AD_EGUARD) {
+        errs->replays_refused++;
+      } else if (q->replay_moved != AD_OK) {
+        TPROG_FAIL("  %s: replay at a moved point: %s\n", name, ad_status_str(q->replay_moved));
+      } else {
+        errs->replays++;
+        int same = same_bits(q->y_moved, q->y_fresh);
+        for (int j = 0; j < k; ++j) same &= tprog_agree(q->J_moved[j], q->J_fresh[j], tol->engines, scale);
+        if (!same)
+          TPROG_FAIL("  %s: replay at a moved point gives %.17g, d/dx0 %.17g; fresh recording %.17g, %.17g\n", name,
+                     q->y_moved, q->J_moved[0], q->y_fresh, q->J_fresh[0]);
+      }
+    }
+  }
+  return fails;
+}
+
 int tprog_check(const double *data, const double *x, const tprog_ref *ref, const tprog_tol *tol, FILE *log,
                 tprog_errs *errs) {
   int k = ref->k, fails = 0;
   tprog_errs local;
   memset(&local, 0, sizeof local);
   if (!errs) errs = &local;
-  tprog_eng *r = (tprog_eng *)calloc((size_t)eng_own_count + 1, sizeof *r);
+  tprog_eng *r = (tprog_eng *)calloc((size_t)tprog_engine_count + 1, sizeof *r);
   if (!r) {
     if (log) fprintf(log, "tprog: out of memory\n");
     return 1;
   }
-  tprog_eng *prim = &r[eng_own_count];
-  tprog_run(&eng_primal, data, x, prim);
-  for (int e = 0; e < eng_own_count; ++e) tprog_run(eng_all[e], data, x, &r[e]);
-#define TPROG_FAIL(...)                                                                                        \
-  do {                                                                                                         \
-    fails++;                                                                                                   \
-    if (log) fprintf(log, __VA_ARGS__);                                                                        \
-  } while (0)
+  tprog_eng *prim = &r[tprog_engine_count];
+  tprog_run(&tprog_primal, data, x, prim);
+  for (int e = 0; e < tprog_engine_count; ++e) tprog_run(tprog_engines[e], data, x, &r[e]);
+  if (ref->nonfinite) {
+    fails = check_policy(x, ref, tol, log, errs, r, prim);
+    free(r);
+    return fails;
+  }
   if (prim->st != AD_OK) TPROG_FAIL("  primal: %s\n", ad_status_str(prim->st));
   /* The gradient's error scale is the largest path magnitude; on top of tol * mmax, an absolute floor of
    * 8 (n + 1) u vmag, the rounding level of the value itself: rules computed from a rounded value cannot
@@ -369,7 +579,7 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
     if (comparable[j] && ref->mag[j] > mmax) mmax = ref->mag[j];
     if (comparable[j] && fabs(ref->grad[j]) > gnorm) gnorm = fabs(ref->grad[j]);
   }
-  for (int e = 0; e < eng_own_count; ++e) {
+  for (int e = 0; e < tprog_engine_count; ++e) {
     const tprog_eng *q = &r[e];
     const char *name = q->e->name;
     if (q->st != AD_OK) {
@@ -444,17 +654,16 @@ int tprog_check(const double *data, const double *x, const tprog_ref *ref, const
       }
     }
   }
-#undef TPROG_FAIL
   free(r);
   return fails;
 }
+#undef TPROG_FAIL
 
 /* ---- Printing ---- */
 
 void tprog_print(FILE *f, const double *data, const double *x) {
   int k = (int)data[0], n = (int)data[1];
-  fprintf(f, "program: k = %d inputs, n = %d instructions, output v%d (prog size %d)\n", k, n, k + n - 1,
-          prog_size(k, n));
+  fprintf(f, "program: k = %d inputs, n = %d instructions, output v%d\n", k, n, k + n - 1);
   for (int j = 0; j < k; ++j) fprintf(f, "  v%d = x%d = %.17g\n", j, j, x[j]);
   for (int i = 0; i < n; ++i) {
     const double *ins = prog_ins(data, i);

@@ -97,7 +97,7 @@ ad_status plan_build(plan *p, const plan_opts *o) {
   plan_opts *po = &p->o;
   if (!po->n_wl)
     for (int i = 0; i < WL_COUNT; ++i)
-      if (!wl_all[i]->hidden) po->wl[po->n_wl++] = wl_all[i];
+      po->wl[po->n_wl++] = wl_all[i];
   if (!po->n_eng)
     for (int i = 0; i < eng_count && i < PLAN_MAX_ENG; ++i) po->eng[po->n_eng++] = eng_all[i];
   if (po->memory_check && po->mem_available <= 0) po->mem_available = mem_available();

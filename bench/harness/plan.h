@@ -52,7 +52,7 @@ typedef struct plan_opts {
   double mem_available;                   /* bytes, 0 if unknown (plan_build reads /proc/meminfo if needed) */
   uint64_t seed;                          /* inputs (run_open) */
   int x_primal_pairs;                     /* pairs of batches for x_primal (pairs.h); 0: not measured */
-  const wl_info *wl[WL_COUNT];            /* the workloads; none: every one not hidden */
+  const wl_info *wl[WL_COUNT];            /* the workloads; none: every one */
   int n_wl;
   const eng_api *eng[PLAN_MAX_ENG];       /* the engines; none: all of eng_all */
   int n_eng;

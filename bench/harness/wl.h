@@ -26,7 +26,7 @@ extern "C" {
 
 /* The workloads, in report order. Add a line here and a file in bench/workloads/ to add one. */
 #define WL_LIST(X) X(seed) X(chain) X(rosenbrock) X(poly) X(mlp) X(branchy) X(gmm) X(ba) X(lstm) X(det) X(lse) \
-  X(ode) X(ode_adapt) X(llsq) X(mix) X(prog)
+  X(ode) X(ode_adapt) X(llsq) X(mix)
 
 typedef enum wl_id {
 #define WL__X(name) WL_##name,
@@ -50,7 +50,6 @@ typedef struct wl_info {
   void (*init)(int size, uint64_t seed, double *x, double *data);
   /* Hand-written value and gradient for n_out == 1; NULL if the workload has none. */
   void (*manual)(int size, const double *data, const double *x, double *f, double *g);
-  int hidden;                    /* 1: a test-only workload, run only when named explicitly */
   /* Hand-written value y[n_out] and Jacobian J (n_out x n_in, row-major) for n_out > 1; NULL if none. */
   void (*manual_jacobian)(int size, const double *data, const double *x, double *y, double *J);
   /* 1: the sizes enumerate Jacobian shapes (n_in, n_out) rather than growing one problem: adbench runs its

@@ -144,7 +144,7 @@
     PEER_NOTE(c, 1);                                                                                           \
     return PEER_##name(a, b);                                                                                  \
   }
-#define AD_OP(name, kind, torch, pre, value, da, db) PEER_OP_##kind(name)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) PEER_OP_##kind(name)
 #include "../../engines/ad_ops.def"
 #undef AD_OP
 

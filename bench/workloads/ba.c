@@ -142,7 +142,7 @@ static void ba_manual_jacobian(int size, const double *data, const double *x, do
 
 const wl_info wl_info_ba = {WL_ba, "ba", "bundle adjustment, one observation's 3 x 15 Jacobian block (ADBench)",
                             {1, 2}, 1000000, ba_n_in, ba_n_out, ba_n_data, ba_n_scratch, ba_nodes, ba_init,
-                            NULL, 0, ba_manual_jacobian, 0};
+                            NULL, ba_manual_jacobian, 0};
 
 #else
 

@@ -46,7 +46,7 @@ static void branchy_manual(int size, const double *data, const double *x, double
 }
 const wl_info wl_info_branchy = {WL_branchy, "branchy", "input-dependent branches and loop trip counts",
                                  {5, 300}, 50000000, branchy_n_in, branchy_n_out, branchy_zero, branchy_zero,
-                                 branchy_nodes, branchy_init, branchy_manual, 0, NULL, 0};
+                                 branchy_nodes, branchy_init, branchy_manual, NULL, 0};
 
 #else
 

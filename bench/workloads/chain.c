@@ -36,7 +36,7 @@ static void chain_manual(int size, const double *data, const double *x, double *
 }
 const wl_info wl_info_chain = {WL_chain, "chain", "depth-N chain of sin, +3, exp, log, -3, *2, /2, neg",
                                {16, 1000}, 100000000, chain_n_in, chain_n_out, chain_zero, chain_zero,
-                               chain_nodes, chain_init, chain_manual, 0, NULL, 0};
+                               chain_nodes, chain_init, chain_manual, NULL, 0};
 
 #else
 

@@ -94,7 +94,7 @@ static void det_manual(int size, const double *data, const double *A, double *f,
 
 const wl_info wl_info_det = {WL_det, "det", "determinant by expansion in minors (CppAD det_by_minor), ell x ell",
                              {3, 7}, 11, det_n_in, det_n_out, det_zero, det_zero, det_nodes, det_init, det_manual,
-                             0, NULL, 0};
+                             NULL, 0};
 
 #else
 

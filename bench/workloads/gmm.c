@@ -176,7 +176,7 @@ static void gmm_manual(int size, const double *data, const double *x, double *f,
 
 const wl_info wl_info_gmm = {WL_gmm, "gmm", "GMM log-posterior with Wishart prior (GradBench gmm; size = grid row)",
                              {1, 3}, GMM_ROWS, gmm_n_in, gmm_n_out, gmm_n_data, gmm_n_scratch, gmm_nodes,
-                             gmm_init, gmm_manual, 0, NULL, 0};
+                             gmm_init, gmm_manual, NULL, 0};
 
 #else
 

@@ -38,7 +38,7 @@ static void llsq_manual(int size, const double *data, const double *x, double *f
 }
 const wl_info wl_info_llsq = {WL_llsq, "llsq", "linear least squares, 128 coefficients, n points (GradBench llsq)",
                               {4, 64}, 10000000, llsq_n_in, llsq_n_out, llsq_zero, llsq_zero, llsq_nodes,
-                              llsq_init, llsq_manual, 0, NULL, 0};
+                              llsq_init, llsq_manual, NULL, 0};
 
 #else
 

@@ -37,7 +37,7 @@ static void lse_manual(int size, const double *data, const double *x, double *f,
 }
 const wl_info wl_info_lse = {WL_lse, "lse", "log-sum-exp of n values, max subtracted first (GradBench lse)",
                              {5, 200}, 100000000, lse_n_in, lse_n_out, lse_zero, lse_zero, lse_nodes, lse_init,
-                             lse_manual, 0, NULL, 0};
+                             lse_manual, NULL, 0};
 
 #else
 

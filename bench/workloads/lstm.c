@@ -165,7 +165,7 @@ static void lstm_manual(int size, const double *data, const double *x, double *f
 
 const wl_info wl_info_lstm = {WL_lstm, "lstm", "ADBench LSTM loss, l layers x c characters (size = table row)",
                               {1, 3}, LSTM_ROWS, lstm_n_in, lstm_n_out, lstm_n_data, lstm_n_scratch, lstm_nodes,
-                              lstm_init, lstm_manual, 0, NULL, 0};
+                              lstm_init, lstm_manual, NULL, 0};
 
 #else
 

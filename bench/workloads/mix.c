@@ -72,7 +72,7 @@ static void mix_manual_jacobian(int size, const double *data, const double *x, d
 }
 const wl_info wl_info_mix = {WL_mix, "mix", "n inputs mixed into m outputs, dense Jacobian (size: see mix_shape)",
                              {9, 42}, MIX_ROWS, mix_n_in, mix_n_out, mix_n_data, mix_zero, mix_nodes, mix_init,
-                             NULL, 0, mix_manual_jacobian, 1};
+                             NULL, mix_manual_jacobian, 1};
 
 #else
 

@@ -55,7 +55,7 @@ static void mlp_manual(int size, const double *data, const double *x, double *f,
 }
 const wl_info wl_info_mlp = {WL_mlp, "mlp", "MSE of a tanh MLP (4 features, H hidden, 8 samples)", {2, 100},
                              10000000, mlp_n_in, mlp_n_out, mlp_n_data, mlp_zero, mlp_nodes, mlp_init,
-                             mlp_manual, 0, NULL, 0};
+                             mlp_manual, NULL, 0};
 
 #else
 

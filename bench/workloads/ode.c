@@ -29,6 +29,7 @@
  * accepted steps with their h held fixed.
  * x and y0 uniform in [0, 1). Size = n. Nodes: 57 n - 7 per attempted step (typical count: see odea_nodes).
  *
+ * At most ODEA_MAX_STEPS steps are attempted; past that cap f and its gradient are NaN.
  * Manual gradients: the discrete adjoint, backwards through the same steps (the states at the start of each step
  * are kept; the stages are recomputed). */
 
@@ -43,6 +44,10 @@ static const double ode_rkf_a[6][5] = {{0, 0, 0, 0, 0},
 static const double ode_rkf_b5[6] = {16.0 / 135, 0, 6656.0 / 12825, 28561.0 / 56430, -9.0 / 50, 2.0 / 55};
 static const double ode_rkf_e[6] = {1.0 / 360, 0, -128.0 / 4275, -2197.0 / 75240, 1.0 / 50, 2.0 / 55};
 enum { ODE_UNITS = 1 << 24 }; /* time [0, 2] in units of 2^-23: h = 2 hu / ODE_UNITS */
+/* ode_adapt's cap on attempted steps (typical runs take under 100): an input that needs more (a huge or non-finite
+ * one, whose error estimate never falls below the tolerance) stops there with a NaN value and gradient, instead of
+ * recording up to 2^24 steps. */
+enum { ODEA_MAX_STEPS = 1 << 12 };
 #define ODE_TOL 1e-9
 
 #ifdef WL_META
@@ -143,7 +148,7 @@ static void ode_manual(int size, const double *data, const double *x, double *f,
 
 const wl_info wl_info_ode = {WL_ode, "ode", "RK4 on GradBench's ODE, n dims x s steps (size = table row)", {1, 3},
                              ODE_ROWS, ode_n_in, ode_one, ode_n_data, ode_n_scratch, ode_nodes, ode_init,
-                             ode_manual, 0, NULL, 0};
+                             ode_manual, NULL, 0};
 
 /* ---- ode_adapt ---- */
 
@@ -203,7 +208,8 @@ static void odea_manual(int size, const double *data, const double *x, double *f
   double *k = w, *u = w + 6 * (size_t)n, *y = u + n, *y5 = y + n, *ws = y5 + n;
   for (int i = 0; i < n; ++i) y[i] = x[n + i];
   long t = 0, hu = ODE_UNITS / 8;
-  while (t < ODE_UNITS) {
+  for (int steps = 0; t < ODE_UNITS; ++steps) {
+    if (steps == ODEA_MAX_STEPS) goto fail;
     double h = 2.0 * (double)hu / ODE_UNITS;
     double err2 = odea_attempt(n, x, y, h, k, u, y5);
     if (err2 > tol * tol && hu > 1) {
@@ -239,7 +245,7 @@ fail:
 
 const wl_info wl_info_ode_adapt = {WL_ode_adapt, "ode_adapt", "adaptive RKF45 on GradBench's ODE, n dims (size = n)",
                                    {8, 100}, 10000000, odea_n_in, ode_one, ode_n_data, odea_n_scratch,
-                                   odea_nodes, odea_init, odea_manual, 0, NULL, 0};
+                                   odea_nodes, odea_init, odea_manual, NULL, 0};
 
 #else
 
@@ -278,7 +284,11 @@ static void WL_FN(ode_adapt)(ad_ctx *c, int size, const double *data, const ad_t
   ad_t *yv = s, *k = s + n, *u = k + 6 * n, *y5 = u + n;
   for (int i = 0; i < n; ++i) yv[i] = x[n + i];
   long t = 0, hu = ODE_UNITS / 8;
-  while (t < ODE_UNITS) {
+  for (int steps = 0; t < ODE_UNITS; ++steps) {
+    if (steps == ODEA_MAX_STEPS) { /* the step cap: a NaN value and gradient say the integration gave up */
+      y[0] = ad_mul_vc(c, yv[n - 1], __builtin_nan(""));
+      return;
+    }
     const double h = 2.0 * (double)hu / ODE_UNITS;
     ode_f(c, n, x, yv, k);
     for (int j = 1; j < 6; ++j) {

@@ -29,7 +29,7 @@ static void poly_manual(int size, const double *data, const double *x, double *f
 }
 const wl_info wl_info_poly = {WL_poly, "poly", "dense polynomial of n coefficients by Horner's rule",
                               {4, 1000}, 100000000, poly_n_in, poly_n_out, poly_zero, poly_zero,
-                              poly_nodes, poly_init, poly_manual, 0, NULL, 0};
+                              poly_nodes, poly_init, poly_manual, NULL, 0};
 
 #else
 

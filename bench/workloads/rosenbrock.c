@@ -26,7 +26,7 @@ static void rosen_manual(int size, const double *data, const double *x, double *
 }
 const wl_info wl_info_rosenbrock = {WL_rosenbrock, "rosenbrock", "extended Rosenbrock function of n inputs",
                                     {4, 1000}, 100000000, rosen_n_in, rosen_n_out, rosen_zero, rosen_zero,
-                                    rosen_nodes, rosen_init, rosen_manual, 0, NULL, 0};
+                                    rosen_nodes, rosen_init, rosen_manual, NULL, 0};
 
 #else
 

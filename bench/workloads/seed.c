@@ -18,7 +18,7 @@ static void seed_manual(int size, const double *data, const double *x, double *f
   g[1] = (x[1] + 1.0) + (x[0] + x[1]); /* dy/dw = (w + 1) + (x + w) */
 }
 const wl_info wl_info_seed = {WL_seed, "seed", "y = (x + w) * (w + 1) at x = 2, w = 1", {1, 1}, 1,
-                              seed_n_in, seed_n_out, seed_zero, seed_zero, seed_nodes, seed_init, seed_manual, 0, NULL, 0};
+                              seed_n_in, seed_n_out, seed_zero, seed_zero, seed_nodes, seed_init, seed_manual, NULL, 0};
 
 #else
 

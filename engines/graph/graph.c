@@ -11,22 +11,28 @@
 _Static_assert((int)AD_OP_COUNT <= 64 && (int)AD_OP_COUNT < (int)GRAPH_OP_LEAF, "op codes must fit the 64-bit masks and 8 bits");
 _Static_assert(sizeof(graph_node) == 48, "a node is 48 bytes");
 
-#define GRAPH__BIT(op) ((uint64_t)1 << AD_OP_##op)
+/* The ops whose facts (ad_ops.def) include flag f, as a bit mask over op codes. */
+#define GRAPH__MASK_BIT(name, f, facts) | (((facts) & (f)) ? (uint64_t)1 << AD_OP_##name : 0u)
 
-/* grad_fns that save no tensor for backward, because their partials are constants: running them again after
- * a backward without retain_graph works in PyTorch, and so it does here. Every other grad_fn saves its inputs or
- * its result. */
-static const uint64_t graph__saves_nothing = GRAPH__BIT(add_vv) | GRAPH__BIT(sub_vv) | GRAPH__BIT(add_vc) |
-                                             GRAPH__BIT(sub_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(neg);
-static const uint64_t graph__all_ops = AD_OP_COUNT == 64 ? ~(uint64_t)0 : ((uint64_t)1 << AD_OP_COUNT) - 1u;
+/* grad_fns that save tensors for backward (AD_SAVES): a backward without retain_graph frees them, and running them
+ * again fails as in PyTorch. The others (add, sub, rsub, neg: constant partials) can run again. */
+static const uint64_t graph__saves = 0
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) GRAPH__MASK_BIT(name, AD_SAVES, facts)
+#include "../ad_ops.def"
+#undef AD_OP
+    ;
 
-/* PyTorch ops with one tensor input (so one next_functions entry) besides the unary ones: x ** k (pow.Tensor_Scalar),
- * k - x (rsub.Scalar), k ** x (pow.Scalar). Every other op with a constant operand takes it as a wrapped-number
- * tensor, whose next_functions entry is None. */
-static const uint64_t graph__one_input = GRAPH__BIT(pow_vc) | GRAPH__BIT(sub_cv) | GRAPH__BIT(pow_cv);
+/* PyTorch ops with one tensor input (so one next_functions entry) besides the unary ones (AD_TORCH1): x ** k
+ * (pow.Tensor_Scalar), k - x (rsub.Scalar), k ** x (pow.Scalar). Every other op with a constant operand takes it as
+ * a wrapped-number tensor, whose next_functions entry is None. */
+static const uint64_t graph__one_input = 0
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) GRAPH__MASK_BIT(name, AD_TORCH1, facts)
+#include "../ad_ops.def"
+#undef AD_OP
+    ;
 
 #define GRAPH_MSG_FREED                                                                                        \
-  "Trying to backward through the graph a second time (or directly access saved tensors after they have "     \
+  "Trying to backward through the graph a second time (or directly access saved tensors after they have "      \
   "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "        \
   "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "  \
   "you need to access saved tensors after calling backward."
@@ -85,7 +91,16 @@ static uint32_t chunk_count(const graph_ctx *c, uint32_t k) {
 }
 
 /* A node of this context recorded since the last reset and not released (placeholders excluded). */
-static int is_live(const graph_ctx *c, const graph_node *n) { return n->id != 0 && n->id < real_next(c); }
+static int is_live(const graph_ctx *c, const graph_node *n) {
+  return n->id != 0 && n->id < real_next(c) && graph__ours(c, n);
+}
+
+/* Why n is not live: AD_EFOREIGN for a node of another context or generation (with a message), else AD_EINVAL. */
+static ad_status bad_node(graph_ctx *c, const graph_node *n) {
+  if (!c || !n || graph__ours(c, n)) return AD_EINVAL;
+  set_err(c, "a node of another context, or from before the last graph_reset or graph_shrink");
+  return AD_EFOREIGN;
+}
 
 static void fail(graph_ctx *c, ad_status s) {
   if (c->status == AD_OK) c->status = s;
@@ -132,9 +147,28 @@ void graph_free(graph_ctx *c) {
   ad_free(c, sizeof *c);
 }
 
-void graph_reset(graph_ctx *c) {
-  if (!c) return;
-  assert(!c->in_backward && "graph_reset called from a hook");
+/* The tag of c's current generation, in bits 16-31: a hash of the context's address and its generation, so that
+ * nodes of two contexts, or of two generations of one, differ (up to one chance in 65536). */
+static uint32_t graph__tag_of(const graph_ctx *c) {
+  uint64_t h = ((uint64_t)(uintptr_t)c >> 4) * 0x9E3779B97F4A7C15ull + (uint64_t)c->generation * 0xBF58476D1CE4E5B9ull;
+  return (uint32_t)(h >> 48) << GRAPH_TAG_SHIFT;
+}
+
+graph_node *graph__foreign(graph_ctx *c) {
+  if (c->status == AD_OK)
+    set_err(c, "an op was given a node of another context, or from before the last graph_reset or graph_shrink");
+  fail(c, AD_EFOREIGN);
+  return graph__const(c, NAN);
+}
+
+ad_status graph_reset(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  if (c->in_backward) {
+    set_err(c, "graph_reset called from a hook during backward");
+    return AD_ESTATE;
+  }
+  c->generation++;
+  c->tag = graph__tag_of(c);
   c->status = AD_OK;
   c->n_side = 0;
   c->n_hooks = 0;
@@ -148,18 +182,23 @@ void graph_reset(graph_ctx *c) {
   s->meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | GRAPH_F_MARK;
   c->next = 1;
   memset(&c->scratch, 0, sizeof c->scratch);
-  c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF;
+  c->scratch.meta = GRAPH_OP_LEAF | GRAPH_F_LEAF | c->tag;
+  return AD_OK;
 }
 
-void graph_shrink(graph_ctx *c) {
-  if (!c) return;
+ad_status graph_shrink(graph_ctx *c) {
+  if (!c) return AD_EINVAL;
+  if (c->in_backward) { /* freeing the arena under the sweep would be a use after free */
+    set_err(c, "graph_shrink called from a hook during backward");
+    return AD_ESTATE;
+  }
   adc_shrink(&c->nodes);
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
   c->side = NULL;
   c->hooks = NULL;
   c->side_cap = c->hook_cap = 0;
-  graph_reset(c);
+  return graph_reset(c);
 }
 
 graph_mark_t graph_mark(const graph_ctx *c) { return c ? real_next(c) : 0; }
@@ -261,6 +300,7 @@ graph_node *graph_leaf(graph_ctx *c, double value, int requires_grad) {
 
 graph_node *graph_detach(graph_ctx *c, const graph_node *n) {
   if (!c || !n) return NULL;
+  if (!graph__ours(c, n)) return graph__foreign(c);
   return graph__const(c, n->value);
 }
 
@@ -273,7 +313,7 @@ int graph_requires_grad(const graph_node *n) { return n && (n->meta & GRAPH_F_RE
 int graph_grad(const graph_ctx *c, const graph_node *n, double *out) {
   double g = 0.0;
   int has = 0;
-  if (c && n) {
+  if (c && n && graph__ours(c, n)) {
     if (n->meta & GRAPH_F_LEAF) {
       has = (n->meta & GRAPH_F_HASGRAD) != 0;
       g = has ? n->da : 0.0;
@@ -302,7 +342,8 @@ static graph_edge edge_to(const graph_ctx *c, uint32_t id) {
 
 ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_edge out[2], int *count) {
   if (count) *count = 0;
-  if (!c || !n || !out || !count || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !out || !count) return AD_EINVAL;
+  if (!is_live(c, n)) return bad_node((graph_ctx *)c, n); /* the message buffer is not part of the graph */
   if (n->meta & GRAPH_F_LEAF) return AD_OK;
   uint32_t op = n->meta & GRAPH_OP_MASK;
   ad_kind kind = ad_op_kind[op];
@@ -350,7 +391,7 @@ static graph_side *side_get(graph_ctx *c, const graph_node *n) {
 }
 
 ad_status graph_requires_grad_(graph_ctx *c, graph_node *n, int flag) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (!(n->meta & GRAPH_F_LEAF)) {
     if (flag) return AD_OK;
     set_err(c, GRAPH_MSG_LEAF_FLAG);
@@ -362,7 +403,7 @@ ad_status graph_requires_grad_(graph_ctx *c, graph_node *n, int flag) {
 }
 
 ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (!(n->meta & GRAPH_F_REQ)) {
     set_err(c, GRAPH_MSG_RETAIN);
     return AD_ESTATE;
@@ -374,7 +415,7 @@ ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
 }
 
 ad_status graph_zero_grad(graph_ctx *c, graph_node *n, int set_to_none) {
-  if (!c || !n || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !is_live(c, n)) return bad_node(c, n);
   if (n->meta & GRAPH_F_LEAF) {
     if (set_to_none) n->meta &= ~(uint32_t)GRAPH_F_HASGRAD;
     n->da = 0.0;
@@ -389,7 +430,7 @@ ad_status graph_zero_grad(graph_ctx *c, graph_node *n, int set_to_none) {
 }
 
 ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, void *user) {
-  if (!c || !n || !fn || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !fn || !is_live(c, n)) return fn ? bad_node(c, n) : AD_EINVAL;
   if (!(n->meta & GRAPH_F_REQ)) {
     set_err(c, GRAPH_MSG_HOOK);
     return AD_ESTATE;
@@ -419,7 +460,7 @@ ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, voi
 }
 
 ad_status graph_set_name(graph_ctx *c, graph_node *n, const char *name) {
-  if (!c || !n || !name || !is_live(c, n)) return AD_EINVAL;
+  if (!c || !n || !name || !is_live(c, n)) return name ? bad_node(c, n) : AD_EINVAL;
   graph_side *e = side_get(c, n);
   if (!e) return AD_ENOMEM;
   size_t len = strlen(name);
@@ -532,7 +573,7 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
  * always the next index visited (chunk gaps hold no nodes), is carried in a register instead of memory, so a chain
  * costs one multiply-add per node and never waits for a store to reach the next load. */
 AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int free_saved) {
-  const uint64_t saves = free_saved ? graph__all_ops & ~graph__saves_nothing : 0;
+  const uint64_t saves = free_saved ? graph__saves : 0;
   adc_chunk *const *ch = c->nodes.dir;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
   double carry = 0.0; /* contributions to the next index visited */
@@ -599,6 +640,10 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
   uint32_t hi = 0;
   for (int i = 0; i < n; ++i) {
     const graph_node *r = roots[i];
+    if (r && !graph__ours(c, r)) {
+      set_err(c, "graph_backward: root %d is a node of another context, or from before the last graph_reset", i);
+      return AD_EFOREIGN;
+    }
     if (!r || !is_live(c, r)) {
       set_err(c, "graph_backward: root %d is NULL, a placeholder or released", i);
       return AD_EINVAL;
@@ -651,7 +696,7 @@ static void dot_node(const graph_ctx *c, const graph_node *n, int is_root, FILE 
 }
 
 ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
-  if (!c || !root || !f || !is_live(c, root)) return AD_EINVAL;
+  if (!c || !root || !f || !is_live(c, root)) return f ? bad_node(c, root) : AD_EINVAL;
   if (c->in_backward) return AD_ESTATE;
   fputs("digraph autograd {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
         "  edge [fontname=\"Helvetica\", fontsize=9];\n",
@@ -685,5 +730,9 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f) {
     j = (uint32_t)ch[--k]->used;
   }
   fputs("}\n", f);
-  return ferror(f) ? AD_ESTATE : AD_OK;
+  if (fflush(f) != 0 || ferror(f)) { /* a full disk shows at the flush */
+    set_err(c, "graph_write_dot: writing failed");
+    return AD_EIO;
+  }
+  return AD_OK;
 }

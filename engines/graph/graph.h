@@ -91,7 +91,8 @@ enum {
   GRAPH_F_HASGRAD = 1u << 11,    /* a leaf's .grad is defined (not None) */
   GRAPH_F_FREED = 1u << 12,      /* backward without retain_graph freed this grad_fn's saved values */
   GRAPH_F_RETAIN = 1u << 13,     /* retain_grad was called (side table) */
-  GRAPH_F_HOOK = 1u << 14        /* has hooks (side table) */
+  GRAPH_F_HOOK = 1u << 14,       /* has hooks (side table) */
+  GRAPH_TAG_SHIFT = 16           /* bits 16-31: the tag of the context and generation that recorded the node */
 };
 
 /* Node i is in chunk i >> GRAPH_CHUNK_SHIFT of the node stream, at offset i & GRAPH_CHUNK_MASK. */
@@ -107,10 +108,12 @@ typedef struct graph_ctx {
   adc_stream nodes;      /* the arena: a chunked stream of graph_node (ad_chunk.h), chunk k numbered from k << 14 */
   uint32_t next;         /* index the next node receives */
   uint32_t grad_mask;    /* GRAPH_F_REQ when grad mode is enabled, 0 under no_grad */
+  uint32_t tag;          /* this context's tag in bits 16-31 (a hash of its address and generation), else 0 */
   ad_status status;      /* sticky: first error while recording */
   int no_grad_depth;
   int in_backward;
   uint32_t freed_lo;     /* lowest index a backward without retain_graph went through (UINT32_MAX: none) */
+  uint32_t generation;   /* graph_reset and graph_shrink count up: handles from before them are stale */
   graph_side *side;      /* side table sorted by node index: retained grads, hooks, names */
   uint32_t n_side, side_cap;
   graph_hook *hooks;
@@ -149,11 +152,15 @@ graph_ctx *graph_new(void);
 /* Frees the context and every node. NULL is ignored. */
 void graph_free(graph_ctx *c);
 /* Forgets every node, hook, retained grad and the sticky error; keeps the chunks for the next graph; grad mode
- * is unchanged. O(1) in the number of nodes. NULL is ignored. */
-void graph_reset(graph_ctx *c);
+ * is unchanged. O(1) in the number of nodes. Handles from before the reset become stale: ops and graph_* calls
+ * refuse them (AD_EFOREIGN; the tag is 16 bits, so one stale handle in 65536 resets may go unnoticed) until a new
+ * node is recorded in the same slot: a handle is a pointer into the arena, so from then on it is that node. Keep
+ * nodes across iterations with graph_mark and graph_release, which keep the nodes before the mark.
+ * Returns AD_OK; AD_ESTATE (and changes nothing) when called from a hook during backward; AD_EINVAL for NULL. */
+ad_status graph_reset(graph_ctx *c);
 /* Frees every chunk but the first, the side tables and the grown chunk directory, then resets: the context
- * holds what graph_new allocated. NULL is ignored. */
-void graph_shrink(graph_ctx *c);
+ * holds what graph_new allocated. Returns as graph_reset (AD_ESTATE from a hook: nothing is freed). */
+ad_status graph_shrink(graph_ctx *c);
 /* The current top of the arena. Nodes created before it survive graph_release(c, mark). 0 for NULL. */
 graph_mark_t graph_mark(const graph_ctx *c);
 /* Releases every node created after mark (with its hooks, retained grad and name) and clears the sticky error;
@@ -243,7 +250,8 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
 /* Writes the graph root depends on as Graphviz DOT: one node per graph node (grad_fn name or "leaf", value, grad
  * if any, name if any; leaves drawn as boxes, the root doubled), one edge per next_functions entry that is not
  * None, from a node to its input, labelled "AccumulateGrad" when the input is a leaf. AD_EINVAL for NULL
- * arguments or a placeholder; AD_ESTATE if writing fails. */
+ * arguments or a placeholder; AD_EFOREIGN for a root from another context or generation; AD_ESTATE from a hook;
+ * AD_EIO if writing (or flushing) f fails, as on a full disk. */
 ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f);
 
 /* ---- Internals used by the inline ops ---------------------------------------------------------------------------- */
@@ -251,6 +259,13 @@ ad_status graph_write_dot(graph_ctx *c, graph_node *root, FILE *f);
 /* Moves to the next chunk (allocating it if need be). On failure sets the sticky status and points the free range
  * at the placeholder, so recording goes on harmlessly. */
 void graph__grow(graph_ctx *c);
+/* An op was given a node of another context, or one recorded before the last reset: sets the sticky status to
+ * AD_EFOREIGN (with a message) and returns a placeholder, as after an allocation failure. */
+graph_node *graph__foreign(graph_ctx *c);
+/* 1 if node n carries context c's current tag (so it was recorded by c since its last reset). */
+AD_INLINE int graph__ours(const graph_ctx *c, const graph_node *n) {
+  return ((n->meta ^ c->tag) >> GRAPH_TAG_SHIFT) == 0;
+}
 
 AD_INLINE graph_node *graph__new(graph_ctx *c) {
   if (AD_UNLIKELY(c->nodes.used == c->nodes.cap)) graph__grow(c);
@@ -264,7 +279,7 @@ AD_INLINE graph_node *graph__rec(graph_ctx *c, uint32_t meta, double v, uint32_t
                                  double db) {
   graph_node *n = graph__new(c);
   n->acc = 0.0;
-  n->meta = meta;
+  n->meta = meta | c->tag;
   n->value = v;
   n->a = a;
   n->b = b;

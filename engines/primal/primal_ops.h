@@ -54,7 +54,7 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x; }
     (void)t;                                                                                                   \
     return value;                                                                                              \
   }
-#define AD_OP(name, kind, torch, pre, value, da, db) PRIMAL_OP_##kind(name, pre, value)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) PRIMAL_OP_##kind(name, pre, value)
 #include "../ad_ops.def"
 #undef AD_OP
 

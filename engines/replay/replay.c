@@ -60,11 +60,31 @@ void replay_free(replay_t *t) {
   adc_free(&t->ops); /* and the operand and constant streams nested in it */
   ad_free(t->val, t->val_cap * sizeof(double));
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->adj_cap);
   ad_free(t, sizeof *t);
+}
+
+/* A nonzero tag for t's current generation: a hash of the tape's address and its generation, so that variables of
+ * two tapes, or of two generations of one, differ (but for one chance in 2^32). */
+static uint32_t replay__tag_of(const replay_t *t) {
+  uint64_t h = ((uint64_t)(uintptr_t)t >> 4) * 0x9E3779B97F4A7C15ull + (uint64_t)t->generation * 0xBF58476D1CE4E5B9ull;
+  uint32_t tag = (uint32_t)(h >> 32);
+  return tag ? tag : 1u;
+}
+
+replay_var replay__foreign(replay_t *t) {
+  fail(t, AD_EFOREIGN);
+  replay_var r;
+  r.v = __builtin_nan("");
+  r.i = 0;
+  r.g = 0;
+  return r;
 }
 
 void replay_reset(replay_t *t) {
   if (!t) return;
+  t->generation++;
+  t->tag = replay__tag_of(t);
   t->status = AD_OK;
   t->values = AD_OK;
   t->next = 1; /* index 0 stands for every passive value */
@@ -81,7 +101,9 @@ void replay_shrink(replay_t *t) {
   if (!t) return;
   adc_shrink(&t->ops); /* and the nested streams */
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->adj_cap);
   t->adj = NULL;
+  t->reach = NULL;
   t->adj_cap = 0;
   if (t->val_cap > REPLAY_FIRST) {
     double *v = (double *)ad_realloc(t->val, t->val_cap * sizeof(double), REPLAY_FIRST * sizeof(double));
@@ -272,7 +294,7 @@ replay_stats replay_get_stats(const replay_t *t) {
   s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
                  s.statements * sizeof(double);
   s.value_bytes = t->val_cap * sizeof(double);
-  s.adjoint_bytes = t->adj_cap * sizeof(double);
+  s.adjoint_bytes = t->adj_cap * (sizeof(double) + 1); /* adjoints and their reach marks */
   s.bytes_held = sizeof *t + adc_bytes_held(&t->ops) + adc_bytes_held(&t->args) + adc_bytes_held(&t->csts) +
                  s.value_bytes + s.adjoint_bytes;
   return s;
@@ -286,7 +308,15 @@ double *replay_adjoints(replay_t *t) {
   if (t->adj_cap < need) {
     size_t cap = need + need / 8;
     ad_free(t->adj, t->adj_cap * sizeof(double));
+    ad_free(t->reach, t->adj_cap);
     t->adj = (double *)ad_malloc(cap * sizeof(double));
+    t->reach = (uint8_t *)ad_calloc(cap);
+    if (!t->adj || !t->reach) {
+      ad_free(t->adj, cap * sizeof(double));
+      ad_free(t->reach, cap);
+      t->adj = NULL;
+      t->reach = NULL;
+    }
     t->adj_cap = t->adj ? cap : 0;
     if (!t->adj) {
       if (t->status == AD_OK) t->status = AD_ENOMEM;
@@ -295,6 +325,7 @@ double *replay_adjoints(replay_t *t) {
     }
   }
   memset(t->adj, 0, need * sizeof(double));
+  memset(t->reach, 0, need);
   return t->adj;
 }
 
@@ -411,7 +442,7 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
     for (const uint8_t *o = o0; o < oe; ++o) {
       const unsigned code = *o;
       switch (code) {
-#define AD_OP(name, kind, torch, pre, value, da, db) FWD_##kind(name, pre, value)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) FWD_##kind(name, pre, value)
 #include "../ad_ops.def"
 #undef AD_OP
       case REPLAY_CODE_INPUT:
@@ -482,18 +513,27 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
   const double w = carry;                                                                                      \
   adj[s] = w;                                                                                                  \
   const uint32_t prev = s - 1;                                                                                 \
-  carry = adj[prev];
+  carry = adj[prev];                                                                                           \
+  const int reached = w != 0.0 || reach[s];                                                                    \
+  reach[s] = 0;
 #define REV_ACC(i, p)                                                                                          \
   do {                                                                                                         \
     const double p_ = (p);                                                                                     \
+    reach[(i)] = 1;                                                                                            \
     if ((i) == prev) REPLAY_MADD(carry, p_, w);                                                                \
     else REPLAY_MADD(adj[(i)], p_, w);                                                                         \
   } while (0)
+/* A statement no seed reaches propagates nothing (the policy of ad_ops.def: an Inf partial there must not turn
+ * into 0 * Inf = NaN), and its partials are not even computed. */
 #define REV_PRE(pre)                                                                                           \
+  REV_VISIT()                                                                                                  \
+  if (!reached) {                                                                                              \
+    --s;                                                                                                       \
+    break;                                                                                                     \
+  }                                                                                                            \
   ad_m2 t = pre;                                                                                               \
   const double v = val[s];                                                                                     \
-  (void)t, (void)v, (void)a, (void)b;                                                                          \
-  REV_VISIT()
+  (void)t, (void)v, (void)a, (void)b;
 #define REV_U(name, pre, value, da, db)                                                                        \
   case AD_OP_##name: {                                                                                         \
     REV_ARG(1);                                                                                                \
@@ -560,11 +600,12 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
 
 ad_status replay_reverse(replay_t *tp) {
   if (!tp) return AD_EINVAL;
-  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next) return AD_ESTATE;
+  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next || !tp->reach) return AD_ESTATE;
   if (tp->values != AD_OK) return tp->values;
   replay__seal(tp);
   const double *restrict val = tp->val;
   double *restrict adj = tp->adj;
+  uint8_t *restrict reach = tp->reach; /* 1: a reached statement took this one as an operand; cleared on visit */
   uint32_t s = tp->next - 1; /* index of the statement being visited */
   double carry = adj[s];     /* adj[s], kept in a register */
   adc_reader ar = adc_reader_end(&tp->args), cr = adc_reader_end(&tp->csts);
@@ -575,12 +616,12 @@ ad_status replay_reverse(replay_t *tp) {
     for (const uint8_t *o = o0 + oc->used; o != o0;) {
       const unsigned code = *--o;
       switch (code) {
-#define AD_OP(name, kind, torch, pre, value, da, db) REV_##kind(name, pre, value, da, db)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) REV_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
       case REPLAY_CODE_INPUT: {
         REV_VISIT()
-        (void)w;
+        (void)w, (void)reached;
         --s;
         break;
       }

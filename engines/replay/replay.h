@@ -55,10 +55,13 @@
 extern "C" {
 #endif
 
-/* An active variable: its value when recorded and its index on the tape (0: passive). */
+/* An active variable: its value when recorded, its index on the tape (0: passive) and the tag of the tape and
+ * generation that recorded it (in what would be padding): ops refuse a variable of another tape, or one from before
+ * the last replay_reset or replay_shrink, with AD_EFOREIGN instead of reading a wrong or out-of-range index. */
 typedef struct replay_var {
   double v;
   uint32_t i;
+  uint32_t g;
 } replay_var;
 
 /* ---- Statement and guard codes (one byte each on the tape) -------------------------------------------------- */
@@ -106,6 +109,8 @@ typedef struct replay_t {
   adc_stream csts;          /* constants (double) */
   double *vp, *vp_end;      /* while recording: &val[next], end of the value vector */
   uint32_t next;            /* index the next statement receives */
+  uint32_t tag;             /* nonzero tag of this tape and generation, carried by its variables */
+  uint32_t generation;      /* replay_reset counts up */
   ad_status status;         /* sticky: first error while recording */
   ad_status values;         /* AD_OK when val[] holds a complete evaluation (recording or replay) */
   int kink_guards;          /* 1: kink guards stop a replay (the default) */
@@ -114,6 +119,7 @@ typedef struct replay_t {
   double *val; /* value vector, val_cap slots */
   size_t val_cap;
   double *adj; /* adjoint vector, adj_cap slots */
+  uint8_t *reach; /* adj_cap reach marks of the reverse sweep (zero between sweeps) */
   size_t adj_cap;
   replay_guard guard; /* the last guard that fired */
 } replay_t;
@@ -127,7 +133,7 @@ typedef struct replay_stats {
   uint64_t bytes_used;    /* the recording: (statements + guards) + 4 arguments + 8 constants + 8 statements */
   uint64_t bytes_held;    /* bytes allocated by the tape: chunks and their headers, value and adjoint vectors */
   uint64_t value_bytes;   /* of which the value vector's capacity */
-  uint64_t adjoint_bytes; /* of which the adjoint vector's capacity */
+  uint64_t adjoint_bytes; /* of which the adjoint vector's capacity and its reach marks (1 byte per slot) */
 } replay_stats;
 
 /* Largest chunk, in entries. */
@@ -142,7 +148,8 @@ void replay_free(replay_t *t);
 void replay_reset(replay_t *t);
 /* Frees all storage beyond the first chunks (after a large recording). Implies replay_reset. NULL is ignored. */
 void replay_shrink(replay_t *t);
-/* AD_OK, or the first error met while recording (AD_ENOMEM, AD_ERANGE). NULL gives AD_EINVAL. */
+/* AD_OK, or the first error met while recording (AD_ENOMEM, AD_ERANGE, or AD_EFOREIGN: an op was given a variable
+ * of another tape or generation). NULL gives AD_EINVAL. */
 ad_status replay_status(const replay_t *t);
 /* Sizes of the current recording and of the storage held. NULL gives zeros. */
 replay_stats replay_get_stats(const replay_t *t);
@@ -151,7 +158,8 @@ replay_stats replay_get_stats(const replay_t *t);
 static inline replay_var replay_input(replay_t *t, double v);
 
 /* The value of x in the last complete evaluation: the recording, or the last successful replay. Passive x gives
- * its constant value; so does any x after a failed recording. Meaningless after a refused replay. */
+ * its constant value; so does any x after a failed recording, and an x of another tape or generation (never read
+ * out of range). Meaningless after a refused replay. */
 static inline double replay_value(const replay_t *t, replay_var x);
 
 /* Re-evaluates the recording at new inputs x[0..n_x), in the order replay_input recorded them, checking every
@@ -189,7 +197,8 @@ double *replay_adjoints(replay_t *t);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). NULL is ignored. */
 void replay_clear_adjoints(replay_t *t);
 /* The reverse sweep over the last complete evaluation: propagates the adjoints the caller seeded in
- * replay_adjoints() to all statements, recomputing each partial from the stored values. Each sweep adds into the
+ * replay_adjoints() to all statements the nonzero seeds reach, recomputing each partial from the stored values;
+ * statements they do not reach propagate nothing (the non-finite policy of ad_ops.def). Each sweep adds into the
  * adjoints, so clear them between sweeps. Returns AD_EINVAL for NULL; AD_ESTATE if the recording failed or no
  * adjoint vector was requested; AD_EGUARD after a refused replay; AD_OK otherwise. Allocates nothing. */
 ad_status replay_reverse(replay_t *t);
@@ -198,6 +207,11 @@ ad_status replay_reverse(replay_t *t);
  * chunk or growing the value vector. On failure sets the sticky status and redirects writes into scratch space,
  * so recording goes on harmlessly. */
 void replay__grow(replay_t *t, unsigned nargs, unsigned ncst, unsigned nval);
+/* An op was given a variable of another tape or generation: sets the sticky status to AD_EFOREIGN (recording goes
+ * on harmlessly, as after an allocation failure) and returns a passive NaN. */
+replay_var replay__foreign(replay_t *t);
+/* 1 if x is passive or was recorded by t in its current generation. */
+AD_INLINE int replay__ours(const replay_t *t, replay_var x) { return !x.i || x.g == t->tag; }
 
 /* ---- inline recording primitives (used by replay_ops.h) ---- */
 
@@ -242,12 +256,13 @@ static inline replay_var replay_input(replay_t *t, double v) {
   replay_var r;
   r.v = v;
   r.i = replay__push(t, REPLAY_CODE_INPUT, 0, 0, 0, 0, 0.0, v);
+  r.g = t->tag;
   t->n_inputs++;
   return r;
 }
 
 static inline double replay_value(const replay_t *t, replay_var x) {
-  return x.i && t->status == AD_OK ? t->val[x.i] : x.v;
+  return x.i && t->status == AD_OK && x.g == t->tag && x.i < t->next ? t->val[x.i] : x.v;
 }
 
 #ifdef __cplusplus

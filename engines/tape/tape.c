@@ -15,7 +15,12 @@ static uint32_t tape__scratch_ai[TAPE_SCRATCH];
 /* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording
  * is refused by tape_reverse) but stay in range. */
 static void fail(tape_t *t, ad_status s) {
-  if (t->status == AD_OK) t->status = s;
+  if (t->status == AD_OK) { /* what was recorded before the first error stays countable */
+    tape_stats at = tape_get_stats(t);
+    t->at_fail.statements = at.statements;
+    t->at_fail.arguments = at.arguments;
+    t->status = s;
+  }
   adc_sink(&t->st, tape__scratch_st, NULL, TAPE_SCRATCH);
   adc_sink(&t->args, tape__scratch_ap, tape__scratch_ai, TAPE_SCRATCH);
 }
@@ -39,12 +44,14 @@ void tape_free(tape_t *t) {
   if (!t) return;
   adc_free(&t->st); /* and the arguments nested in it */
   ad_free(t->adj, t->adj_cap * sizeof(double));
+  ad_free(t->reach, t->reach_cap);
   ad_free(t, sizeof *t);
 }
 
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
+  t->at_fail.statements = t->at_fail.arguments = 0;
   adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
 }
 
@@ -54,6 +61,9 @@ void tape_shrink(tape_t *t) {
   ad_free(t->adj, t->adj_cap * sizeof(double));
   t->adj = NULL;
   t->adj_cap = 0;
+  ad_free(t->reach, t->reach_cap);
+  t->reach = NULL;
+  t->reach_cap = 0;
   tape_reset(t);
 }
 
@@ -80,11 +90,16 @@ tape_stats tape_get_stats(const tape_t *t) {
   tape_stats s;
   memset(&s, 0, sizeof s);
   if (!t) return s;
-  s.statements = t->status == AD_OK ? tape__next(t) - 1u : 0;
-  s.arguments = t->status == AD_OK ? adc_count(&t->args) : 0;
+  if (t->status == AD_OK) {
+    s.statements = tape__next(t) - 1u;
+    s.arguments = adc_count(&t->args);
+  } else { /* the cursors point into scratch space: report what the recording held when it failed */
+    s.statements = t->at_fail.statements;
+    s.arguments = t->at_fail.arguments;
+  }
   s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t));
   s.adjoint_bytes = t->adj_cap * sizeof(double);
-  s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes;
+  s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes + t->reach_cap;
   return s;
 }
 
@@ -119,8 +134,23 @@ void tape_clear_adjoints(tape_t *t) {
 #define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
 #endif
 
-/* Sweeps the statements before the statement cursor sr, last to first; ar is just past their arguments. */
-static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
+/* Where a sweep stands: sr's first sr.off statements (and those of every chunk before it) are still to be visited,
+ * last to first; ar stands just past the arguments of the last of them. */
+typedef struct tape_pos {
+  adc_reader sr, ar;
+} tape_pos;
+
+/* Sweeps from *p.
+ * reach NULL, the fast sweep: a statement with a zero adjoint is skipped, which changes nothing as long as its
+ * partials are finite (0 * p = 0). At the first zero-adjoint statement with an infinite or NaN partial, where the
+ * policy of ad_ops.def needs to know whether the statement is reached, it stops and returns that statement's
+ * index (its adjoint is written). Only zero-adjoint statements pay for that test (two subtractions of their
+ * partials), and the hot loop keeps nothing more live than before.
+ * reach non-NULL, the careful sweep: a statement is reached when its adjoint is nonzero (a seed, or contributions)
+ * or a reached statement took it as an argument; reached statements propagate p * a even when a is 0
+ * (0 * Inf = NaN), the others nothing. Each visited slot of reach is cleared. Returns 0 when done. */
+AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, const tape_pos *p) {
+  adc_reader sr = p->sr, ar = p->ar;
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
    * fused multiply-add per statement and never waits for a store to be forwarded to the next load. */
@@ -141,7 +171,10 @@ static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
       const uint32_t prev = s - 1; /* s >= 1, and slot 0 exists */
       carry = adj[prev];
       unsigned k = n[cnt].n;
-      if (!k) continue;
+      if (!k) {
+        if (reach) reach[s] = 0;
+        continue;
+      }
       while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
         adc__step_back(&ar);
         abase = ADC_RLANE(&ar, const double);
@@ -150,7 +183,17 @@ static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
       }
       ap -= k;
       ai -= k;
-      if (a == 0.0) continue; /* nothing to propagate: statements an output does not reach cost no arithmetic */
+      if (reach) {
+        const int reached = a != 0.0 || reach[s];
+        reach[s] = 0;
+        if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
+        for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
+      } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */
+        /* p - p is 0 for finite p, NaN for Inf and NaN; a statement has one or two arguments */
+        const double z = (ap[0] - ap[0]) + (ap[k - 1] - ap[k - 1]);
+        if (AD_LIKELY(z == 0.0)) continue;
+        return s; /* the careful sweep takes over at s (tape__sweep) */
+      }
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
         if (i == prev) TAPE_MADD(carry, ap[j], a);
@@ -160,18 +203,79 @@ static void tape__sweep(double *restrict adj, adc_reader sr, adc_reader ar) {
     if (!sr.chunk->prev) break;
     adc__step_back(&sr);
   }
+  return 0;
 }
+
+/* The reach marks of the statements from position *p down to, not including, statement stop, after the fast sweep
+ * visited them: a statement is reached if its (final) adjoint is nonzero or a reached statement took it as an
+ * argument, as in the careful sweep. Leaves in *p the position just above stop (stop is the next to visit). */
+static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t stop) {
+  adc_reader sr = p->sr, ar = p->ar;
+  const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
+  for (;;) {
+    const tape_nargs *n = ADC_RLANE(&sr, tape_nargs);
+    size_t cnt = sr.off;
+    uint32_t s = (uint32_t)adc_reader_number(&sr);
+    while (cnt) {
+      if (s - 1 == stop) {
+        sr.off = cnt;
+        ar.off = (size_t)(ap - abase);
+        p->sr = sr, p->ar = ar;
+        return;
+      }
+      --cnt;
+      --s;
+      unsigned k = n[cnt].n;
+      const int reached = adj[s] != 0.0 || reach[s];
+      reach[s] = 0;
+      if (!k) continue;
+      while (ap == abase) {
+        adc__step_back(&ar);
+        abase = ADC_RLANE(&ar, const double);
+        ap = abase + ar.off;
+      }
+      ap -= k;
+      if (reached) {
+        const uint32_t *ai = ADC_RLANE1(&ar, const uint32_t) + (ap - abase);
+        for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
+      }
+    }
+    if (!sr.chunk->prev) break;
+    adc__step_back(&sr);
+  }
+  assert(0 && "the statement to stop at is not below the start");
+}
+
+/* The fast sweep from p; if it meets a zero-adjoint statement with a non-finite partial, the reach marks of the
+ * statements above it, then the careful sweep from it. AD_ENOMEM if the marks (one byte per statement, kept for
+ * later sweeps) cannot be allocated. */
+static ad_status tape__sweep(tape_t *t, tape_pos p) {
+  uint32_t at = tape__sweep_impl(t->adj, NULL, &p);
+  if (AD_LIKELY(!at)) return AD_OK;
+  size_t need = tape__next(t);
+  if (t->reach_cap < need) {
+    ad_free(t->reach, t->reach_cap);
+    t->reach = (uint8_t *)ad_calloc(need);
+    t->reach_cap = t->reach ? need : 0;
+    if (!t->reach) return AD_ENOMEM;
+  }
+  tape__mark(t->adj, t->reach, &p, at);
+  tape__sweep_impl(t->adj, t->reach, &p);
+  return AD_OK;
+}
+
+static int tape__ready(const tape_t *t) { return t->status == AD_OK && t->adj && t->adj_cap >= tape__next(t); }
 
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
-  tape__sweep(t->adj, adc_reader_end(&t->st), adc_reader_end(&t->args));
-  return AD_OK;
+  if (!tape__ready(t)) return AD_ESTATE;
+  tape_pos p = {adc_reader_end(&t->st), adc_reader_end(&t->args)};
+  return tape__sweep(t, p);
 }
 
 ad_status tape_reverse_from(tape_t *t, uint32_t top) {
   if (!t) return AD_EINVAL;
-  if (t->status != AD_OK || !t->adj || t->adj_cap < tape__next(t)) return AD_ESTATE;
+  if (!tape__ready(t)) return AD_ESTATE;
   if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
   adc_pos sp = adc_tell(&t->st);
   while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
@@ -189,6 +293,6 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
     }
     ap.off += k;
   }
-  tape__sweep(t->adj, adc_reader_at(sp), adc_reader_at(ap));
-  return AD_OK;
+  tape_pos p = {adc_reader_at(sp), adc_reader_at(ap)};
+  return tape__sweep(t, p);
 }

@@ -16,8 +16,11 @@
  * contiguous arrays. The statement's own index is its position, so it needs no storage: 1 + 12 k bytes for a
  * statement with k active arguments. The reverse sweep visits statements last to first:
  *     a = adj[s];  for each argument j of s:  adj[idx[j]] += partial[j] * a
- * A statement whose adjoint is zero propagates nothing (its partials are not even multiplied: an Inf partial times
- * a zero adjoint gives 0, not NaN), so the statements an output does not reach cost no arithmetic.
+ * A statement whose adjoint is zero propagates nothing, so the statements an output does not reach cost no
+ * arithmetic. That skip is exact for finite partials (0 * p adds nothing). Under the non-finite policy of
+ * ad_ops.def a statement the output reaches must still propagate 0 * Inf = NaN, and one it does not reach must
+ * not: so the sweep tests the partials of zero-adjoint statements, and at the first non-finite one it works out
+ * which statements the seeds reach (one byte per statement, allocated then) and goes on tracking that.
  * Storage is two chunked streams (ad_chunk.h): statements, and arguments nested in them. Chunks grow (the first
  * small, each next one twice as large, up to TAPE_CHUNK_MAX statements), so recording never copies what it has
  * written, and tape_reset keeps every chunk for the next recording.
@@ -56,6 +59,9 @@ typedef struct tape_t {
   ad_status status;  /* sticky: first error while recording */
   double *adj;       /* adjoint vector, adj_cap slots */
   size_t adj_cap;
+  uint8_t *reach;      /* reach marks of a sweep that met a non-finite partial (zero between sweeps) */
+  size_t reach_cap;
+  struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
 } tape_t;
 
 typedef struct tape_stats {
@@ -79,7 +85,8 @@ void tape_reset(tape_t *t);
 void tape_shrink(tape_t *t);
 /* AD_OK, or the first error met while recording (AD_ENOMEM, AD_ERANGE). NULL gives AD_EINVAL. */
 ad_status tape_status(const tape_t *t);
-/* Sizes of the current recording and of the storage held. NULL gives zeros. */
+/* Sizes of the current recording and of the storage held. After a recording error, the statements and arguments
+ * recorded before it (never more than were recorded). NULL gives zeros. */
 tape_stats tape_get_stats(const tape_t *t);
 
 /* Records an independent variable with value v. */
@@ -91,8 +98,10 @@ double *tape_adjoints(tape_t *t);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
- * adds into the adjoints, so clear them between sweeps. Returns AD_ESTATE if the recording failed or no adjoint
- * vector was requested, AD_EINVAL for NULL; AD_OK otherwise. */
+ * adds into the adjoints, so clear them between sweeps. A seed is a nonzero adjoint: a statement seeded with 0 and
+ * not reached from a nonzero seed counts as not reached (the policy of ad_ops.def: it propagates nothing).
+ * Returns AD_ESTATE if the recording failed or no adjoint vector was requested, AD_EINVAL for NULL, AD_ENOMEM if
+ * a sweep that met a non-finite partial cannot allocate its reach marks; AD_OK otherwise. */
 ad_status tape_reverse(tape_t *t);
 /* The reverse sweep over statements top, top - 1, ..., 1 only: what tape_reverse does when every statement above
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).

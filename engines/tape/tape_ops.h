@@ -68,7 +68,7 @@ AD_INLINE ad_t tape__rec1(tape_t *c, double v, uint32_t i, double p) {
     if (y.i) return tape__var(v, tape__push1(c, y.i, (db)));                                                   \
     return tape__var(v, 0);                                                                                    \
   }
-#define AD_OP(name, kind, torch, pre, value, da, db) TAPE_OP_##kind(name, pre, value, da, db)
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) TAPE_OP_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
 

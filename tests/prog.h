@@ -1,15 +1,13 @@
-/* prog.h: the encoding of the `prog` workload's straight-line programs with branches (see prog.c), shared with
- * the tests that build, print and interpret the same programs.
+/* prog.h: the encoding of the random straight-line programs with branches that the fuzz and op tests run on every
+ * engine: prog_gen.c generates them, prog.c interprets them (compiled once per engine by tests/tprog_<engine>.c),
+ * tprog.h checks them.
  *
- *   double data[PROG_HEADER + 2 * PROG_STRIDE];
+ *   double data[PROG_HEADER + 2 * PROG_STRIDE], x[1] = {0.5};
  *   prog_set_header(data, 1, 2);                          // k = 1 input, n = 2 instructions
  *   prog_set(data, 0, AD_OP_sin, 0, 0, 0.0);              // v1 = sin(v0)
  *   prog_set(data, 1, AD_OP_mul_vc, 1, 0, 3.0);           // v2 = v1 * 3, the output
- *   const wl_info *w = wl_find("prog");
- *   int size = prog_size(1, 2);                           // the size that means k = 1, n = 2
- *   eng_session *s = eng_tape.open(w, size, data);
- *   eng_tape.jacobian(s, x, &y, &dy);                     // y = 3 sin(x0), dy = 3 cos(x0)
- *   eng_tape.close(s);
+ *   tprog_eng r;
+ *   tprog_run(&tprog_tape, data, x, &r);                  // r.y = 3 sin(x0), r.J[0] = 3 cos(x0)
  *
  * Values: v[0 .. k) are the inputs, v[k + i] is the result of instruction i; the output is v[k + n - 1].
  * data[0] = k, data[1] = n, then PROG_STRIDE doubles per instruction: code, a, b, K.
@@ -21,14 +19,14 @@
  *                        for VV). The two branch instructions must be ops or PROG_CONST whose operands come
  *                        before the branch (index < k + i). The instruction not taken is never evaluated.
  * Operands refer to earlier values only. Operand fields an instruction does not use are 0.
- *
- * A workload's shape must follow from its size, so the size encodes k and n:
- *   size = PROG_MAX_INPUTS (n - 1) + k,   1 <= k <= PROG_MAX_INPUTS,   1 <= n <= PROG_MAX_INSTR.
+ * 1 <= k <= PROG_MAX_INPUTS, 1 <= n <= PROG_MAX_INSTR.
  */
 #ifndef PROG_H
 #define PROG_H
 
-#include "../../engines/ad.h"
+#include <stdint.h>
+
+#include "ad.h"
 
 enum {
   PROG_MAX_INPUTS = 8,
@@ -61,10 +59,9 @@ enum prog_code {
 
 static inline int prog_is_branch(int code) { return code >= PROG_IF_VC_FIRST && code < PROG_CODE_COUNT; }
 
-/* Shape of a size, and the size of a shape (see above). Sizes below 1 count as 1. */
-static inline int prog_k(int size) { return 1 + ((size < 1 ? 1 : size) - 1) % PROG_MAX_INPUTS; }
-static inline int prog_n(int size) { return 1 + ((size < 1 ? 1 : size) - 1) / PROG_MAX_INPUTS; }
-static inline int prog_size(int k, int n) { return PROG_MAX_INPUTS * (n - 1) + k; }
+/* Writes a random program of k inputs and n instructions, and its inputs x[k], into data[prog_data_len(n)],
+ * deterministically from seed (prog_gen.c says how: well conditioned, or one time in five "wild"). */
+void prog_generate(int k, int n, uint64_t seed, double *x, double *data);
 /* Doubles of data a program of n instructions takes. */
 static inline int prog_data_len(int n) { return PROG_HEADER + PROG_STRIDE * n; }
 

@@ -1,10 +1,10 @@
-/* prog: a test-only (hidden) workload that interprets a random program held in its constant data, so every engine
- * runs every op of ad_ops.def, constants and data-dependent branches through its usual eng_api path.
+/* prog_gen.c: the generator of the random programs the fuzz and op tests run on every engine (prog.h: their
+ * encoding; prog.c: the interpreter, compiled once per engine by tests/tprog_<engine>.c).
  * The encoding (prog.h): data = {k, n, then per instruction: code, a, b, K}; code is an op of ad_ops.def, a
  * constant, or a branch "if v[a] <cmp> K (or v[b]) then instruction i + 1 else instruction i + 2". The output is
- * the last value. The size encodes the shape: k = 1 + (size - 1) % 8 inputs, n = 1 + (size - 1) / 8 instructions.
+ * the last value.
  *
- * init generates a program and its inputs from the seed (SplitMix64, as every workload). It keeps the program
+ * prog_generate makes a program and its inputs from the seed (SplitMix64, as every workload). It keeps the program
  * well conditioned and inside every op's domain at the generated inputs, so finite differences (adcheck) and
  * complex-step references (test_fuzz) apply, and a disagreement means a wrong rule or a wrong engine:
  *   inputs uniform in [-2, 2); constants uniform in [-2.5, 2.5) or, one time in three, from a short list of
@@ -19,27 +19,32 @@
  *     its path magnitudes stay at most 1e6, its largest derivative is at least 1e-2 of its largest path
  *       magnitude (no cancelling paths, as in x - x) and 1e-3 of its value (not flat), and no nonzero
  *       derivative is below 1e-60 (complex steps of 1e-200 would underflow);
- *   an op rejected on an operand (log, sqrt or pow of a negative number, ...) is retried on a guarded operand:
- *   exp(v), sqr(v) + c with c in [0.1, 1), or tanh(v);
+ *   an op whose facts (ad_ops.def) say its operand a must be positive (AD_POS_A: log, sqrt, pow) and whose
+ *   operand is not gets a guarded operand straight away, exp(v) or sqr(v) + c with c in [0.1, 1); any other op
+ *   rejected on an operand is retried on exp(v), sqr(v) + c or tanh(v); a constant base of k ** x is drawn
+ *   positive, a constant divisor away from 0 (AD_NONZERO_B);
  *   branch conditions are decided with a margin of at least 5% of max(1, |value|) and beyond what an input move
  *   of 5e-3 can change, so the branch taken holds under finite differences and under a different libm;
  *   the last instruction is an op with an active result.
  * Operands come mostly from values no instruction reads yet, else from recent values or anywhere before; once the
  * room left is just enough, the program folds its unread values two by two into the output, so that few values
- * are dead (about three quarters of all instructions reach the output at the fuzz test's sizes). */
-#ifdef WL_META
+ * are dead (about three quarters of all instructions reach the output at the fuzz test's sizes).
+ *
+ * One program in five (decided by a hash of the seed, so the others do not change) is WILD: it meets infinite and
+ * NaN values on purpose, to test the non-finite policy of ad_ops.def. An input is, one time in four, one of
+ * +-Inf, NaN or 0; constants are, one time in four, one of 0, +-1000, Inf or 1e308; about one step in eight is a
+ * poison pair, exp(1000 v), log(0 v), sqrt(0 v), v / 0 or 1 / (0 v); and a candidate whose value or partials are
+ * infinite or NaN is accepted (the others still pass every check above, so the finite part stays well
+ * conditioned). Finite differences do not apply to such programs; the fuzz test checks them against a plain
+ * interpreter of the policy (tests/tprog.h). */
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prog.h"
+#include "wl.h"
 
-static int prog_n_in(int size) { return prog_k(size); }
-static int prog_n_out(int size) { (void)size; return 1; }
-static int prog_n_data(int size) { return prog_data_len(prog_n(size)); }
-static int prog_n_scratch(int size) { return prog_k(size) + prog_n(size); }
-static double prog_nodes(int size) { return prog_n(size); }
 
 enum { PROG_GEN_ATTEMPTS = 24 };
 #define PROG_VMAX 1e4  /* largest |value| and |partial| the generator accepts */
@@ -68,6 +73,7 @@ typedef struct prog_gen {
   double *grad, *mag;   /* k per slot */
   unsigned char *used;  /* some instruction reads slot r */
   int n_unused;         /* active values no instruction reads yet */
+  int wild;             /* 1: a program that meets infinite and NaN values on purpose (see the top) */
 } prog_gen;
 
 static uint64_t gen_below(prog_gen *g, uint64_t m) { return wl_rng_next(&g->r) % m; }
@@ -93,6 +99,8 @@ static void gen_fresh(prog_gen *g, int r) {
 
 static double gen_const(prog_gen *g) {
   static const double nice[] = {0.0, 1.0, -1.0, 2.0, 0.5, -0.5, 3.0, -2.0, 1.5, 0.25, 4.0, -3.0};
+  static const double wild[] = {0.0, 1000.0, -1000.0, INFINITY, 1e308};
+  if (g->wild && gen_below(g, 4) == 0) return wild[gen_below(g, sizeof wild / sizeof wild[0])];
   if (gen_below(g, 3) == 0) return nice[gen_below(g, sizeof nice / sizeof nice[0])];
   return wl_rng_uniform(&g->r, -2.5, 2.5);
 }
@@ -158,7 +166,34 @@ static int gen_steady(double p, double q) {
 
 /* Evaluates candidate c on the current values; 1 if it is acceptable (see the top of the file), with c->v,
  * c->grad and c->mag set. */
+/* Evaluates candidate c on the current values without judging it: c->v, c->grad, c->mag. */
+static void gen_calc(const prog_gen *g, prog_cand *c) {
+  int vv = ad_op_kind[c->code] == AD_KIND_VV, k = g->k;
+  double va = g->val[c->a], vb = vv ? g->val[c->b] : 0.0, pa, pb;
+  gen_eval(c->code, va, vb, c->kc, &c->v, &pa, &pb);
+  const double *ga = g->grad + (size_t)c->a * k, *ma = g->mag + (size_t)c->a * k;
+  const double *gb = g->grad + (size_t)c->b * k, *mb = g->mag + (size_t)c->b * k;
+  for (int j = 0; j < k; ++j) {
+    c->grad[j] = pa * ga[j] + (vv ? pb * gb[j] : 0.0);
+    c->mag[j] = fabs(pa) * ma[j] + (vv ? fabs(pb) * mb[j] : 0.0);
+  }
+}
+
+static int gen_check(const prog_gen *g, prog_cand *c);
+
 static int gen_try(const prog_gen *g, prog_cand *c) {
+  if (gen_check(g, c)) return 1;
+  if (!g->wild) return 0;
+  /* Wild programs also take a candidate that is infinite or NaN, in its value or its partials. */
+  int vv = ad_op_kind[c->code] == AD_KIND_VV;
+  double v, pa, pb;
+  gen_eval(c->code, g->val[c->a], vv ? g->val[c->b] : 0.0, c->kc, &v, &pa, &pb);
+  if (isfinite(v) && isfinite(pa) && isfinite(pb)) return 0;
+  gen_calc(g, c);
+  return 1;
+}
+
+static int gen_check(const prog_gen *g, prog_cand *c) {
   int vv = ad_op_kind[c->code] == AD_KIND_VV, same = vv && c->a == c->b, k = g->k;
   double va = g->val[c->a], vb = vv ? g->val[c->b] : 0.0, v, pa, pb;
   gen_eval(c->code, va, vb, c->kc, &v, &pa, &pb);
@@ -197,11 +232,22 @@ static int gen_try(const prog_gen *g, prog_cand *c) {
 }
 
 /* A random op with operands below limit. */
+/* A random op with operands below limit. The op's domain facts (ad_ops.def) shape its constant operand: a
+ * positive base for k ** x (AD_POS_A on a CV op), a divisor away from 0 for x / k (AD_NONZERO_B on a VC op). */
 static void gen_draw(prog_gen *g, prog_cand *c, int limit) {
   c->code = (int)gen_below(g, AD_OP_COUNT);
+  ad_kind kind = ad_op_kind[c->code];
+  unsigned facts = ad_op_facts[c->code];
   c->a = gen_pick(g, limit);
-  c->b = ad_op_kind[c->code] == AD_KIND_VV ? gen_pick(g, limit) : 0;
-  c->kc = ad_op_kind[c->code] == AD_KIND_VC || ad_op_kind[c->code] == AD_KIND_CV ? gen_const(g) : 0.0;
+  c->b = kind == AD_KIND_VV ? gen_pick(g, limit) : 0;
+  c->kc = kind == AD_KIND_VC || kind == AD_KIND_CV ? gen_const(g) : 0.0;
+  if (kind == AD_KIND_CV && (facts & AD_POS_A)) c->kc = fabs(c->kc);
+  if (kind == AD_KIND_VC && (facts & AD_NONZERO_B) && fabs(c->kc) < 0.25) c->kc = c->kc < 0 ? -0.5 : 0.5;
+}
+
+/* The op needs its variable operand a positive (AD_POS_A on a U, VV or VC op) and the one drawn is not. */
+static int gen_needs_positive(const prog_gen *g, const prog_cand *c) {
+  return (ad_op_facts[c->code] & AD_POS_A) && ad_op_kind[c->code] != AD_KIND_CV && !(g->val[c->a] > 0);
 }
 
 /* Records c's evaluation as slot r's. */
@@ -235,10 +281,12 @@ static double gen_cand_max_mag(const prog_gen *g, const prog_cand *c) {
   return m;
 }
 
-/* Tries to place candidate c after a guard of its first operand: exp(v), sqr(v) + c or tanh(v). The guard's
- * evaluation goes into the slots it will occupy, which nothing reads before they are written for good. */
+/* Tries to place candidate c after a guard of its first operand: exp(v), sqr(v) + c or, unless the op needs a
+ * positive operand, tanh(v). The guard's evaluation goes into the slots it will occupy, which nothing reads before
+ * they are written for good. */
 static int gen_guarded(prog_gen *g, const prog_cand *c) {
-  int room = g->n - g->i, kind = (int)gen_below(g, 3), need = kind == 1 ? 3 : 2, at = g->k + g->i;
+  int room = g->n - g->i, kind = (int)gen_below(g, gen_needs_positive(g, c) ? 2 : 3); /* tanh is not positive */
+  int need = kind == 1 ? 3 : 2, at = g->k + g->i;
   if (room < need) return 0;
   prog_cand g1, g2, t;
   memset(&g1, 0, sizeof g1);
@@ -357,9 +405,36 @@ static int gen_fold(prog_gen *g) {
 /* One or more instructions at g->i. The last instruction is an op with an active result. Once the room left is
  * just enough to combine the values no instruction reads yet, the program folds them two by two into its
  * output, so that few values are dead. */
+/* Wild programs: a poison pair on an active value, exp(1000 v), log(0 v), sqrt(0 v), v / 0 or 1 / (0 v). */
+static int gen_poison(prog_gen *g) {
+  if (g->n - g->i < 3) return 0; /* keep room for an op after it */
+  prog_cand c1, c2;
+  memset(&c1, 0, sizeof c1);
+  memset(&c2, 0, sizeof c2);
+  c1.a = gen_pick(g, g->k + g->i);
+  int kind = (int)gen_below(g, 5);
+  if (kind == 3) { /* v / 0: one instruction */
+    c1.code = AD_OP_div_vc;
+    gen_calc(g, &c1);
+    gen_emit(g, &c1);
+    return 1;
+  }
+  c1.code = AD_OP_mul_vc;
+  c1.kc = kind == 0 ? 1000.0 : 0.0;
+  gen_calc(g, &c1);
+  gen_emit(g, &c1);
+  c2.a = g->k + g->i - 1;
+  c2.code = kind == 0 ? AD_OP_exp : kind == 1 ? AD_OP_log : kind == 2 ? AD_OP_sqrt : AD_OP_div_cv;
+  c2.kc = 1.0;
+  gen_calc(g, &c2);
+  gen_emit(g, &c2);
+  return 1;
+}
+
 static void gen_step(prog_gen *g) {
   int room = g->n - g->i, last = room == 1;
   if (g->n_unused >= 2 && room <= g->n_unused - 1 && gen_fold(g)) return;
+  if (g->wild && gen_below(g, 8) == 0 && gen_poison(g)) return;
   uint64_t u = gen_below(g, 100);
   if (!last && room >= 4 && u < 12 && gen_branch(g)) return;
   if (!last && u >= 12 && u < 17) {
@@ -369,6 +444,10 @@ static void gen_step(prog_gen *g) {
   prog_cand c;
   for (int t = 0; t < PROG_GEN_ATTEMPTS; ++t) {
     gen_draw(g, &c, g->k + g->i);
+    if (!g->wild && gen_needs_positive(g, &c)) { /* log, sqrt, pow of a value <= 0: guard it straight away */
+      if (gen_guarded(g, &c)) return;
+      continue;
+    }
     if (gen_try(g, &c) && (!last || gen_cand_max_mag(g, &c) > 0)) {
       gen_emit(g, &c);
       return;
@@ -400,14 +479,21 @@ static void prog_fallback(int k, int n, double *data) {
   for (int i = 0; i < n; ++i) prog_set(data, i, AD_OP_tanh, k + i - 1, 0, 0.0);
 }
 
-static void prog_init(int size, uint64_t seed, double *x, double *data) {
+void prog_generate(int k, int n, uint64_t seed, double *x, double *data) {
   prog_gen g;
   memset(&g, 0, sizeof g);
   g.r.s = seed;
   g.data = data;
-  g.k = prog_k(size);
-  g.n = prog_n(size);
+  g.k = k < 1 ? 1 : k > PROG_MAX_INPUTS ? PROG_MAX_INPUTS : k;
+  g.n = n < 1 ? 1 : n > PROG_MAX_INSTR ? PROG_MAX_INSTR : n;
+  wl_rng h = {seed ^ 0x510e527fade682d1ull}; /* wild or not: a hash of the seed, so tame programs stay as they were */
+  g.wild = wl_rng_next(&h) % 5 == 0;
   for (int j = 0; j < g.k; ++j) x[j] = wl_rng_uniform(&g.r, -2.0, 2.0);
+  if (g.wild) {
+    static const double special[] = {INFINITY, -INFINITY, NAN, 0.0};
+    for (int j = 0; j < g.k; ++j)
+      if (wl_rng_next(&h) % 4 == 0) x[j] = special[wl_rng_next(&h) % 4];
+  }
   size_t nv = (size_t)(g.k + g.n);
   g.val = (double *)malloc(nv * sizeof(double));
   g.grad = (double *)calloc(nv * (size_t)g.k, sizeof(double));
@@ -430,92 +516,3 @@ static void prog_init(int size, uint64_t seed, double *x, double *data) {
   free(g.mag);
   free(g.used);
 }
-
-/* Designated initialisers (this part is compiled as C only): fields added to wl_info later default to 0. */
-const wl_info wl_info_prog = {
-    .id = WL_prog,
-    .name = "prog",
-    .doc = "random program of ops, constants and branches (test-only)",
-    .check_sizes = {PROG_MAX_INPUTS * 9 + 2, PROG_MAX_INPUTS * 39 + 6}, /* k = 2, n = 10 and k = 6, n = 40 */
-    .max_size = PROG_MAX_INPUTS * PROG_MAX_INSTR,
-    .n_in = prog_n_in,
-    .n_out = prog_n_out,
-    .n_data = prog_n_data,
-    .n_scratch = prog_n_scratch,
-    .nodes = prog_nodes,
-    .init = prog_init,
-    .manual = NULL,
-    .hidden = 1,
-};
-
-#else
-
-#include <assert.h>
-
-#include "prog.h"
-
-/* Operand f of instruction ins, and the call of an op by kind. */
-#define PROG__V(f) v[(int)ins[f]]
-#define PROG__CALL_U(name) ad_##name(c, PROG__V(PROG_F_A))
-#define PROG__CALL_VV(name) ad_##name(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B))
-#define PROG__CALL_VC(name) ad_##name(c, PROG__V(PROG_F_A), ins[PROG_F_K])
-#define PROG__CALL_CV(name) ad_##name(c, ins[PROG_F_K], PROG__V(PROG_F_A))
-
-/* Runs one op or constant instruction over the values v. */
-static ad_t prog_exec(ad_ctx *c, const double *ins, const ad_t *v) {
-  switch ((int)ins[PROG_F_CODE]) {
-#define AD_OP(name, kind, torch, pre, value, da, db)                                                          \
-  case AD_OP_##name:                                                                                           \
-    return PROG__CALL_##kind(name);
-#include "../../engines/ad_ops.def"
-#undef AD_OP
-  default:
-    assert((int)ins[PROG_F_CODE] == PROG_CONST && "prog: a branch may only run ops and constants");
-    return ad_const(c, ins[PROG_F_K]);
-  }
-}
-
-/* The condition of a branch instruction. */
-static int prog_cond(ad_ctx *c, const double *ins, const ad_t *v) {
-  switch ((int)ins[PROG_F_CODE]) {
-#define PROG__X(name, op)                                                                                      \
-  case PROG_IF_VC_##name:                                                                                      \
-    return ad_##name##_vc(c, PROG__V(PROG_F_A), ins[PROG_F_K]);                                               \
-  case PROG_IF_VV_##name:                                                                                      \
-    return ad_##name##_vv(c, PROG__V(PROG_F_A), PROG__V(PROG_F_B));
-    AD_CMP_LIST(PROG__X)
-#undef PROG__X
-  default:
-    assert(0 && "prog: not a branch");
-    return 0;
-  }
-}
-
-static void WL_FN(prog)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
-  int k = prog_k(size), n = prog_n(size);
-  assert((int)data[0] == k && (int)data[1] == n);
-  for (int j = 0; j < k; ++j) s[j] = x[j];
-  for (int i = 0; i < n;) {
-    const double *ins = prog_ins(data, i);
-    if (prog_is_branch((int)ins[PROG_F_CODE])) {
-      assert(i + 2 < n);
-      ad_t r = prog_exec(c, prog_ins(data, prog_cond(c, ins, s) ? i + 1 : i + 2), s);
-      s[k + i] = r;
-      s[k + i + 1] = r;
-      s[k + i + 2] = r;
-      i += 3;
-    } else {
-      s[k + i] = prog_exec(c, ins, s);
-      i += 1;
-    }
-  }
-  y[0] = s[k + n - 1];
-}
-
-#undef PROG__V
-#undef PROG__CALL_U
-#undef PROG__CALL_VV
-#undef PROG__CALL_VC
-#undef PROG__CALL_CV
-
-#endif
