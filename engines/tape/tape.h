@@ -35,9 +35,12 @@
 extern "C" {
 #endif
 
-/* An active variable: its value and its index on the tape (0: passive). */
+/* A variable: its value v, and d times the statement i of the tape (i = 0: passive, d unused). Inputs and
+ * recorded results have d = 1; with preaccumulation (tape_ops.h) an op of one active operand records nothing and
+ * only scales d, so a variable stands for d * statement i. Seed an output with tape_seed, which applies d. */
 typedef struct tape_var {
   double v;
+  double d;
   uint32_t i;
 } tape_var;
 
@@ -54,12 +57,14 @@ typedef struct tape_t {
   adc_stream st;     /* statements: argument counts (tape_nargs), numbered from 1; each chunk records args' position */
   adc_stream args;   /* arguments: partial (lane 0, double) and argument index (lane 1, uint32_t) */
   ad_status status;  /* sticky: first error while recording */
+  uint64_t ops;      /* ops executed since the last reset (recorded or folded into a later statement) */
   double *adj;       /* adjoint vector, adj_cap slots */
   size_t adj_cap;
 } tape_t;
 
 typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */
+  uint64_t ops;           /* ops executed by the recording (tape_t.ops), inputs excluded */
   uint64_t arguments;     /* recorded arguments */
   uint64_t bytes_used;    /* bytes the recording occupies: statements * 1 + arguments * 12 */
   uint64_t bytes_held;    /* bytes allocated by the tape: chunks with headers and directories, adjoints */
@@ -88,6 +93,9 @@ static inline tape_var tape_input(tape_t *t, double v);
 /* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
  * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset. */
 double *tape_adjoints(tape_t *t);
+/* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d): how an output is seeded, since a
+ * variable stands for y.d times its statement. Nothing for a passive y. Call after tape_adjoints(). */
+static inline void tape_seed(tape_t *t, tape_var y, double w);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
@@ -143,8 +151,13 @@ AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, d
 static inline tape_var tape_input(tape_t *t, double v) {
   tape_var r;
   r.v = v;
+  r.d = 1.0;
   r.i = tape__push0(t);
   return r;
+}
+
+static inline void tape_seed(tape_t *t, tape_var y, double w) {
+  if (y.i && t->adj) t->adj[y.i] += w * y.d;
 }
 
 #ifdef __cplusplus
