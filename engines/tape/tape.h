@@ -5,7 +5,7 @@
  *   ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
  *   if (tape_status(t) != AD_OK) ...                             // sticky: an allocation failed while recording
  *   double *adj = tape_adjoints(t);                              // zeroed, one slot per statement
- *   adj[y.i] = 1.0;
+ *   tape_seed(t, y, 1.0);                                        // adj[y.i] += 1.0 * y.d
  *   tape_reverse(t);                                              // adj[w.i] == 5, adj[x.i] == 2
  *   tape_reset(t);                                                // record again, keeping the storage
  *   tape_free(t);

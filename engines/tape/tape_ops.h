@@ -15,11 +15,15 @@
  * ops below each argument: the tape holds one statement per binary expression node instead of one per op (8 ops
  * of rosenbrock's element give 3 statements). The partials are the same numbers multiplied in another order
  * (forward along the chain instead of backward in the sweep), so gradients agree with the per-op tape to rounding
- * (1e-16 relative per folded op), and every product of the non-finite policy (ad_ops.def) is still formed. Designs
- * measured and rejected (callgrind and adbench, in the README's tape section): a pending list of up to K = 4
- * (index, partial) pairs per variable, flushed when a combination would exceed K, recorded fewer statements but
- * was 2x slower than the per-op tape (its variable-length loops and 64-byte variables defeat the compiler); K = 2
- * records as many statements as folding one-operand ops on these workloads.
+ * (1e-16 relative per folded op), and every product of the non-finite policy (ad_ops.def) is still formed.
+ * Designs measured and rejected (adbench at 10^6 nodes, one run, gradient / primal ratios x_primal):
+ *  - a pending list of up to K = 4 (index, partial) pairs per variable, flushed to a statement when a combination
+ *    would exceed K: fewer statements, but 2x slower than the per-op tape on rosenbrock and 3.7x on poly (its
+ *    variable-length loops and 64-byte variables defeat the compiler);
+ *  - up to two pending entries merged by index, a statement of up to four arguments when they overflow: half the
+ *    statements and bytes of folding one-operand ops (rosenbrock 0.12 statements and 4.7 bytes per op against 0.37
+ *    and 9.5), yet slower on every workload (rosenbrock 25.9x against 18.3x, ode 81x against 36x): the merge's
+ *    branches and 32-byte variables cost more than the statements they save.
  * With TAPE_PREACC 0 every op records its own statement (the plain Jacobian tape; the `tape_op` engine).
  * A result whose operands are all passive (constants) is passive too and records nothing. The tape does not count
  * ops: a counter in the context costs a load and a store per op, 10-17% of the recording (adbench, poly).
