@@ -4,8 +4,8 @@
 
 # Shared by the op, fuzz and non-finite tests: random programs (prog.h: prog_gen.c generates them, prog.c is
 # their interpreter, compiled once per engine by tprog_<engine>.c), the references, the checker and the printer.
-add_library(adlab_tprog STATIC tprog.c prog_gen.c tprog_primal.c tprog_dual.c tprog_tape.c tprog_graph.c
-                               tprog_replay.c)
+add_library(adlab_tprog STATIC tprog.c prog_gen.c tprog_primal.c tprog_dual.c tprog_tape.c tprog_tape_op.c
+                               tprog_graph.c tprog_replay.c)
 target_include_directories(adlab_tprog PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/bench)
 target_link_libraries(adlab_tprog PUBLIC adlab_harness m)
 
@@ -13,6 +13,7 @@ adlab_test(test_ad SOURCES test_ad.c LABELS unit LIBS adlab_tprog)
 adlab_test(test_ops SOURCES test_ops.c LABELS unit LIBS adlab_tprog)
 adlab_test(test_seed SOURCES test_seed.c LABELS unit)
 adlab_test(test_tape SOURCES test_tape.c LABELS unit)
+adlab_test(test_preacc SOURCES test_preacc.c LABELS unit)
 adlab_test(test_chunk SOURCES test_chunk.c LABELS unit)
 adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
 adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)

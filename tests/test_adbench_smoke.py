@@ -255,10 +255,15 @@ def main(adbench, report):
         c.check(f"{b['name']}: ns_per_node = cpu_time / nodes",
                 b.get("time_unit") == "ns" and close(b["ns_per_node"], b["cpu_time"] / b["nodes"], 1e-6),
                 f"{b['ns_per_node']} vs {b['cpu_time']} / {b['nodes']}")
-        if e == "tape":
-            ok = all(isinstance(b.get(k), (int, float)) for k in ("args", "bytes_used", "bytes_per_arg"))
-            c.check(f"{b['name']}: tape counters args, bytes_per_arg", ok)
-            if ok:
+        if e in ("tape", "tape_op"):
+            ok = all(isinstance(b.get(k), (int, float))
+                     for k in ("statements", "statements_per_node", "args", "bytes_used", "bytes_per_op"))
+            c.check(f"{b['name']}: tape counters statements, statements_per_node, args, bytes_per_op", ok)
+            c.check(f"{b['name']}: statements_per_node = statements / nodes",
+                    ok and close(b["statements_per_node"], b["statements"] / b["nodes"], 1e-9))
+            c.check(f"{b['name']}: bytes_per_arg exactly where there are arguments",
+                    ok and (b["args"] > 0) == ("bytes_per_arg" in b))
+            if ok and b["args"] > 0:
                 c.check(f"{b['name']}: bytes_per_arg = bytes_used / args",
                         close(b["bytes_per_arg"], b["bytes_used"] / b["args"], 1e-9))
     for e in engines:

@@ -64,7 +64,7 @@ static void test_grid(void) {
       grid_cases++;
       CHECK(p.cases[i].mode == RUN_GRAD && p.cases[i].grid, "%s: the grid runs grad only", p.cases[i].e->name);
     }
-  CHECK(grid_cases == 4, "mix on dual, tape, graph and replay: %d cases", grid_cases);
+  CHECK(grid_cases == 5, "mix on dual, tape, tape_op, graph and replay: %d cases", grid_cases);
   plan_case *c = find_case(&p, "mix", "tape", RUN_GRAD);
   CHECK(c && c->n_sizes == 5 + 8 + 4, "quick grid: 17 shapes, got %d", c ? c->n_sizes : -1);
   ctx_table t = {0};

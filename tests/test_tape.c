@@ -26,6 +26,9 @@
 #include <string.h>
 
 #include "eng.h"
+/* The storage tests count statements and arguments op by op: the tape without preaccumulation (tape_ops.h), one
+ * statement per op. Preaccumulation has its own test (test_preacc.c). */
+#define TAPE_PREACC 0
 #include "tape/tape_ops.h"
 #include "wl.h"
 

@@ -134,11 +134,11 @@ static void check_ode_adapt_dynamic(void) {
   int distinct = 0;
   for (int seed = 1; seed <= 12; ++seed) {
     w->init(size, (uint64_t)seed, x, data);
-    eng_session *s = eng_tape.open(w, size, data);
-    CHECK(s && eng_tape.value(s, x, &y) == AD_OK, "ode_adapt: recording");
+    eng_session *s = eng_tape_op.open(w, size, data); /* one statement per op: statements count the ops */
+    CHECK(s && eng_tape_op.value(s, x, &y) == AD_OK, "ode_adapt: recording");
     if (!s) continue;
-    counts[seed - 1] = eng_tape.stats(s).nodes;
-    eng_tape.close(s);
+    counts[seed - 1] = eng_tape_op.stats(s).statements;
+    eng_tape_op.close(s);
     CHECK(counts[seed - 1] % (57 * n - 7) == 0, "ode_adapt: %llu nodes, not whole steps of %d", counts[seed - 1],
           57 * n - 7);
     int seen = 0;

@@ -41,6 +41,11 @@ typedef struct tprog_api {
   ad_status (*vjp)(const double *data, const double *x, double w, double *y, double *wg);
   /* static-graph engines: record at x_rec, replay at x (no new recording): y and g, or AD_EGUARD; NULL elsewhere */
   ad_status (*replay)(const double *data, const double *x_rec, const double *x, double *y, double *g);
+  /* 1: a reverse engine that multiplies some partials forward (the preaccumulating tape folds one-operand ops into
+   * the variable, so a path's product is formed partly forward, partly in the sweep). Where values are infinite
+   * the association order decides between NaN and +-Inf (0 * Inf * Inf: NaN or Inf), so its gradient entries are
+   * held to either policy reference, or to being non-finite where the reverse reference is. */
+  int mixed_order;
 } tprog_api;
 
 /* The runners, one per engine of ENG_LIST (an engine without tests/tprog_<name>.c does not link). */
@@ -66,6 +71,8 @@ typedef struct tprog_ref {
                                   * absent); differs from pgrad only where infinite terms meet: (a + b) Inf in
                                   * forward mode is a Inf + b Inf in reverse mode, NaN when a and b differ in sign */
   double pjv;                    /* forward mode along tprog_dir */
+  double pmag[PROG_MAX_INPUTS];  /* sum over the reached paths from x_j of |product of its finite partials|: the
+                                  * scale of rounding in pgrad (orders of association differ by a few ulps of it) */
 } tprog_ref;
 
 /* What the reference executed: instructions by code, and branch outcomes. Accumulates across calls. */

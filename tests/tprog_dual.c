@@ -34,4 +34,4 @@ static ad_status du_jvp(const double *data, const double *x, const double *v, do
   return du_pass(data, x, v, -1, y, jv);
 }
 
-const tprog_api tprog_dual = {"dual", ENG_FORWARD, du_value, du_grad, du_jvp, NULL, NULL};
+const tprog_api tprog_dual = {"dual", ENG_FORWARD, du_value, du_grad, du_jvp, NULL, NULL, 0};

@@ -36,4 +36,4 @@ static ad_status gr_vjp(const double *data, const double *x, double w, double *y
   return gr_run(data, x, w, y, wg);
 }
 
-const tprog_api tprog_graph = {"graph", ENG_REVERSE, gr_value, gr_grad, NULL, gr_vjp, NULL};
+const tprog_api tprog_graph = {"graph", ENG_REVERSE, gr_value, gr_grad, NULL, gr_vjp, NULL, 0};

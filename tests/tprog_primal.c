@@ -16,4 +16,4 @@ static ad_status pr_value(const double *data, const double *x, double *y) {
   return AD_OK;
 }
 
-const tprog_api tprog_primal = {"primal", ENG_PRIMAL, pr_value, NULL, NULL, NULL, NULL};
+const tprog_api tprog_primal = {"primal", ENG_PRIMAL, pr_value, NULL, NULL, NULL, NULL, 0};

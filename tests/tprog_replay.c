@@ -48,4 +48,4 @@ static ad_status rp_replay(const double *data, const double *x_rec, const double
   return rp_run(data, x_rec, x, 1.0, y, g);
 }
 
-const tprog_api tprog_replay = {"replay", ENG_REVERSE, rp_value, rp_grad, NULL, rp_vjp, rp_replay};
+const tprog_api tprog_replay = {"replay", ENG_REVERSE, rp_value, rp_grad, NULL, rp_vjp, rp_replay, 0};

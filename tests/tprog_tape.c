@@ -1,6 +1,12 @@
 /* tprog_tape.c: the prog interpreter compiled with the tape engine's ops, behind tprog_api (tprog.h): one
- * recording, one reverse sweep from the output. */
+ * recording, one reverse sweep from the output. Compiled twice: as `tape` (preaccumulating) and, from
+ * tprog_tape_op.c, as `tape_op` (one statement per op). */
 #include <stdlib.h>
+
+#ifndef TPROG_TAPE_API
+#define TPROG_TAPE_API tprog_tape
+#define TPROG_TAPE_NAME "tape"
+#endif
 
 #include "tape/tape_ops.h"
 
@@ -22,7 +28,7 @@ static ad_status tp_run(const double *data, const double *x, double w, double *y
       double *adj = tape_adjoints(t);
       if (!adj) st = tape_status(t) != AD_OK ? tape_status(t) : AD_ENOMEM;
       if (adj && out.i) {
-        adj[out.i] = w;
+        adj[out.i] = w * out.d; /* the output is out.d times its statement */
         st = tape_reverse_from(t, out.i);
       }
       for (int j = 0; j < k; ++j) g[j] = adj && out.i ? adj[s[j].i] : 0.0;
@@ -41,4 +47,4 @@ static ad_status tp_vjp(const double *data, const double *x, double w, double *y
   return tp_run(data, x, w, y, wg);
 }
 
-const tprog_api tprog_tape = {"tape", ENG_REVERSE, tp_value, tp_grad, NULL, tp_vjp, NULL};
+const tprog_api TPROG_TAPE_API = {TPROG_TAPE_NAME, ENG_REVERSE, tp_value, tp_grad, NULL, tp_vjp, NULL, TAPE_PREACC};

@@ -88,6 +88,7 @@ static eng_stats eg_stats(eng_session *s) {
   graph_stats gs = graph_get_stats(s->g);
   /* Every node but the input leaves: op results and the constants the workload made (ad_const). */
   st.nodes = gs.nodes > (uint64_t)s->n_in ? gs.nodes - (uint64_t)s->n_in : 0;
+  st.statements = st.nodes;
   st.args = gs.edges;
   st.bytes_used = gs.bytes_used;
   st.bytes_held = gs.bytes_held;

@@ -81,6 +81,7 @@ static eng_stats er_stats(eng_session *s) {
   if (!s) return st;
   replay_stats rs = replay_get_stats(s->tape);
   st.nodes = rs.statements - rs.inputs;
+  st.statements = st.nodes;
   st.args = rs.arguments;
   st.bytes_used = rs.bytes_used;
   st.bytes_held = rs.bytes_held;

@@ -1,4 +1,10 @@
-/* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output. */
+/* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output. Compiled twice: as
+ * `tape` (statement-level preaccumulation, TAPE_PREACC 1) and, from eng_tape_op.c, as `tape_op` (one statement
+ * per op), so that both designs are measured in the same run. */
+#ifndef ENG_TAPE_API
+#define ENG_TAPE_API eng_tape
+#define ENG_TAPE_NAME "tape"
+#endif
 #include "../../engines/tape/tape_ops.h"
 
 #define ENG_SESSION_FIELDS tape_t *tape;
@@ -37,7 +43,7 @@ static ad_status et_vjp(eng_session *s, const double *w, double *wJ) {
   if (!adj) return tape_status(s->tape) != AD_OK ? tape_status(s->tape) : AD_ENOMEM;
   uint32_t top = 0;
   for (int i = 0; i < s->n_out; ++i) {
-    adj[s->y[i].i] += w[i]; /* a passive output adds into slot 0, unused */
+    tape_seed(s->tape, s->y[i], w[i]); /* adj[y.i] += w * y.d; nothing for a passive output */
     if (s->y[i].i > top) top = s->y[i].i;
   }
   adj[0] = 0.0;
@@ -59,7 +65,7 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
     memset(adj, 0, ((size_t)touched + 1) * sizeof(double));
     uint32_t top = s->y[i].i;
     if (top) { /* a passive output has a zero row */
-      adj[top] = 1.0;
+      adj[top] = s->y[i].d; /* the output is y.d times its statement */
       if ((st = tape_reverse_from(s->tape, top)) != AD_OK) return st;
       touched = top;
     }
@@ -73,15 +79,16 @@ static eng_stats et_stats(eng_session *s) {
   memset(&st, 0, sizeof st);
   if (!s) return st;
   tape_stats ts = tape_get_stats(s->tape);
-  st.nodes = ts.statements > (uint64_t)s->n_in ? ts.statements - (uint64_t)s->n_in : 0;
+  st.nodes = (uint64_t)(s->w->nodes(s->size) + 0.5); /* ops: the workload's count (the tape counts statements) */
+  st.statements = ts.statements > (uint64_t)s->n_in ? ts.statements - (uint64_t)s->n_in : 0;
   st.args = ts.arguments;
   st.bytes_used = ts.bytes_used;
   st.bytes_held = ts.bytes_held;
   return st;
 }
 
-const eng_api eng_tape = {
-    .name = "tape",
+const eng_api ENG_TAPE_API = {
+    .name = ENG_TAPE_NAME,
     .kind = ENG_REVERSE,
     .open = et_open,
     .close = et_close,

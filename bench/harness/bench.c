@@ -74,10 +74,13 @@ static void counters(gb_state *st, run_case *rc) {
   gb_counter(st, "bytes", (double)es.bytes_held, GB_COUNTER_PLAIN);
   gb_counter(st, "bytes_per_node", (double)es.bytes_held / nodes, GB_COUNTER_PLAIN);
   gb_counter(st, "ns_per_node", nodes * 1e-9, GB_COUNTER_TIME_PER);
-  if (es.args) {
+  if (es.nodes) { /* engines that record: what the recording holds per op executed */
+    gb_counter(st, "statements", (double)es.statements, GB_COUNTER_PLAIN);
+    gb_counter(st, "statements_per_node", (double)es.statements / nodes, GB_COUNTER_PLAIN);
     gb_counter(st, "args", (double)es.args, GB_COUNTER_PLAIN);
     gb_counter(st, "bytes_used", (double)es.bytes_used, GB_COUNTER_PLAIN);
-    gb_counter(st, "bytes_per_arg", (double)es.bytes_used / (double)es.args, GB_COUNTER_PLAIN);
+    gb_counter(st, "bytes_per_op", (double)es.bytes_used / nodes, GB_COUNTER_PLAIN);
+    if (es.args) gb_counter(st, "bytes_per_arg", (double)es.bytes_used / (double)es.args, GB_COUNTER_PLAIN);
   }
 }
 

@@ -19,14 +19,16 @@
 extern "C" {
 #endif
 
-#define ENG_LIST(X) X(primal) X(dual) X(tape) X(graph) X(replay)
+#define ENG_LIST(X) X(primal) X(dual) X(tape) X(tape_op) X(graph) X(replay)
 
 typedef enum eng_kind { ENG_PRIMAL, ENG_FORWARD, ENG_REVERSE } eng_kind;
 
 typedef struct eng_session eng_session; /* engine-specific */
 
 typedef struct eng_stats {
-  uint64_t nodes;      /* nodes (statements) of the last recording, inputs excluded; 0 for primal and dual */
+  uint64_t nodes;      /* ops of the last recording (graph nodes), inputs excluded: counted by the graph and replay
+                        * engines, the workload's count for the tape (which folds ops); 0 for primal and dual */
+  uint64_t statements; /* statements it recorded, inputs excluded: nodes, or fewer where the tape preaccumulates */
   uint64_t args;       /* recorded arguments (edges) */
   uint64_t bytes_used; /* bytes the last recording occupies */
   uint64_t bytes_held; /* bytes the engine holds now */

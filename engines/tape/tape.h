@@ -5,7 +5,7 @@
  *   ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
  *   if (tape_status(t) != AD_OK) ...                             // sticky: an allocation failed while recording
  *   double *adj = tape_adjoints(t);                              // zeroed, one slot per statement
- *   adj[y.i] = 1.0;
+ *   tape_seed(t, y, 1.0);                                        // adj[y.i] += 1.0 * y.d
  *   tape_reverse(t);                                              // adj[w.i] == 5, adj[x.i] == 2
  *   tape_reset(t);                                                // record again, keeping the storage
  *   tape_free(t);
@@ -38,9 +38,12 @@
 extern "C" {
 #endif
 
-/* An active variable: its value and its index on the tape (0: passive). */
+/* A variable: its value v, and d times the statement i of the tape (i = 0: passive, d unused). Inputs and
+ * recorded results have d = 1; with preaccumulation (tape_ops.h) an op of one active operand records nothing and
+ * only scales d, so a variable stands for d * statement i. Seed an output with tape_seed, which applies d. */
 typedef struct tape_var {
   double v;
+  double d;
   uint32_t i;
 } tape_var;
 
@@ -95,6 +98,9 @@ static inline tape_var tape_input(tape_t *t, double v);
 /* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
  * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset. */
 double *tape_adjoints(tape_t *t);
+/* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d): how an output is seeded, since a
+ * variable stands for y.d times its statement. Nothing for a passive y. Call after tape_adjoints(). */
+static inline void tape_seed(tape_t *t, tape_var y, double w);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
@@ -152,8 +158,13 @@ AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, d
 static inline tape_var tape_input(tape_t *t, double v) {
   tape_var r;
   r.v = v;
+  r.d = 1.0;
   r.i = tape__push0(t);
   return r;
+}
+
+static inline void tape_seed(tape_t *t, tape_var y, double w) {
+  if (y.i && t->adj) t->adj[y.i] += w * y.d;
 }
 
 #ifdef __cplusplus
