@@ -1,4 +1,5 @@
 /* tprog.c: complex-step reference, engine runner, checker and printer for `prog` programs (see tprog.h). */
+#include "judge.h"
 #include "tprog.h"
 
 #include <complex.h>
@@ -439,13 +440,16 @@ tprog_tol tprog_tol_default(void) {
 
 /* Bit for bit, except that any NaN equals any NaN: C leaves a NaN's sign and payload unspecified (the compiler
  * may swap the operands of a commutative op, and with two NaN operands the first one's sign wins). */
-static int same_bits(double a, double b) { return !memcmp(&a, &b, sizeof a) || (isnan(a) && isnan(b)); }
+/* Bit for bit, any NaN equal to any NaN: judge.h's rule, for one value. */
+static int same_bits(double a, double b) { return jd_same_bits(&a, &b, 1); }
 
-/* max_j |a_j - b_j|, where NaN in both agrees; NaN if only one is NaN. */
+/* max_j |a_j - b_j|, where NaN in both agrees; NaN if only one is NaN (and it stays NaN: a later finite
+ * difference does not overwrite it). */
 static double max_diff(const double *a, const double *b, int n) {
   double m = 0;
   for (int j = 0; j < n; ++j) {
     if (isnan(a[j]) && isnan(b[j])) continue;
+    if (isnan(a[j]) || isnan(b[j])) return NAN;
     double d = fabs(a[j] - b[j]);
     if (!(d <= m)) m = d;
   }
