@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "eng.h"
+#include "testkit.h"
 #include "wl.h"
 
 enum { OUT_MAX = 1 << 20 };
@@ -53,36 +54,25 @@ int main(int argc, char **argv) {
   }
   char *out = (char *)malloc(OUT_MAX), cmd[4096];
   if (!out) return 1;
-  int fails = 0;
 
   snprintf(cmd, sizeof cmd, "'%s' 2>&1", argv[1]);
   int st = run(cmd, out);
-  if (st != 0) {
-    fprintf(stderr, "%s\nFAIL: adcheck exited with %d\n", out, st);
-    fails++;
-  }
+  if (st != 0) fprintf(stderr, "%s\n", out);
+  CHECKF(st == 0, "adcheck exited with %d", st);
   int rows = 0;
   for (int i = 0; i < WL_COUNT; ++i) {
     const wl_info *w = wl_all[i];
     for (int s = 0; s < 2; ++s) {
       if (s == 1 && w->check_sizes[1] == w->check_sizes[0]) continue;
       for (int k = 0; k < eng_own_count; ++k) {
-        if (has_ok_row(out, w->name, w->check_sizes[s], eng_all[k]->name)) {
-          rows++;
-        } else {
-          fprintf(stderr, "FAIL: no ok row for %s at size %d on %s\n", w->name, w->check_sizes[s], eng_all[k]->name);
-          fails++;
-        }
+        int ok = has_ok_row(out, w->name, w->check_sizes[s], eng_all[k]->name);
+        CHECKF(ok, "no ok row for %s at size %d on %s", w->name, w->check_sizes[s], eng_all[k]->name);
+        rows += ok;
       }
     }
   }
   printf("adcheck: %d workload/size/engine rows agree\n", rows);
 
   free(out);
-  if (fails) {
-    printf("test_agreement: %d failure(s)\n", fails);
-    return 1;
-  }
-  printf("test_agreement: all engines agree on all workloads\n");
-  return 0;
+  return test_report("test_agreement");
 }

@@ -16,7 +16,7 @@
 #include "eng.h"
 #include "wl.h"
 
-#include "check.h"
+#include "testkit.h"
 
 enum { MAX_TRIES = 20000 };
 
@@ -73,10 +73,10 @@ int main(void) {
       int64_t base = ad_alloc_get_stats().bytes_now;
       memset(ref.aux, 0, naux * 8);
       run_engine(e, w, size, data, x, n, m, &ref);
-      CHECK(ref.opened && ref.st == AD_OK, "%s on %s: %s without failure injection", e->name, w->name,
-            ref.opened ? ad_status_str(ref.st) : "open failed");
-      CHECK(ad_alloc_get_stats().bytes_now == base, "%s on %s: leaked %lld bytes", e->name, w->name,
-            (long long)(ad_alloc_get_stats().bytes_now - base));
+      CHECKF(ref.opened && ref.st == AD_OK, "%s on %s: %s without failure injection", e->name, w->name,
+             ref.opened ? ad_status_str(ref.st) : "open failed");
+      CHECKF(ad_alloc_get_stats().bytes_now == base, "%s on %s: leaked %lld bytes", e->name, w->name,
+             (long long)(ad_alloc_get_stats().bytes_now - base));
       if (!ref.opened || ref.st != AD_OK) continue;
       int done = 0;
       long tries = 0;
@@ -88,38 +88,35 @@ int main(void) {
         ad_alloc_fail_after(-1);
         uint64_t used = ad_alloc_get_stats().allocs; /* successful allocations; fewer than f: none was refused */
         done = used < (uint64_t)f;
-        CHECK(ad_alloc_get_stats().bytes_now == base, "%s on %s, failing after %ld allocations: leaked %lld bytes",
-              e->name, w->name, f, (long long)(ad_alloc_get_stats().bytes_now - base));
+        CHECKF(ad_alloc_get_stats().bytes_now == base, "%s on %s, failing after %ld allocations: leaked %lld bytes",
+               e->name, w->name, f, (long long)(ad_alloc_get_stats().bytes_now - base));
         if (!r.opened) {
           open_failed++;
           continue;
         }
         if (r.st != AD_OK) {
           enomem++;
-          CHECK(r.st == AD_ENOMEM, "%s on %s, failing after %ld allocations: %s (expected out of memory)",
-                e->name, w->name, f, ad_status_str(r.st));
+          CHECKF(r.st == AD_ENOMEM, "%s on %s, failing after %ld allocations: %s (expected out of memory)",
+                 e->name, w->name, f, ad_status_str(r.st));
           continue;
         }
         /* Every call succeeded: the results must be the usual ones. */
-        CHECK(!memcmp(r.y, ref.y, (size_t)m * 8) && !memcmp(r.J, ref.J, nJ * 8) && !memcmp(r.aux, ref.aux, naux * 8),
-              "%s on %s, allocation budget %ld: results differ from an unconstrained run", e->name, w->name, f);
+        CHECKF(!memcmp(r.y, ref.y, (size_t)m * 8) && !memcmp(r.J, ref.J, nJ * 8) && !memcmp(r.aux, ref.aux, naux * 8),
+               "%s on %s, allocation budget %ld: results differ from an unconstrained run", e->name, w->name, f);
       }
-      CHECK(done, "%s on %s: still failing after %d allocations", e->name, w->name, MAX_TRIES);
+      CHECKF(done, "%s on %s: still failing after %d allocations", e->name, w->name, MAX_TRIES);
       /* A session after all that works. */
       run_engine(e, w, size, data, x, n, m, &r);
-      CHECK(r.opened && r.st == AD_OK && !memcmp(r.y, ref.y, (size_t)m * 8) && !memcmp(r.J, ref.J, nJ * 8),
-            "%s on %s: a session after the failures does not work", e->name, w->name);
+      CHECKF(r.opened && r.st == AD_OK && !memcmp(r.y, ref.y, (size_t)m * 8) && !memcmp(r.J, ref.J, nJ * 8),
+             "%s on %s: a session after the failures does not work", e->name, w->name);
       cases++;
       injected += tries;
     }
     free(x), free(data), free(ref.y), free(ref.J), free(ref.aux), free(r.y), free(r.J), free(r.aux);
   }
-  if (g_fail) {
-    printf("test_alloc: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_alloc: %ld engine/workload pairs, %ld runs under a budget: %ld refused at open, %ld returned "
-         "AD_ENOMEM; no crash, no leak, and correct results whenever every call succeeded\n",
-         cases, injected, open_failed, enomem);
-  return 0;
+  if (!tk_fails)
+    printf("test_alloc: %ld engine/workload pairs, %ld runs under a budget: %ld refused at open, %ld returned "
+           "AD_ENOMEM; no crash, no leak, and correct results whenever every call succeeded\n",
+           cases, injected, open_failed, enomem);
+  return test_report("test_alloc");
 }

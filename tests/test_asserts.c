@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "ad_chunk.h"
-#include "check.h"
+#include "testkit.h"
 
 /* In a child: rewinds a fresh stream to its start moved by past records beyond the first chunk's capacity (past 0:
  * the start itself, a valid position). Exit 0 after the rewind, 3 if the stream could not be made. */
@@ -48,17 +48,17 @@ static int run_in_child(int size, int past) {
 
 int main(void) {
 #ifdef NDEBUG
-  CHECK(0, "NDEBUG is defined: this configuration promises asserts (ADLAB_ASSERTS) but compiles them out");
+  CHECKF(0, "NDEBUG is defined: this configuration promises asserts (ADLAB_ASSERTS) but compiles them out");
 #endif
   int size = 64;
   int st = run_in_child(size, 0);
-  CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-        "adc_rewind to a valid position exits normally (wait status %d)", st);
+  CHECKF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+         "adc_rewind to a valid position exits normally (wait status %d)", st);
 
   st = run_in_child(size, 1);
-  CHECK(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
-        "adc_rewind past the chunk aborts on ad_chunk.c's assert (wait status %d: %s)", st,
-        st >= 0 && WIFEXITED(st) ? "exited normally, so the engine library was built with NDEBUG" : "no abort");
-  printf("test_asserts: %s\n", g_fail ? "asserts are OFF" : "asserts are on (NDEBUG undefined, engine assert fires)");
-  return g_fail ? 1 : 0;
+  CHECKF(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+         "adc_rewind past the chunk aborts on ad_chunk.c's assert (wait status %d: %s)", st,
+         st >= 0 && WIFEXITED(st) ? "exited normally, so the engine library was built with NDEBUG" : "no abort");
+  printf("test_asserts: %s\n", tk_fails ? "asserts are OFF" : "asserts are on (NDEBUG undefined, engine assert fires)");
+  return test_report("test_asserts");
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testkit.h"
 #include "checker.h"
 #include "json.h"
 
@@ -37,7 +37,7 @@ static eng_api bad_engine(void) {
   eng_api e = eng_tape;
   e.name = "bad_tape";
   e.jacobian = bad_jacobian;
-  e.replay = NULL; /* the replay check has its own test below */
+  e.replay = NULL; /* replay is checked by its own test below */
   return e;
 }
 
@@ -47,7 +47,7 @@ static int run(const wl_info *w, int size, ck_config *c, ck_tally *t, char *out,
   bad = bad_engine();
   const eng_api *engs[] = {&eng_primal, &eng_tape, &bad};
   FILE *f = tmpfile();
-  CHECK(f != NULL, "tmpfile");
+  CHECKF(f != NULL, "tmpfile");
   if (!f) return -1;
   c->table = f;
   g_len = (size_t)w->n_in(size) * w->n_out(size);
@@ -66,15 +66,15 @@ static void expect_fail(const wl_info *w, int size, bad_mode mode, size_t entry,
   ck_defaults(&c);
   g_mode = mode, g_entry = entry;
   int fails = run(w, size, &c, &t, out, sizeof out);
-  CHECK(fails > 0 && t.fails == fails && ck_exit_status(&t) == CK_EXIT_DISAGREE, "%s on %s: %d failures, exit %d",
-        bad_name[mode], w->name, fails, ck_exit_status(&t));
+  CHECKF(fails > 0 && t.fails == fails && ck_exit_status(&t) == CK_EXIT_DISAGREE, "%s on %s: %d failures, exit %d",
+         bad_name[mode], w->name, fails, ck_exit_status(&t));
   snprintf(want, sizeof want, "FAIL engine bad_tape, workload %s, size %d: manual error", w->name, size);
-  CHECK(strstr(out, want) != NULL, "%s on %s: no line \"%s\" in\n%s", bad_name[mode], w->name, want, out);
+  CHECKF(strstr(out, want) != NULL, "%s on %s: no line \"%s\" in\n%s", bad_name[mode], w->name, want, out);
   const char *line = strstr(out, want);
   const char *eol = line ? strchr(line, '\n') : NULL;
   const char *hit = line ? strstr(line, at) : NULL;
-  CHECK(hit && (!eol || hit < eol), "%s on %s: the manual FAIL line does not name %s:\n%s", bad_name[mode], w->name,
-        at, out);
+  CHECKF(hit && (!eol || hit < eol), "%s on %s: the manual FAIL line does not name %s:\n%s", bad_name[mode], w->name,
+         at, out);
 }
 
 /* A replay engine whose replays (not its recordings) get one partial wrong. */
@@ -93,21 +93,21 @@ static void test_replay(void) {
   ck_defaults(&c);
   char out[16384];
   FILE *f = tmpfile();
-  CHECK(f != NULL, "tmpfile");
+  CHECKF(f != NULL, "tmpfile");
   if (!f) return;
   c.table = f;
   int fails = ck_case(&c, wl_find("rosenbrock"), 4, engs, 2, &t);
   rewind(f);
   out[fread(out, 1, sizeof out - 1, f)] = 0;
   fclose(f);
-  CHECK(fails == 1 && ck_exit_status(&t) == CK_EXIT_DISAGREE, "bad replay: %d failures", fails);
+  CHECKF(fails == 1 && ck_exit_status(&t) == CK_EXIT_DISAGREE, "bad replay: %d failures", fails);
   const char *line = strstr(out, "FAIL engine bad_replay, workload rosenbrock, size 4: replay");
-  CHECK(line && strstr(line, "d y[0] / d x[1]"), "bad replay: no FAIL line naming the entry:\n%s", out);
+  CHECKF(line && strstr(line, "d y[0] / d x[1]"), "bad replay: no FAIL line naming the entry:\n%s", out);
 }
 
 static void test_json(void) {
   FILE *f = tmpfile();
-  CHECK(f != NULL, "tmpfile");
+  CHECKF(f != NULL, "tmpfile");
   if (!f) return;
   js_writer j;
   js_init(&j, f);
@@ -119,7 +119,7 @@ static void test_json(void) {
   js_arr(&j, "e");
   js_end(&j);
   js_end(&j);
-  CHECK(!js_failed(&j), "js_failed after balanced writes");
+  CHECKF(!js_failed(&j), "js_failed after balanced writes");
   rewind(f);
   char out[512];
   size_t n = fread(out, 1, sizeof out - 1, f);
@@ -127,9 +127,9 @@ static void test_json(void) {
   fclose(f);
   const char *want = "{\"s\":\"a\\\"b\\\\c\\nd\\u0001\",\"v\":[null,1.5,null,null],"
                      "\"v_nonfinite\":\"0:nan,2:inf,3:-inf\",\"x\":-0.37090000000000001,\"e\":[]}";
-  CHECK(strcmp(out, want) == 0, "json:\n%s\nwant\n%s", out, want);
+  CHECKF(strcmp(out, want) == 0, "json:\n%s\nwant\n%s", out, want);
   js_end(&j);
-  CHECK(js_failed(&j), "an unbalanced js_end must be reported");
+  CHECKF(js_failed(&j), "an unbalanced js_end must be reported");
 }
 
 int main(void) {
@@ -142,8 +142,8 @@ int main(void) {
   /* The wrapper uncorrupted agrees: the failures below come from the corruption alone. */
   g_mode = BAD_NONE;
   int fails = run(rosen, 4, &c, &t, out, sizeof out);
-  CHECK(fails == 0 && !strstr(out, "FAIL") && ck_exit_status(&t) == CK_EXIT_OK, "uncorrupted: %d fails\n%s", fails,
-        out);
+  CHECKF(fails == 0 && !strstr(out, "FAIL") && ck_exit_status(&t) == CK_EXIT_OK, "uncorrupted: %d fails\n%s", fails,
+         out);
 
   expect_fail(rosen, 4, BAD_PARTIAL, 2, "d y[0] / d x[2]");
   expect_fail(rosen, 4, BAD_NAN, 2, "d y[0] / d x[2]");
@@ -155,7 +155,7 @@ int main(void) {
   for (int i = 0; i < WL_COUNT && !wj; ++i)
     if (wl_all[i]->manual_jacobian && wl_all[i]->n_out(wl_all[i]->check_sizes[0]) > 1)
       wj = wl_all[i];
-  CHECK(wj != NULL, "no workload with a hand-written Jacobian");
+  CHECKF(wj != NULL, "no workload with a hand-written Jacobian");
   if (wj) {
     int size = wj->check_sizes[0], n = wj->n_in(size);
     char at[64];
@@ -173,7 +173,7 @@ int main(void) {
       wj->manual_jacobian(size, data, x, y, J);
       size_t zero = 0;
       while (zero < (size_t)n * m && J[zero] != 0) ++zero;
-      CHECK(zero < (size_t)n * m, "%s: no zero entry in its Jacobian", wj->name);
+      CHECKF(zero < (size_t)n * m, "%s: no zero entry in its Jacobian", wj->name);
       snprintf(at, sizeof at, "d y[%zu] / d x[%zu]", zero / (size_t)n, zero % (size_t)n);
       if (zero < (size_t)n * m) expect_fail(wj, size, BAD_HOLE, zero, at);
     }
@@ -184,27 +184,26 @@ int main(void) {
   ck_tally tn = {0};
   g_mode = BAD_NOMEM;
   fails = run(rosen, 4, &c, &tn, out, sizeof out);
-  CHECK(fails == 0 && tn.nomem == 1 && ck_exit_status(&tn) == CK_EXIT_NOMEM, "nomem: %d fails, %d nomem, exit %d",
-        fails, tn.nomem, ck_exit_status(&tn));
-  CHECK(strstr(out, "bad_tape  out of memory") && !strstr(out, "FAIL"), "nomem table:\n%s", out);
+  CHECKF(fails == 0 && tn.nomem == 1 && ck_exit_status(&tn) == CK_EXIT_NOMEM, "nomem: %d fails, %d nomem, exit %d",
+         fails, tn.nomem, ck_exit_status(&tn));
+  CHECKF(strstr(out, "bad_tape  out of memory") && !strstr(out, "FAIL"), "nomem table:\n%s", out);
 
   /* A tolerance tightened below rounding fails: the verdict depends on the tolerance. */
   ck_tally tt = {0};
   g_mode = BAD_NONE;
   c.tol[JD_FD] = 1e-30;
   fails = run(rosen, 4, &c, &tt, out, sizeof out);
-  CHECK(fails > 0 && strstr(out, "fd error"), "fd tolerance 1e-30 passes:\n%s", out);
+  CHECKF(fails > 0 && strstr(out, "fd error"), "fd tolerance 1e-30 passes:\n%s", out);
   c.tol[JD_FD] = 0;
 
   /* The time budget: everything costly skipped, with a message, and counted. */
   ck_tally tb = {0};
   c.max_seconds = 1e-12;
   fails = run(rosen, 4, &c, &tb, out, sizeof out);
-  CHECK(fails == 0 && tb.skipped >= 3 && strstr(out, "over the time budget"), "budget: %d skipped\n%s", tb.skipped,
-        out);
+  CHECKF(fails == 0 && tb.skipped >= 3 && strstr(out, "over the time budget"), "budget: %d skipped\n%s", tb.skipped,
+         out);
 
   test_replay();
   test_json();
-  printf("test_checker: %s\n", g_fail ? "FAILED" : "ok");
-  return g_fail ? 1 : 0;
+  return test_report("test_checker");
 }

@@ -18,7 +18,7 @@
 #include "ad.h"
 #include "ad_chunk.h"
 
-#include "check.h"
+#include "testkit.h"
 
 static int64_t bytes_now(void) { return ad_alloc_get_stats().bytes_now; }
 
@@ -30,87 +30,87 @@ static void test_growth(void) {
   int64_t base = bytes_now();
   adc_stream s;
   adc_spec sp = {{sizeof(double), sizeof(uint32_t)}, 4, 16, 0, 10};
-  CHECK(adc_init(&s, &sp) == AD_OK, "init");
+  CHECKF(adc_init(&s, &sp) == AD_OK, "init");
   for (uint64_t i = 0; i < 100; ++i) {
-    CHECK(adc_reserve(&s, 1) == AD_OK, "reserve %llu", (unsigned long long)i);
-    CHECK(adc_next_number(&s) == 10 + i, "record %llu numbered %llu", (unsigned long long)i,
-          (unsigned long long)adc_next_number(&s));
+    CHECKF(adc_reserve(&s, 1) == AD_OK, "reserve %llu", (unsigned long long)i);
+    CHECKF(adc_next_number(&s) == 10 + i, "record %llu numbered %llu", (unsigned long long)i,
+           (unsigned long long)adc_next_number(&s));
     size_t o = adc_push(&s, 1);
     ADC_LANE(&s, double)[o] = val_of(i);
     ADC_LANE1(&s, uint32_t)[o] = idx_of(i);
   }
-  CHECK(adc_count(&s) == 100, "count %llu", (unsigned long long)adc_count(&s));
+  CHECKF(adc_count(&s) == 100, "count %llu", (unsigned long long)adc_count(&s));
   size_t want = 4;
   uint32_t k = 0;
   for (adc_chunk *c = s.head; c; c = c->next, ++k) {
-    CHECK(c->cap == want && c->seq == k && adc_chunk_at(&s, k) == c, "chunk %u: cap %zu, want %zu", k, c->cap, want);
+    CHECKF(c->cap == want && c->seq == k && adc_chunk_at(&s, k) == c, "chunk %u: cap %zu, want %zu", k, c->cap, want);
     want = want * 2 < 16 ? want * 2 : 16;
   }
-  CHECK(k == s.n_chunks && k == 3 + (100 - 28 + 15) / 16, "%u chunks", k);
-  CHECK(adc_bytes_held(&s) == (uint64_t)(bytes_now() - base), "bytes_held %llu, allocated %lld",
-        (unsigned long long)adc_bytes_held(&s), (long long)(bytes_now() - base));
+  CHECKF(k == s.n_chunks && k == 3 + (100 - 28 + 15) / 16, "%u chunks", k);
+  CHECKF(adc_bytes_held(&s) == (uint64_t)(bytes_now() - base), "bytes_held %llu, allocated %lld",
+         (unsigned long long)adc_bytes_held(&s), (long long)(bytes_now() - base));
   adc_seal(&s);
   adc_reader r = adc_reader_begin(&s);
   for (uint64_t i = 0; i < 100; ++i) {
     size_t o = adc_fwd(&r, 1);
-    CHECK(ADC_RLANE(&r, double)[o] == val_of(i) && ADC_RLANE1(&r, uint32_t)[o] == idx_of(i), "forward %llu",
-          (unsigned long long)i);
+    CHECKF(ADC_RLANE(&r, double)[o] == val_of(i) && ADC_RLANE1(&r, uint32_t)[o] == idx_of(i), "forward %llu",
+           (unsigned long long)i);
   }
   r = adc_reader_end(&s);
   for (uint64_t i = 100; i-- > 0;) {
-    CHECK(adc_reader_more_back(&r), "more_back at %llu", (unsigned long long)i);
+    CHECKF(adc_reader_more_back(&r), "more_back at %llu", (unsigned long long)i);
     size_t o = adc_back(&r, 1);
-    CHECK(adc_reader_number(&r) == 10 + i, "number %llu", (unsigned long long)adc_reader_number(&r));
-    CHECK(ADC_RLANE(&r, double)[o] == val_of(i) && ADC_RLANE1(&r, uint32_t)[o] == idx_of(i), "backward %llu",
-          (unsigned long long)i);
+    CHECKF(adc_reader_number(&r) == 10 + i, "number %llu", (unsigned long long)adc_reader_number(&r));
+    CHECKF(ADC_RLANE(&r, double)[o] == val_of(i) && ADC_RLANE1(&r, uint32_t)[o] == idx_of(i), "backward %llu",
+           (unsigned long long)i);
   }
-  CHECK(!adc_reader_more_back(&r), "a record before the first");
+  CHECKF(!adc_reader_more_back(&r), "a record before the first");
   adc_free(&s);
   adc_free(&s); /* a second call is a no-op */
-  CHECK(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
 }
 
 static void test_groups_reset_shrink(void) {
   int64_t base = bytes_now();
   adc_stream s;
   adc_spec sp = {{sizeof(uint32_t), 0}, 4, 64, 0, 0};
-  CHECK(adc_init(&s, &sp) == AD_OK, "init");
+  CHECKF(adc_init(&s, &sp) == AD_OK, "init");
   int64_t first_bytes = bytes_now() - base;
   for (int round = 0; round < 2; ++round) {
     uint64_t allocs = ad_alloc_get_stats().allocs;
     uint32_t v = 0;
     for (int g = 0; g < 50; ++g) { /* groups of 3: the first chunk (4) takes one group and leaves a tail of 1 */
-      CHECK(adc_reserve(&s, 3) == AD_OK, "reserve");
+      CHECKF(adc_reserve(&s, 3) == AD_OK, "reserve");
       uint32_t *p = ADC_LANE(&s, uint32_t) + adc_push(&s, 3);
       for (int j = 0; j < 3; ++j) p[j] = v++;
     }
-    CHECK(s.head->used == 3, "first chunk used %zu", s.head->used);
-    CHECK(adc_count(&s) == 150, "count %llu (tails must not count)", (unsigned long long)adc_count(&s));
-    if (round == 1) CHECK(ad_alloc_get_stats().allocs == allocs, "recording again after reset allocated");
+    CHECKF(s.head->used == 3, "first chunk used %zu", s.head->used);
+    CHECKF(adc_count(&s) == 150, "count %llu (tails must not count)", (unsigned long long)adc_count(&s));
+    if (round == 1) CHECKF(ad_alloc_get_stats().allocs == allocs, "recording again after reset allocated");
     adc_seal(&s);
     adc_reader r = adc_reader_begin(&s);
     for (uint32_t g = 0; g < 50; ++g) {
       const size_t o = adc_fwd(&r, 3); /* first: the lanes change when the cursor steps into another chunk */
       const uint32_t *p = ADC_RLANE(&r, uint32_t) + o;
-      CHECK(p[0] == 3 * g && p[2] == 3 * g + 2, "group %u forward", g);
+      CHECKF(p[0] == 3 * g && p[2] == 3 * g + 2, "group %u forward", g);
     }
     r = adc_reader_end(&s);
     for (uint32_t g = 50; g-- > 0;) {
       const size_t o = adc_back(&r, 3);
       const uint32_t *p = ADC_RLANE(&r, uint32_t) + o;
-      CHECK(p[0] == 3 * g && p[2] == 3 * g + 2, "group %u backward", g);
+      CHECKF(p[0] == 3 * g && p[2] == 3 * g + 2, "group %u backward", g);
     }
     int64_t held = bytes_now() - base;
     adc_reset(&s);
-    CHECK(adc_count(&s) == 0 && adc_next_number(&s) == 0, "reset: count %llu", (unsigned long long)adc_count(&s));
-    CHECK(bytes_now() - base == held && s.n_chunks > 1, "reset freed chunks");
+    CHECKF(adc_count(&s) == 0 && adc_next_number(&s) == 0, "reset: count %llu", (unsigned long long)adc_count(&s));
+    CHECKF(bytes_now() - base == held && s.n_chunks > 1, "reset freed chunks");
   }
   adc_shrink(&s);
-  CHECK(bytes_now() - base == first_bytes && s.n_chunks == 1 && adc_count(&s) == 0, "shrink kept %lld of %lld",
-        (long long)(bytes_now() - base), (long long)first_bytes);
-  CHECK(adc_bytes_held(&s) == (uint64_t)first_bytes, "bytes_held after shrink");
+  CHECKF(bytes_now() - base == first_bytes && s.n_chunks == 1 && adc_count(&s) == 0, "shrink kept %lld of %lld",
+         (long long)(bytes_now() - base), (long long)first_bytes);
+  CHECKF(adc_bytes_held(&s) == (uint64_t)first_bytes, "bytes_held after shrink");
   adc_free(&s);
-  CHECK(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
 }
 
 /* A small tape: statement i has i % 3 arguments (values val_of(j), indices idx_of(j) for a running j). */
@@ -177,12 +177,12 @@ static int mini_walk_back(adc_reader sr, adc_reader ar, uint64_t top) {
 static void test_nested(void) {
   int64_t base = bytes_now();
   mini m;
-  CHECK(mini_init(&m, 4, 4) == AD_OK, "init");
+  CHECKF(mini_init(&m, 4, 4) == AD_OK, "init");
   uint64_t done;
-  CHECK(mini_record(&m, 500, &done) == AD_OK && done == 500, "record");
-  CHECK(adc_count(&m.st) == 500 && adc_count(&m.args) == mini_args(500), "counts %llu %llu",
-        (unsigned long long)adc_count(&m.st), (unsigned long long)adc_count(&m.args));
-  CHECK(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), 500) == 0, "reverse walk of both streams");
+  CHECKF(mini_record(&m, 500, &done) == AD_OK && done == 500, "record");
+  CHECKF(adc_count(&m.st) == 500 && adc_count(&m.args) == mini_args(500), "counts %llu %llu",
+         (unsigned long long)adc_count(&m.st), (unsigned long long)adc_count(&m.args));
+  CHECKF(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), 500) == 0, "reverse walk of both streams");
   /* Each statement chunk recorded where the arguments stood: the arguments before it equal the argument count of
    * the statements before it (tails excepted), and a reverse walk can start at the end of any statement chunk. */
   for (adc_chunk *c = m.st.head; c; c = c->next) {
@@ -190,84 +190,85 @@ static void test_nested(void) {
     uint64_t args_before = 0;
     for (adc_chunk *a = m.args.head; a != c->nested[0].chunk; a = a->next) args_before += a->used;
     args_before += c->nested[0].off;
-    CHECK(args_before == mini_args(before), "chunk %u: %llu arguments before, want %llu", c->seq,
-          (unsigned long long)args_before, (unsigned long long)mini_args(before));
+    CHECKF(args_before == mini_args(before), "chunk %u: %llu arguments before, want %llu", c->seq,
+           (unsigned long long)args_before, (unsigned long long)mini_args(before));
     if (c == m.st.cur) continue;
     adc_pos sp = {c->next, 0}, ap = c->next->nested[0];
     uint64_t top = c->first - 1 + c->used;
-    CHECK(mini_walk_back(adc_reader_at(sp), adc_reader_at(ap), top) == 0, "reverse walk from statement %llu",
-          (unsigned long long)top);
+    CHECKF(mini_walk_back(adc_reader_at(sp), adc_reader_at(ap), top) == 0, "reverse walk from statement %llu",
+           (unsigned long long)top);
   }
   /* Reset resets the nested stream and records its new position. */
   adc_reset(&m.st);
-  CHECK(adc_count(&m.args) == 0 && m.st.head->nested[0].chunk == m.args.head && m.st.head->nested[0].off == 0,
-        "reset of the outer stream resets the nested one");
-  CHECK(mini_record(&m, 77, &done) == AD_OK, "record again");
-  CHECK(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), 77) == 0, "reverse walk after reset");
+  CHECKF(adc_count(&m.args) == 0 && m.st.head->nested[0].chunk == m.args.head && m.st.head->nested[0].off == 0,
+         "reset of the outer stream resets the nested one");
+  CHECKF(mini_record(&m, 77, &done) == AD_OK, "record again");
+  CHECKF(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), 77) == 0, "reverse walk after reset");
   adc_shrink(&m.st);
-  CHECK(m.st.n_chunks == 1 && m.args.n_chunks == 1, "shrink of the outer stream shrinks the nested one");
+  CHECKF(m.st.n_chunks == 1 && m.args.n_chunks == 1, "shrink of the outer stream shrinks the nested one");
   adc_free(&m.st); /* frees the nested stream too */
-  CHECK(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
 }
 
 static void test_numbering(void) {
   int64_t base = bytes_now();
   adc_stream s;
   adc_spec sp = {{sizeof(uint64_t), 0}, 4, 16, 4, 0};
-  CHECK(adc_init(&s, &sp) == AD_OK, "init");
+  CHECKF(adc_init(&s, &sp) == AD_OK, "init");
   uint64_t nums[60];
   for (int i = 0; i < 60; ++i) {
-    CHECK(adc_reserve(&s, 1) == AD_OK, "reserve");
+    CHECKF(adc_reserve(&s, 1) == AD_OK, "reserve");
     nums[i] = adc_next_number(&s);
     ADC_LANE(&s, uint64_t)[adc_push(&s, 1)] = (uint64_t)i;
   }
   for (int i = 0; i < 60; ++i) {
     uint64_t n = nums[i];
     adc_chunk *c = adc_chunk_at(&s, (uint32_t)(n >> 4));
-    CHECK(c && c->first == (n >> 4 << 4), "record %d: number %llu", i, (unsigned long long)n);
-    CHECK(c && ((uint64_t *)adc_chunk_data(c))[n & 15] == (uint64_t)i, "record %d found by number", i);
+    CHECKF(c && c->first == (n >> 4 << 4), "record %d: number %llu", i, (unsigned long long)n);
+    CHECKF(c && ((uint64_t *)adc_chunk_data(c))[n & 15] == (uint64_t)i, "record %d found by number", i);
   }
-  CHECK(nums[3] == 3 && nums[4] == 16 && nums[12] == 32 && nums[28] == 48 && nums[44] == 64, "chunk numbering");
+  CHECKF(nums[3] == 3 && nums[4] == 16 && nums[12] == 32 && nums[28] == 48 && nums[44] == 64, "chunk numbering");
   /* Rewind to record 20 (in chunk 2): later chunks are kept, records before keep their numbers. */
   uint64_t allocs = ad_alloc_get_stats().allocs;
   adc_pos p = {adc_chunk_at(&s, 2), (size_t)(nums[20] - 32)};
   adc_rewind(&s, p);
-  CHECK(adc_next_number(&s) == nums[20], "after rewind the next number is %llu", (unsigned long long)adc_next_number(&s));
+  CHECKF(adc_next_number(&s) == nums[20], "after rewind the next number is %llu",
+         (unsigned long long)adc_next_number(&s));
   for (int i = 20; i < 60; ++i) {
-    CHECK(adc_reserve(&s, 1) == AD_OK && adc_next_number(&s) == nums[i], "number after rewind");
+    CHECKF(adc_reserve(&s, 1) == AD_OK && adc_next_number(&s) == nums[i], "number after rewind");
     ADC_LANE(&s, uint64_t)[adc_push(&s, 1)] = (uint64_t)(1000 + i);
   }
-  CHECK(ad_alloc_get_stats().allocs == allocs, "rewind and record again allocated");
-  CHECK(((uint64_t *)adc_chunk_data(adc_chunk_at(&s, 0)))[2] == 2, "a record before the rewind changed");
+  CHECKF(ad_alloc_get_stats().allocs == allocs, "rewind and record again allocated");
+  CHECKF(((uint64_t *)adc_chunk_data(adc_chunk_at(&s, 0)))[2] == 2, "a record before the rewind changed");
   adc_free(&s);
-  CHECK(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "leaked %lld bytes", (long long)(bytes_now() - base));
 }
 
 static void test_errors(void) {
   adc_stream s, t, u, v;
   adc_spec bad0 = {{0, 0}, 4, 16, 0, 0}, bad1 = {{8, 0}, 0, 16, 0, 0}, bad2 = {{8, 0}, 32, 16, 0, 0},
            bad3 = {{8, 0}, 4, 16, 5, 0};
-  CHECK(adc_init(&s, &bad0) == AD_EINVAL, "record size 0");
-  CHECK(adc_init(&s, &bad1) == AD_EINVAL, "first chunk of 0 records");
-  CHECK(adc_init(&s, &bad2) == AD_EINVAL, "first chunk above the cap");
-  CHECK(adc_init(&s, &bad3) == AD_EINVAL, "addr_shift that does not match the cap");
-  CHECK(adc_init(&s, NULL) == AD_EINVAL && adc_init(NULL, &bad0) == AD_EINVAL, "NULL");
+  CHECKF(adc_init(&s, &bad0) == AD_EINVAL, "record size 0");
+  CHECKF(adc_init(&s, &bad1) == AD_EINVAL, "first chunk of 0 records");
+  CHECKF(adc_init(&s, &bad2) == AD_EINVAL, "first chunk above the cap");
+  CHECKF(adc_init(&s, &bad3) == AD_EINVAL, "addr_shift that does not match the cap");
+  CHECKF(adc_init(&s, NULL) == AD_EINVAL && adc_init(NULL, &bad0) == AD_EINVAL, "NULL");
   adc_free(&s); /* nothing held: a no-op */
   adc_spec ok = {{8, 0}, 4, 16, 0, 0};
-  CHECK(adc_init(&s, &ok) == AD_OK && adc_init(&t, &ok) == AD_OK && adc_init(&u, &ok) == AD_OK &&
-            adc_init(&v, &ok) == AD_OK,
-        "init");
-  CHECK(adc_grow(&s, 5) == AD_ERANGE && adc_count(&s) == 0 && s.n_chunks == 1, "a group above first_cap");
-  CHECK(adc_push(&s, 1) == 0 && adc_reserve(&s, 4) == AD_OK && s.cap == 8 && s.head->used == 1,
-        "a group that does not fit moves to the next chunk");
-  CHECK(adc_nest(&s, &s) == AD_EINVAL, "a stream nested in itself");
-  CHECK(adc_nest(&s, &t) == AD_OK && adc_nest(&s, &u) == AD_OK && adc_nest(&s, &v) == AD_EINVAL,
-        "more than ADC_MAX_NESTED nested streams");
+  CHECKF(adc_init(&s, &ok) == AD_OK && adc_init(&t, &ok) == AD_OK && adc_init(&u, &ok) == AD_OK &&
+             adc_init(&v, &ok) == AD_OK,
+         "init");
+  CHECKF(adc_grow(&s, 5) == AD_ERANGE && adc_count(&s) == 0 && s.n_chunks == 1, "a group above first_cap");
+  CHECKF(adc_push(&s, 1) == 0 && adc_reserve(&s, 4) == AD_OK && s.cap == 8 && s.head->used == 1,
+         "a group that does not fit moves to the next chunk");
+  CHECKF(adc_nest(&s, &s) == AD_EINVAL, "a stream nested in itself");
+  CHECKF(adc_nest(&s, &t) == AD_OK && adc_nest(&s, &u) == AD_OK && adc_nest(&s, &v) == AD_EINVAL,
+         "more than ADC_MAX_NESTED nested streams");
   static double scratch[4];
   adc_sink(&s, scratch, NULL, 4);
-  CHECK(adc_grow(&s, 1) == AD_ESTATE, "growing while sunk");
+  CHECKF(adc_grow(&s, 1) == AD_ESTATE, "growing while sunk");
   adc_reset(&s);
-  CHECK(adc_reserve(&s, 1) == AD_OK && !s.sunk, "reset ends the sink");
+  CHECKF(adc_reserve(&s, 1) == AD_OK && !s.sunk, "reset ends the sink");
   adc_free(&s); /* and t, u */
   adc_free(&v);
 }
@@ -280,18 +281,18 @@ static int fail_after(long n) {
   ad_status s = mini_init(&m, 2, 2);
   if (s != AD_OK) {
     ad_alloc_fail_after(-1);
-    CHECK(s == AD_ENOMEM, "init at %ld: %s", n, ad_status_str(s));
-    CHECK(bytes_now() == base, "init failing at %ld leaked %lld bytes", n, (long long)(bytes_now() - base));
+    CHECKF(s == AD_ENOMEM, "init at %ld: %s", n, ad_status_str(s));
+    CHECKF(bytes_now() == base, "init failing at %ld leaked %lld bytes", n, (long long)(bytes_now() - base));
     return 0;
   }
   uint64_t done;
   s = mini_record(&m, 300, &done);
   ad_alloc_fail_after(-1);
   int complete = s == AD_OK;
-  CHECK(s == AD_OK || s == AD_ENOMEM, "record at %ld: %s", n, ad_status_str(s));
+  CHECKF(s == AD_OK || s == AD_ENOMEM, "record at %ld: %s", n, ad_status_str(s));
   /* Every statement written before the failure stays readable; the sink absorbs what follows. */
-  CHECK(adc_count(&m.st) == done && adc_count(&m.args) == mini_args(done), "fail at %ld: %llu statements kept of %llu",
-        n, (unsigned long long)adc_count(&m.st), (unsigned long long)done);
+  CHECKF(adc_count(&m.st) == done && adc_count(&m.args) == mini_args(done), "fail at %ld: %llu statements kept of %llu",
+         n, (unsigned long long)adc_count(&m.st), (unsigned long long)done);
   if (!complete) {
     static uint8_t sink_st[8];
     static double sink_p[8];
@@ -304,19 +305,19 @@ static int fail_after(long n) {
       ADC_LANE(&m.args, double)[o] = -1.0;
       ADC_LANE1(&m.args, uint32_t)[o] = 0;
     }
-    CHECK(adc_count(&m.st) == done && adc_next_number(&m.st) == done + 1, "the sink changed the counts");
+    CHECKF(adc_count(&m.st) == done && adc_next_number(&m.st) == done + 1, "the sink changed the counts");
   }
-  CHECK(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), done) == 0,
-        "fail at %ld: the records written before differ", n);
+  CHECKF(mini_walk_back(adc_reader_end(&m.st), adc_reader_end(&m.args), done) == 0,
+         "fail at %ld: the records written before differ", n);
   adc_free(&m.st);
-  CHECK(bytes_now() == base, "fail at %ld: leaked %lld bytes", n, (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "fail at %ld: leaked %lld bytes", n, (long long)(bytes_now() - base));
   return complete;
 }
 
 static void test_alloc_failure(void) {
   long n = 0;
   while (!fail_after(n) && n < 1000) ++n;
-  CHECK(n > 4 && n < 1000, "allocation points: %ld", n);
+  CHECKF(n > 4 && n < 1000, "allocation points: %ld", n);
 }
 
 int main(void) {
@@ -326,6 +327,5 @@ int main(void) {
   test_numbering();
   test_errors();
   test_alloc_failure();
-  if (!g_fail) printf("test_chunk: ok\n");
-  return g_fail ? 1 : 0;
+  return test_report("test_chunk");
 }

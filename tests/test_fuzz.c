@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testkit.h"
 #include "tprog.h"
 
 enum { FUZZ_MAX_K = 6, FUZZ_MAX_N = 40, FUZZ_SHOW = 3 };
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
   if (have_replay) {
     int fails = fuzz_one(replay, &tol, &cover, &errs, 1, 1);
     printf("program seed %llu: %s\n", (unsigned long long)replay, fails ? "FAIL" : "ok");
-    return fails ? 1 : 0;
+    CHECKF(fails == 0, "program seed %llu: %d failed check(s)", (unsigned long long)replay, fails);
+    return test_report("test_fuzz --replay");
   }
 
   wl_rng run = {seed};
@@ -115,7 +117,7 @@ int main(int argc, char **argv) {
     if (fuzz_one(p, &tol, &cover, &errs, 0, failed < FUZZ_SHOW)) failed++;
   }
 
-  int bad = failed > 0;
+  CHECKF(failed == 0, "%ld of %llu programs failed", failed, (unsigned long long)count);
   printf("test_fuzz: %llu programs (run seed %llu, %ld instructions) on %d engines: %ld failed\n",
          (unsigned long long)count, (unsigned long long)seed, instructions, tprog_engine_count, failed);
   printf("  largest errors: value %.2e of vmag, gradient %.2e of max path magnitude, between engines %.2e of "
@@ -128,27 +130,16 @@ int main(int argc, char **argv) {
   printf("  programs that met an infinite or NaN value: %ld (checked under the non-finite policy: %ld gradient "
          "components, %ld of them NaN)\n",
          errs.nonfinite_programs, errs.policy_compared, errs.policy_nan);
-  if (errs.skipped * 100 > errs.compared + errs.skipped) {
-    printf("  FAIL: more than 1%% of gradient components had no reference\n");
-    bad = 1;
-  }
+  CHECKF(errs.skipped * 100 <= errs.compared + errs.skipped, "more than 1%% of gradient components had no reference");
   if (count >= 2000) { /* a run this long must have exercised everything */
     for (int c = 0; c < PROG_CODE_COUNT; ++c)
-      if (cover.code[c] < 10) {
-        printf("  FAIL: instruction %s executed only %ld times\n", prog_code_name(c), cover.code[c]);
-        bad = 1;
-      }
-    if (cover.taken[0] < 10 || cover.taken[1] < 10) {
-      printf("  FAIL: branches did not go both ways\n");
-      bad = 1;
-    }
-    if (errs.nonfinite_programs * 20 < (long)count || errs.policy_nan < 10) { /* about one in five is wild */
-      printf("  FAIL: too few programs met infinite or NaN values\n");
-      bad = 1;
-    }
+      CHECKF(cover.code[c] >= 10, "instruction %s executed only %ld times", prog_code_name(c), cover.code[c]);
+    CHECKF(cover.taken[0] >= 10 && cover.taken[1] >= 10, "branches did not go both ways");
+    CHECKF(errs.nonfinite_programs * 20 >= (long)count && errs.policy_nan >= 10, /* about one in five is wild */
+           "too few programs met infinite or NaN values");
   }
   printf("  executed:");
   for (int c = 0; c < PROG_CODE_COUNT; ++c) printf(" %s %ld", prog_code_name(c), cover.code[c]);
   printf("\n");
-  return bad ? 1 : 0;
+  return test_report("test_fuzz");
 }

@@ -13,16 +13,7 @@
 #include <time.h>
 
 #include "gb_shim.h"
-
-static int g_fails, g_checks;
-#define test_cond(descr, cond)                                                                                 \
-  do {                                                                                                         \
-    g_checks++;                                                                                                \
-    if (!(cond)) {                                                                                             \
-      g_fails++;                                                                                               \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, descr);                                          \
-    }                                                                                                          \
-  } while (0)
+#include "testkit.h"
 
 #define OUT_FILE "test_gb_shim.json"
 
@@ -165,33 +156,34 @@ int main(int argc, char **argv) {
   int counter_calls = 0;
 
   /* Registration contracts. */
-  test_cond("NULL name rejected", gb_register(NULL, bm_args, NULL) == NULL);
-  test_cond("empty name rejected", gb_register("", bm_args, NULL) == NULL);
-  test_cond("NULL function rejected", gb_register("x", NULL, NULL) == NULL);
-  test_cond("setters ignore NULL", gb_bench_arg(NULL, 1) == NULL && gb_bench_range(NULL, 1, 2, 2) == NULL &&
-                                       gb_bench_unit(NULL, GB_US) == NULL && gb_bench_real_time(NULL) == NULL &&
-                                       gb_bench_iterations(NULL, 3) == NULL);
+  CHECKF(gb_register(NULL, bm_args, NULL) == NULL, "NULL name rejected");
+  CHECKF(gb_register("", bm_args, NULL) == NULL, "empty name rejected");
+  CHECKF(gb_register("x", NULL, NULL) == NULL, "NULL function rejected");
+  CHECKF(gb_bench_arg(NULL, 1) == NULL && gb_bench_range(NULL, 1, 2, 2) == NULL &&
+             gb_bench_unit(NULL, GB_US) == NULL && gb_bench_real_time(NULL) == NULL &&
+             gb_bench_iterations(NULL, 3) == NULL,
+         "setters ignore NULL");
 
   gb_bench *b = gb_register("gbt/args", bm_args, NULL);
-  test_cond("register", b != NULL);
-  test_cond("range returns its benchmark", gb_bench_range(b, 2, 8, 2) == b);
-  test_cond("arg returns its benchmark", gb_bench_arg(gb_register("gbt/counters", bm_counters, &counter_calls), 7));
+  CHECKF(b != NULL, "register");
+  CHECKF(gb_bench_range(b, 2, 8, 2) == b, "range returns its benchmark");
+  CHECKF(gb_bench_arg(gb_register("gbt/counters", bm_counters, &counter_calls), 7), "arg returns its benchmark");
   gb_register("gbt/memory", bm_memory, NULL);
   gb_bench *pb = gb_register("gbt/pause", bm_pause, NULL);
-  test_cond("unit and iterations return their benchmark", gb_bench_iterations(gb_bench_unit(pb, GB_US), 40) == pb);
+  CHECKF(gb_bench_iterations(gb_bench_unit(pb, GB_US), 40) == pb, "unit and iterations return their benchmark");
   gb_register("gbt/error", bm_error, NULL);
 
-  test_cond("context added", gb_add_context("gbt_key", "gbt value") == AD_OK);
-  test_cond("duplicate context key rejected", gb_add_context("gbt_key", "other") == AD_EINVAL);
-  test_cond("Google Benchmark's own key rejected", gb_add_context("date", "today") == AD_EINVAL);
-  test_cond("NULL context rejected", gb_add_context(NULL, "v") == AD_EINVAL && gb_add_context("k", NULL) == AD_EINVAL);
+  CHECKF(gb_add_context("gbt_key", "gbt value") == AD_OK, "context added");
+  CHECKF(gb_add_context("gbt_key", "other") == AD_EINVAL, "duplicate context key rejected");
+  CHECKF(gb_add_context("date", "today") == AD_EINVAL, "Google Benchmark's own key rejected");
+  CHECKF(gb_add_context(NULL, "v") == AD_EINVAL && gb_add_context("k", NULL) == AD_EINVAL, "NULL context rejected");
   gb_memory_manager_enable();
   gb_memory_manager_enable(); /* idempotent */
 
   /* An unknown flag: exit status 2, nothing run. */
   char *bad_argv[] = {argv[0], (char *)"--benchmark_no_such_flag=1", NULL};
-  test_cond("unknown flag gives 2", gb_main(2, bad_argv, NULL) == 2);
-  test_cond("nothing ran after a bad flag", counter_calls == 0);
+  CHECKF(gb_main(2, bad_argv, NULL) == 2, "unknown flag gives 2");
+  CHECKF(counter_calls == 0, "nothing ran after a bad flag");
 
   /* Bytes held outside any benchmark must not count towards max_bytes_used. */
   void *outside = ad_malloc(10000);
@@ -202,7 +194,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   int saved_stdout = dup(1), console = open(OUT_FILE ".console", O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (console >= 0) dup2(console, 1);
-  test_cond("run succeeds", gb_main(4, run_argv, NULL) == 0);
+  CHECKF(gb_main(4, run_argv, NULL) == 0, "run succeeds");
   fflush(stdout);
   if (saved_stdout >= 0) dup2(saved_stdout, 1), close(saved_stdout);
   if (console >= 0) close(console);
@@ -210,80 +202,78 @@ int main(int argc, char **argv) {
   const char *shown = text ? strstr(text, "ns_per_item=") : NULL;
   char unit[8] = "";
   double shown_v = 0;
-  test_cond("console shows the time-per-item counter", shown != NULL);
+  CHECKF(shown != NULL, "console shows the time-per-item counter");
   /* a plain number, perhaps with k, M or G, but no unit: "ns_per_item=20.5", not "20.5s" or "20.5ns" */
-  test_cond("time-per-item counter printed as a number, not seconds",
-            shown && sscanf(shown, "ns_per_item=%lf%7[a-zA-Z]", &shown_v, unit) >= 1 && shown_v > 0 &&
-                (unit[0] == 0 || (strchr("kMG", unit[0]) && unit[1] == 0)));
+  CHECKF(shown && sscanf(shown, "ns_per_item=%lf%7[a-zA-Z]", &shown_v, unit) >= 1 && shown_v > 0 &&
+             (unit[0] == 0 || (strchr("kMG", unit[0]) && unit[1] == 0)),
+         "time-per-item counter printed as a number, not seconds");
   free(text);
   remove(OUT_FILE ".console");
   ad_free(outside, 10000);
-  test_cond("benchmark function was called", counter_calls > 0);
-  test_cond("no temporary file left", no_tmp_left());
+  CHECKF(counter_calls > 0, "benchmark function was called");
+  CHECKF(no_tmp_left(), "no temporary file left");
   g_json = read_file(OUT_FILE);
-  test_cond("report written under its name", g_json != NULL);
+  CHECKF(g_json != NULL, "report written under its name");
   if (!g_json) goto done;
 
-  test_cond("context entry in report", has(NULL, "gbt_key", "\"gbt value\""));
+  CHECKF(has(NULL, "gbt_key", "\"gbt value\""), "context entry in report");
 
   /* Arguments: 2, 4, 8 from the range, each visible to the function. */
   static const char *arg_names[] = {"gbt/args/2", "gbt/args/4", "gbt/args/8"};
   for (int i = 0; i < 3; ++i) {
     const char *o = bench_obj(arg_names[i]);
-    test_cond("range run present", o != NULL);
-    test_cond("gb_range sees the argument", num(o, "arg") == (double)(2 << i));
+    CHECKF(o != NULL, "range run present");
+    CHECKF(num(o, "arg") == (double)(2 << i), "gb_range sees the argument");
   }
 
   /* Counters and their flags. */
   const char *o = bench_obj("gbt/counters/7");
-  test_cond("arg run present", o != NULL);
+  CHECKF(o != NULL, "arg run present");
   double cpu = num(o, "cpu_time"), iters = num(o, "iterations"); /* cpu_time is per iteration, in ns */
-  test_cond("time unit is ns by default", has(o, "time_unit", "\"ns\""));
-  test_cond("plain counter as set", num(o, "plain") == 42.0);
-  test_cond("per-iteration average", close_to(num(o, "avg"), 3.0, 1e-12));
-  test_cond("rate: per second of CPU time", close_to(num(o, "rate"), 1000.0 / (cpu * iters * 1e-9), 1e-6));
-  test_cond("time per item in ns", close_to(num(o, "ns_per_item"), cpu / 5.0, 1e-6));
-  test_cond("last value wins", num(o, "replaced") == 2.0);
-  test_cond("items per second", close_to(num(o, "items_per_second"), 10.0 / (cpu * 1e-9), 1e-6));
-  test_cond("label", has(o, "label", "\"hello label\""));
+  CHECKF(has(o, "time_unit", "\"ns\""), "time unit is ns by default");
+  CHECKF(num(o, "plain") == 42.0, "plain counter as set");
+  CHECKF(close_to(num(o, "avg"), 3.0, 1e-12), "per-iteration average");
+  CHECKF(close_to(num(o, "rate"), 1000.0 / (cpu * iters * 1e-9), 1e-6), "rate: per second of CPU time");
+  CHECKF(close_to(num(o, "ns_per_item"), cpu / 5.0, 1e-6), "time per item in ns");
+  CHECKF(num(o, "replaced") == 2.0, "last value wins");
+  CHECKF(close_to(num(o, "items_per_second"), 10.0 / (cpu * 1e-9), 1e-6), "items per second");
+  CHECKF(has(o, "label", "\"hello label\""), "label");
 
   /* Memory manager: peak above what was held before the run; allocations per iteration of the memory run. */
   o = bench_obj("gbt/memory");
-  test_cond("memory run present", o != NULL);
-  test_cond("max_bytes_used is the set-up plus one iteration", num(o, "max_bytes_used") == 4500.0);
-  test_cond("net heap growth is zero", num(o, "net_heap_growth") == 0.0);
+  CHECKF(o != NULL, "memory run present");
+  CHECKF(num(o, "max_bytes_used") == 4500.0, "max_bytes_used is the set-up plus one iteration");
+  CHECKF(num(o, "net_heap_growth") == 0.0, "net heap growth is zero");
   double total = num(o, "total_allocated_bytes"), mem_iters = (total - 500.0) / 4000.0;
-  test_cond("total bytes: set-up plus whole iterations", mem_iters >= 1 && mem_iters == floor(mem_iters));
-  test_cond("allocations per iteration", close_to(num(o, "allocs_per_iter"), (1.0 + 2.0 * mem_iters) / mem_iters,
-                                                  1e-12));
+  CHECKF(mem_iters >= 1 && mem_iters == floor(mem_iters), "total bytes: set-up plus whole iterations");
+  CHECKF(close_to(num(o, "allocs_per_iter"), (1.0 + 2.0 * mem_iters) / mem_iters, 1e-12), "allocations per iteration");
 
   /* Paused work is not timed: each iteration spends 200 us paused and almost nothing running. */
   o = bench_obj("gbt/pause/iterations:40"); /* Google Benchmark names a fixed count */
-  test_cond("pause run present", o != NULL);
-  test_cond("unit set to us", has(o, "time_unit", "\"us\""));
-  test_cond("fixed iteration count", num(o, "iterations") == 40.0);
-  test_cond("paused time excluded", num(o, "cpu_time") < 100.0);
+  CHECKF(o != NULL, "pause run present");
+  CHECKF(has(o, "time_unit", "\"us\""), "unit set to us");
+  CHECKF(num(o, "iterations") == 40.0, "fixed iteration count");
+  CHECKF(num(o, "cpu_time") < 100.0, "paused time excluded");
 
   /* Errors: flagged in the report with their message, and visible to the function. */
   o = bench_obj("gbt/error");
-  test_cond("error run present", o != NULL);
-  test_cond("error flagged", has(o, "error_occurred", "true"));
-  test_cond("error message", has(o, "error_message", "\"skipped: on purpose\""));
-  test_cond("gb_error_occurred", g_error_seen == 1);
+  CHECKF(o != NULL, "error run present");
+  CHECKF(has(o, "error_occurred", "true"), "error flagged");
+  CHECKF(has(o, "error_message", "\"skipped: on purpose\""), "error message");
+  CHECKF(g_error_seen == 1, "gb_error_occurred");
 
   /* A filter that matches nothing: status 1, the previous results kept, no temporary file. */
   FILE *prev = fopen(OUT_FILE, "w");
   if (prev) fputs("previous", prev), fclose(prev);
   char *none_argv[] = {argv[0], (char *)"--benchmark_out=" OUT_FILE, (char *)"--benchmark_filter=^nomatch$", NULL};
-  test_cond("a filter matching nothing gives 1", gb_main(3, none_argv, NULL) == 1);
+  CHECKF(gb_main(3, none_argv, NULL) == 1, "a filter matching nothing gives 1");
   char *kept = read_file(OUT_FILE);
-  test_cond("previous results kept", kept && !strcmp(kept, "previous"));
-  test_cond("no temporary file left after no match", no_tmp_left());
+  CHECKF(kept && !strcmp(kept, "previous"), "previous results kept");
+  CHECKF(no_tmp_left(), "no temporary file left after no match");
   free(kept);
 
 done:
   free(g_json);
   remove(OUT_FILE);
-  printf("test_gb_shim: %d checks, %d failed\n", g_checks, g_fails);
-  return g_fails ? 1 : 0;
+  return test_report("test_gb_shim");
 }

@@ -7,7 +7,7 @@
 #include "eng.h"
 #include "judge.h"
 #include "graph/graph.h"
-#include "test_graph.h"
+#include "testkit.h"
 
 static void check_workload(const wl_info *w, int size, uint64_t seed) {
   int n = w->n_in(size), m = w->n_out(size);

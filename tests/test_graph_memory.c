@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "graph/graph_ops.h"
-#include "test_graph.h"
+#include "testkit.h"
 
 /* The extended Rosenbrock function of n parameters on the op interface (7 nodes per term, 8 from the second). */
 static graph_node *rosenbrock(graph_ctx *g, graph_node *const *x, int n) {
@@ -61,7 +61,7 @@ static void test_training_loop(void) {
     }
     for (int i = 0; i < N; ++i) xv[i] = graph_value(p[i]);
     fm = rosenbrock_manual(xv, N, gm);
-    if (!test_near(graph_value(f), fm, 1e-14)) grad_bad++;
+    if (!tk_near(graph_value(f), fm, 1e-14)) grad_bad++;
     for (int i = 0; i < N; ++i) {
       double d = 0;
       if (!graph_grad(g, p[i], &d)) grad_bad++;
@@ -122,7 +122,7 @@ static void test_reset_loop(void) {
     graph_grad(g, x, &dx);
     graph_grad(g, w, &dw);
     graph_grad(g, h, &dh);
-    if (!test_near(dx, t + xv * (1 - t * t) * wv, 1e-15) || !test_near(dw, xv * (1 - t * t) * xv, 1e-15) ||
+    if (!tk_near(dx, t + xv * (1 - t * t) * wv, 1e-15) || !tk_near(dw, xv * (1 - t * t) * xv, 1e-15) ||
         dh != xv)
       bad++;
     if (it == 0) after_first = bytes_now();

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "graph/graph_ops.h"
-#include "test_graph.h"
+#include "testkit.h"
 
 /* The seed graph y = (x + w) * (w + 1), with a = x + w retained. */
 typedef struct seed {

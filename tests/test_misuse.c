@@ -22,49 +22,49 @@
 #include "graph/graph_ops.h"
 #include "tape/tape.h"
 
-#include "check.h"
+#include "testkit.h"
 
 static void test_graph_two_contexts(void) {
   graph_ctx *g1 = graph_new(), *g2 = graph_new();
-  CHECK(g1 && g2, "graph_new");
+  CHECKF(g1 && g2, "graph_new");
   if (!g1 || !g2) return;
   graph_node *x = graph_leaf(g1, 2.0, 1), *w = graph_leaf(g2, 3.0, 1), *u = graph_leaf(g2, 5.0, 1);
   graph_node *y = ad_mul_vv(g2, x, w); /* x belongs to g1 */
-  CHECK(graph_status(g2) == AD_EFOREIGN, "graph_status after a foreign operand: %s", ad_status_str(graph_status(g2)));
+  CHECKF(graph_status(g2) == AD_EFOREIGN, "graph_status after a foreign operand: %s", ad_status_str(graph_status(g2)));
   ad_status st = graph_backward(g2, y, 1.0, 0);
-  CHECK(st != AD_OK, "backward from the refused op's result returned ok");
+  CHECKF(st != AD_OK, "backward from the refused op's result returned ok");
   double gx = 0, gu = 0;
-  CHECK(!graph_grad(g1, x, &gx) && !graph_grad(g2, u, &gu), "a gradient reached a leaf: x %g, u %g", gx, gu);
-  CHECK(graph_backward(g1, w, 1.0, 0) == AD_EFOREIGN, "backward in g1 from a root of g2");
-  CHECK(graph_retain_grad(g1, w) == AD_EFOREIGN, "retain_grad with a node of another context");
-  CHECK(graph_status(g1) == AD_OK, "g1 was not misused");
+  CHECKF(!graph_grad(g1, x, &gx) && !graph_grad(g2, u, &gu), "a gradient reached a leaf: x %g, u %g", gx, gu);
+  CHECKF(graph_backward(g1, w, 1.0, 0) == AD_EFOREIGN, "backward in g1 from a root of g2");
+  CHECKF(graph_retain_grad(g1, w) == AD_EFOREIGN, "retain_grad with a node of another context");
+  CHECKF(graph_status(g1) == AD_OK, "g1 was not misused");
   graph_free(g1);
   graph_free(g2);
 }
 
 static void test_graph_stale_handle(void) {
   graph_ctx *g = graph_new();
-  CHECK(g != NULL, "graph_new");
+  CHECKF(g != NULL, "graph_new");
   if (!g) return;
   graph_node *b = graph_leaf(g, 4.0, 1);
   graph_node *y = ad_add_vv(g, b, b);
-  CHECK(graph_status(g) == AD_OK, "recording: %s", ad_status_str(graph_status(g)));
-  CHECK(graph_reset(g) == AD_OK, "graph_reset");
+  CHECKF(graph_status(g) == AD_OK, "recording: %s", ad_status_str(graph_status(g)));
+  CHECKF(graph_reset(g) == AD_OK, "graph_reset");
   graph_node *n1 = graph_leaf(g, 1.0, 1), *n2 = graph_leaf(g, 1.0, 1), *n3 = graph_leaf(g, 1.0, 1);
-  CHECK(n1 == b, "the new leaf reuses the old one's slot (the aliasing this test is about)");
+  CHECKF(n1 == b, "the new leaf reuses the old one's slot (the aliasing this test is about)");
   (void)n2, (void)n3;
   /* y's slot now holds n2, a leaf: y is a stale handle whose memory is a live node. */
-  CHECK(graph_backward(g, y, 1.0, 0) == AD_OK, "n2 (in y's slot) is live itself");
+  CHECKF(graph_backward(g, y, 1.0, 0) == AD_OK, "n2 (in y's slot) is live itself");
   graph_node *z = graph_leaf(g, 0.0, 1); /* slot 4 */
-  CHECK(graph_reset(g) == AD_OK, "graph_reset");
+  CHECKF(graph_reset(g) == AD_OK, "graph_reset");
   graph_node *m1 = graph_leaf(g, 1.0, 1), *m2 = graph_leaf(g, 1.0, 1), *m3 = graph_leaf(g, 1.0, 1);
   (void)m1, (void)m2, (void)m3; /* slots 1-3: z's slot is not taken yet, so z is recognisably stale */
-  CHECK(graph_backward(g, z, 1.0, 0) == AD_EFOREIGN, "backward from a node of before the reset");
+  CHECKF(graph_backward(g, z, 1.0, 0) == AD_EFOREIGN, "backward from a node of before the reset");
   double gv = 0;
-  CHECK(!graph_grad(g, z, &gv), "graph_grad of a stale node");
-  CHECK(graph_set_name(g, z, "s") == AD_EFOREIGN, "set_name on a stale node");
+  CHECKF(!graph_grad(g, z, &gv), "graph_grad of a stale node");
+  CHECKF(graph_set_name(g, z, "s") == AD_EFOREIGN, "set_name on a stale node");
   graph_node *s2 = ad_sin(g, z);
-  CHECK(graph_status(g) == AD_EFOREIGN && s2 != z, "an op on a stale node: %s", ad_status_str(graph_status(g)));
+  CHECKF(graph_status(g) == AD_EFOREIGN && s2 != z, "an op on a stale node: %s", ad_status_str(graph_status(g)));
   graph_free(g);
 }
 
@@ -84,7 +84,7 @@ static double hook_misuse(void *user, graph_node *node, double grad) {
 static void test_graph_hooks(void) {
   for (int mode = 0; mode < 2; ++mode) {
     graph_ctx *g = graph_new();
-    CHECK(g != NULL, "graph_new");
+    CHECKF(g != NULL, "graph_new");
     if (!g) return;
     graph_node *x = graph_leaf(g, 0.5, 1);
     graph_node *y = x;
@@ -92,12 +92,12 @@ static void test_graph_hooks(void) {
     graph_node *mid = ad_sin(g, y);
     graph_node *out = ad_mul_vc(g, mid, 3.0);
     hook_calls h = {g, mode, AD_OK};
-    CHECK(graph_register_hook(g, mid, hook_misuse, &h) == AD_OK, "register_hook");
-    CHECK(graph_backward(g, out, 1.0, 0) == AD_OK, "backward");
-    CHECK(h.got == AD_ESTATE, "graph_%s from a hook returned %s", mode ? "reset" : "shrink", ad_status_str(h.got));
+    CHECKF(graph_register_hook(g, mid, hook_misuse, &h) == AD_OK, "register_hook");
+    CHECKF(graph_backward(g, out, 1.0, 0) == AD_OK, "backward");
+    CHECKF(h.got == AD_ESTATE, "graph_%s from a hook returned %s", mode ? "reset" : "shrink", ad_status_str(h.got));
     double gx = 0;
-    CHECK(graph_grad(g, x, &gx) && fabs(gx - 3.0 * cos(0.5)) < 1e-12, "grad %g after the refused %s", gx,
-          mode ? "reset" : "shrink");
+    CHECKF(graph_grad(g, x, &gx) && fabs(gx - 3.0 * cos(0.5)) < 1e-12, "grad %g after the refused %s", gx,
+           mode ? "reset" : "shrink");
     graph_free(g);
   }
 }
@@ -109,12 +109,12 @@ static void test_graph_full_disk(void) {
     return;
   }
   graph_ctx *g = graph_new();
-  CHECK(g != NULL, "graph_new");
+  CHECKF(g != NULL, "graph_new");
   if (g) {
     graph_node *x = graph_leaf(g, 2.0, 1);
     graph_node *y = ad_exp(g, ad_mul_vc(g, x, 3.0));
     ad_status st = graph_write_dot(g, y, f);
-    CHECK(st == AD_EIO, "graph_write_dot to /dev/full returned %s", ad_status_str(st));
+    CHECKF(st == AD_EIO, "graph_write_dot to /dev/full returned %s", ad_status_str(st));
     graph_free(g);
   }
   fclose(f);
@@ -122,13 +122,13 @@ static void test_graph_full_disk(void) {
 
 static void test_ode_adapt_cap(void) {
   const wl_info *w = wl_find("ode_adapt");
-  CHECK(w != NULL, "no ode_adapt");
+  CHECKF(w != NULL, "no ode_adapt");
   if (!w) return;
   int size = 2, n_in = w->n_in(size);
   double *x = (double *)malloc((size_t)n_in * sizeof *x);
   double *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data);
   double *J = (double *)malloc((size_t)n_in * sizeof *J), y = 0;
-  CHECK(x && data && J, "out of memory");
+  CHECKF(x && data && J, "out of memory");
   if (!x || !data || !J) return;
   w->init(size, 42, x, data);
   x[0] = 1e308;
@@ -136,17 +136,17 @@ static void test_ode_adapt_cap(void) {
     const eng_api *eng = eng_all[e];
     eng_session *s = eng->open(w, size, data);
     ad_status st = s ? (eng->kind == ENG_PRIMAL ? eng->value(s, x, &y) : eng->jacobian(s, x, &y, J)) : AD_ENOMEM;
-    CHECK(st == AD_OK && isnan(y), "ode_adapt at 1e308 on %s: %s, value %g (expected NaN at the step cap)",
-          eng->name, ad_status_str(st), y);
+    CHECKF(st == AD_OK && isnan(y), "ode_adapt at 1e308 on %s: %s, value %g (expected NaN at the step cap)",
+           eng->name, ad_status_str(st), y);
     if (s && eng->stats) {
       eng_stats es = eng->stats(s);
-      CHECK(es.nodes < 100000000ull, "%s recorded %llu nodes", eng->name, (unsigned long long)es.nodes);
+      CHECKF(es.nodes < 100000000ull, "%s recorded %llu nodes", eng->name, (unsigned long long)es.nodes);
     }
     eng->close(s);
   }
   double f, g[4];
   w->manual(size, data, x, &f, g);
-  CHECK(isnan(f) && isnan(g[0]), "manual gradient past the step cap: %g, %g", f, g[0]);
+  CHECKF(isnan(f) && isnan(g[0]), "manual gradient past the step cap: %g, %g", f, g[0]);
   free(x), free(data), free(J);
 }
 
@@ -156,30 +156,30 @@ static void test_tape_stats_after_failure(void) {
   int size = 7, n_in = w->n_in(size);
   double *x = (double *)malloc((size_t)n_in * sizeof *x), y;
   double *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data);
-  CHECK(x && data, "out of memory");
+  CHECKF(x && data, "out of memory");
   if (!x || !data) return;
   w->init(size, 42, x, data);
   eng_session *s = eng->open(w, size, data);
-  CHECK(s != NULL, "open");
+  CHECKF(s != NULL, "open");
   if (s) {
     ad_alloc_fail_after(3); /* a few chunks, then every allocation fails */
     ad_status st = eng->value(s, x, &y);
     ad_alloc_fail_after(-1);
-    CHECK(st == AD_ENOMEM, "recording under failing allocations: %s", ad_status_str(st));
+    CHECKF(st == AD_ENOMEM, "recording under failing allocations: %s", ad_status_str(st));
     eng_stats es = eng->stats(s);
-    CHECK(es.statements > 0 && es.statements < (uint64_t)w->nodes(size), "statements after ENOMEM: %llu",
-          (unsigned long long)es.statements);
+    CHECKF(es.statements > 0 && es.statements < (uint64_t)w->nodes(size), "statements after ENOMEM: %llu",
+           (unsigned long long)es.statements);
     eng->close(s);
   }
   tape_t *t = tape_new();
-  CHECK(t != NULL, "tape_new");
+  CHECKF(t != NULL, "tape_new");
   if (t) {
     ad_alloc_fail_after(2);
     for (int i = 0; i < 100000; ++i) tape_input(t, 1.0);
     ad_alloc_fail_after(-1);
     tape_stats ts = tape_get_stats(t);
-    CHECK(tape_status(t) == AD_ENOMEM && ts.statements > 0 && ts.statements < 100000,
-          "statements after ENOMEM: %llu", (unsigned long long)ts.statements);
+    CHECKF(tape_status(t) == AD_ENOMEM && ts.statements > 0 && ts.statements < 100000,
+           "statements after ENOMEM: %llu", (unsigned long long)ts.statements);
     tape_free(t);
   }
   free(x), free(data);
@@ -192,10 +192,5 @@ int main(void) {
   test_graph_full_disk();
   test_ode_adapt_cap();
   test_tape_stats_after_failure();
-  if (g_fail) {
-    printf("test_misuse: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_misuse: all passed\n");
-  return 0;
+  return test_report("test_misuse");
 }

@@ -24,41 +24,41 @@
 #include "tape/tape_ops.h"
 #include "tprog.h"
 
-#include "check.h"
+#include "testkit.h"
 
 /* Runs the program on every engine and on the policy's interpreter; each must give the value want_y and the
  * gradient want (NaN: any NaN). */
 static void check_case(const char *name, const double *data, const double *x, double want_y, const double *want) {
   int k = (int)data[0];
   tprog_ref ref;
-  CHECK(tprog_reference(data, x, &ref, NULL), "%s: the reference cannot run it", name);
-  CHECK(ref.nonfinite, "%s: the reference did not notice a non-finite value", name);
+  CHECKF(tprog_reference(data, x, &ref, NULL), "%s: the reference cannot run it", name);
+  CHECKF(ref.nonfinite, "%s: the reference did not notice a non-finite value", name);
   for (int j = 0; j < k; ++j)
-    CHECK(tprog_agree(ref.pgrad[j], want[j], 0, 0), "%s: policy reference d/dx%d = %.17g, expected %.17g", name, j,
-          ref.pgrad[j], want[j]);
+    CHECKF(tprog_agree(ref.pgrad[j], want[j], 0, 0), "%s: policy reference d/dx%d = %.17g, expected %.17g", name, j,
+           ref.pgrad[j], want[j]);
   for (int e = 0; e < tprog_engine_count; ++e) {
     const tprog_api *eng = tprog_engines[e];
     tprog_eng out;
     ad_status st = tprog_run(eng, data, x, &out);
-    CHECK(st == AD_OK, "%s on %s: %s", name, eng->name, ad_status_str(st));
+    CHECKF(st == AD_OK, "%s on %s: %s", name, eng->name, ad_status_str(st));
     if (st != AD_OK) continue;
-    CHECK(out.y == want_y, "%s on %s: value %.17g, expected %.17g", name, eng->name, out.y, want_y);
+    CHECKF(out.y == want_y, "%s on %s: value %.17g, expected %.17g", name, eng->name, out.y, want_y);
     if (eng->kind == ENG_PRIMAL) continue;
     for (int j = 0; j < k; ++j) {
-      CHECK(tprog_agree(out.J[j], want[j], 1e-15, 0), "%s on %s: d/dx%d = %.17g, expected %.17g", name, eng->name,
-            j, out.J[j], want[j]);
+      CHECKF(tprog_agree(out.J[j], want[j], 1e-15, 0), "%s on %s: d/dx%d = %.17g, expected %.17g", name, eng->name,
+             j, out.J[j], want[j]);
       if (eng->kind == ENG_REVERSE && eng->vjp)
-        CHECK(tprog_agree(out.wJ[j], want[j], 1e-15, 0), "%s on %s: vjp d/dx%d = %.17g, expected %.17g", name,
-              eng->name, j, out.wJ[j], want[j]);
+        CHECKF(tprog_agree(out.wJ[j], want[j], 1e-15, 0), "%s on %s: vjp d/dx%d = %.17g, expected %.17g", name,
+               eng->name, j, out.wJ[j], want[j]);
       if (out.has_replay)
-        CHECK(out.replay_same == AD_OK && tprog_agree(out.J_same[j], want[j], 1e-15, 0),
-              "%s on %s: replay d/dx%d = %.17g (%s), expected %.17g", name, eng->name, j, out.J_same[j],
-              ad_status_str(out.replay_same), want[j]);
+        CHECKF(out.replay_same == AD_OK && tprog_agree(out.J_same[j], want[j], 1e-15, 0),
+               "%s on %s: replay d/dx%d = %.17g (%s), expected %.17g", name, eng->name, j, out.J_same[j],
+               ad_status_str(out.replay_same), want[j]);
     }
   }
   /* The whole check once more, as the fuzz test runs it. */
   tprog_tol tol = tprog_tol_default();
-  CHECK(tprog_check(data, x, &ref, &tol, stderr, NULL) == 0, "%s: tprog_check failed", name);
+  CHECKF(tprog_check(data, x, &ref, &tol, stderr, NULL) == 0, "%s: tprog_check failed", name);
 }
 
 static void test_cases(void) {
@@ -98,15 +98,15 @@ static void test_cases(void) {
     prog_set(data, 3, AD_OP_add_vv, 2, 4, 0.0); /* v5 = NaN */
     /* The value is NaN, which check_case compares with ==: checked here by hand. */
     tprog_ref ref;
-    CHECK(tprog_reference(data, x, &ref, NULL) && isnan(ref.pvalue), "3x + 0 log(y): the value must be NaN");
+    CHECKF(tprog_reference(data, x, &ref, NULL) && isnan(ref.pvalue), "3x + 0 log(y): the value must be NaN");
     for (int e2 = 0; e2 < tprog_engine_count; ++e2) {
       tprog_eng out;
-      CHECK(tprog_run(tprog_engines[e2], data, x, &out) == AD_OK && isnan(out.y), "3x + 0 log(y) on %s: value %g",
-            tprog_engines[e2]->name, out.y);
+      CHECKF(tprog_run(tprog_engines[e2], data, x, &out) == AD_OK && isnan(out.y), "3x + 0 log(y) on %s: value %g",
+             tprog_engines[e2]->name, out.y);
       if (tprog_engines[e2]->kind == ENG_PRIMAL) continue;
       for (int j = 0; j < 2; ++j)
-        CHECK(tprog_agree(out.J[j], want[j], 0, 0), "3x + 0 log(y) on %s: d/dx%d = %.17g, expected %.17g",
-              tprog_engines[e2]->name, j, out.J[j], want[j]);
+        CHECKF(tprog_agree(out.J[j], want[j], 0, 0), "3x + 0 log(y) on %s: d/dx%d = %.17g, expected %.17g",
+               tprog_engines[e2]->name, j, out.J[j], want[j]);
     }
   }
   {
@@ -130,7 +130,7 @@ static void test_cases(void) {
 /* The tape's own API: full and partial sweeps of x + 0 * sqrt(y) and of x * exp(y) beside exp(1000 y). */
 static void test_tape_sweeps(void) {
   tape_t *t = tape_new();
-  CHECK(t != NULL, "tape_new");
+  CHECKF(t != NULL, "tape_new");
   if (!t) return;
   for (int from = 0; from < 2; ++from) {
     tape_reset(t);
@@ -139,19 +139,19 @@ static void test_tape_sweeps(void) {
     ad_t later = ad_exp(t, ad_mul_vc(t, x, 1000.0)); /* recorded after the output, Inf, never reached */
     (void)later;
     double *adj = tape_adjoints(t);
-    CHECK(adj != NULL, "tape_adjoints");
+    CHECKF(adj != NULL, "tape_adjoints");
     if (!adj) break;
     adj[out.i] = 1.0;
     ad_status st = from ? tape_reverse_from(t, out.i) : tape_reverse(t);
-    CHECK(st == AD_OK, "sweep: %s", ad_status_str(st));
-    CHECK(adj[x.i] == 1.0 && isnan(adj[y.i]), "%s: x + 0 sqrt(y) at (1, 0) gives (%g, %g), expected (1, NaN)",
-          from ? "tape_reverse_from" : "tape_reverse", adj[x.i], adj[y.i]);
+    CHECKF(st == AD_OK, "sweep: %s", ad_status_str(st));
+    CHECKF(adj[x.i] == 1.0 && isnan(adj[y.i]), "%s: x + 0 sqrt(y) at (1, 0) gives (%g, %g), expected (1, NaN)",
+           from ? "tape_reverse_from" : "tape_reverse", adj[x.i], adj[y.i]);
     /* A second sweep on the same recording: the reach marks were cleared by the first. */
     tape_clear_adjoints(t);
     adj[x.i] = 1.0; /* seeding an input reaches nothing else */
     st = tape_reverse(t);
-    CHECK(st == AD_OK && adj[x.i] == 1.0 && adj[y.i] == 0.0, "second sweep seeded at x: adj y %g, expected 0",
-          adj[y.i]);
+    CHECKF(st == AD_OK && adj[x.i] == 1.0 && adj[y.i] == 0.0, "second sweep seeded at x: adj y %g, expected 0",
+           adj[y.i]);
   }
   for (int from = 0; from < 2; ++from) {
     tape_reset(t);
@@ -160,12 +160,12 @@ static void test_tape_sweeps(void) {
     (void)unused;
     ad_t out = ad_mul_vv(t, x, ad_exp(t, y));
     double *adj = tape_adjoints(t);
-    CHECK(adj != NULL, "tape_adjoints");
+    CHECKF(adj != NULL, "tape_adjoints");
     if (!adj) break;
     adj[out.i] = 1.0;
     ad_status st = from ? tape_reverse_from(t, out.i) : tape_reverse(t);
-    CHECK(st == AD_OK && adj[y.i] == 2.0 * exp(1.0) && adj[x.i] == exp(1.0),
-          "x exp(y) beside exp(1000 y): (%.17g, %.17g), expected (e, 2e)", adj[x.i], adj[y.i]);
+    CHECKF(st == AD_OK && adj[y.i] == 2.0 * exp(1.0) && adj[x.i] == exp(1.0),
+           "x exp(y) beside exp(1000 y): (%.17g, %.17g), expected (e, 2e)", adj[x.i], adj[y.i]);
   }
   tape_free(t);
 }
@@ -177,7 +177,7 @@ static void test_workloads(void) {
   const eng_api *tape = eng_find("tape");
   for (size_t w = 0; w < sizeof names / sizeof names[0]; ++w) {
     const wl_info *wl = wl_find(names[w]);
-    CHECK(wl != NULL, "no workload %s", names[w]);
+    CHECKF(wl != NULL, "no workload %s", names[w]);
     if (!wl) continue;
     int size = wl->check_sizes[0], n_in = wl->n_in(size), n_out = wl->n_out(size);
     double *x = (double *)malloc((size_t)n_in * sizeof *x);
@@ -185,7 +185,7 @@ static void test_workloads(void) {
     double *ref = (double *)malloc((size_t)n_in * n_out * sizeof *ref);
     double *J = (double *)malloc((size_t)n_in * n_out * sizeof *J);
     double *y = (double *)malloc((size_t)n_out * sizeof *y), *y2 = (double *)malloc((size_t)n_out * sizeof *y2);
-    CHECK(x && data && ref && J && y && y2, "out of memory");
+    CHECKF(x && data && ref && J && y && y2, "out of memory");
     if (!(x && data && ref && J && y && y2)) return;
     long nan_entries = 0, mode_diffs = 0;
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; ++b) {
@@ -195,7 +195,7 @@ static void test_workloads(void) {
         eng_session *s = tape->open(wl, size, data);
         ad_status st = s ? tape->jacobian(s, x, y, ref) : AD_ENOMEM;
         tape->close(s);
-        CHECK(st == AD_OK, "%s tape: %s", names[w], ad_status_str(st));
+        CHECKF(st == AD_OK, "%s tape: %s", names[w], ad_status_str(st));
         for (size_t i = 0; i < (size_t)n_in * n_out; ++i) nan_entries += isnan(ref[i]) != 0;
         for (int e = 0; e < eng_own_count; ++e) {
           const eng_api *eng = eng_all[e];
@@ -203,7 +203,7 @@ static void test_workloads(void) {
           s = eng->open(wl, size, data);
           st = s ? eng->jacobian(s, x, y2, J) : AD_ENOMEM;
           eng->close(s);
-          CHECK(st == AD_OK, "%s %s: %s", names[w], eng->name, ad_status_str(st));
+          CHECKF(st == AD_OK, "%s %s: %s", names[w], eng->name, ad_status_str(st));
           int bad_at = -1;
           for (size_t i = 0; i < (size_t)n_in * n_out && bad_at < 0; ++i) {
             int ok = tprog_agree(J[i], ref[i], 1e-9, 1.0);
@@ -213,8 +213,8 @@ static void test_workloads(void) {
             }
             if (!ok) bad_at = (int)i;
           }
-          CHECK(bad_at < 0, "%s (input %d = %g) %s: J[%d] = %.17g, tape %.17g", names[w], at, bad[b], eng->name,
-                bad_at, bad_at >= 0 ? J[bad_at] : 0.0, bad_at >= 0 ? ref[bad_at] : 0.0);
+          CHECKF(bad_at < 0, "%s (input %d = %g) %s: J[%d] = %.17g, tape %.17g", names[w], at, bad[b], eng->name,
+                 bad_at, bad_at >= 0 ? J[bad_at] : 0.0, bad_at >= 0 ? ref[bad_at] : 0.0);
         }
       }
     }
@@ -228,10 +228,5 @@ int main(void) {
   test_cases();
   test_tape_sweeps();
   test_workloads();
-  if (g_fail) {
-    printf("test_nonfinite: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_nonfinite: all passed\n");
-  return 0;
+  return test_report("test_nonfinite");
 }

@@ -27,7 +27,7 @@
 
 #include "tprog.h"
 
-#include "check.h"
+#include "testkit.h"
 
 /* ---- One-instruction programs ---- */
 
@@ -81,7 +81,7 @@ static void regular_points(void) {
         one_op(op, same, a, b, data, x);
         tprog_ref ref;
         if (!tprog_reference(data, x, &ref, NULL)) {
-          CHECK(0, "op %s: no complex-step reference", ad_op_name[op]);
+          CHECKF(0, "op %s: no complex-step reference", ad_op_name[op]);
           goto next_op;
         }
         int smooth = isfinite(ref.value);
@@ -91,12 +91,12 @@ static void regular_points(void) {
           continue;
         }
         int bad = tprog_check(data, x, &ref, &tol, stderr, &errs);
-        CHECK(!bad, "op %s at (%.17g, %.17g)%s: %d failed check(s) (above)", ad_op_name[op], a, b,
-              same ? " with one input in both operands" : "", bad);
+        CHECKF(!bad, "op %s at (%.17g, %.17g)%s: %d failed check(s) (above)", ad_op_name[op], a, b,
+               same ? " with one input in both operands" : "", bad);
         programs++;
       }
-    CHECK(errs.compared >= 4 * (tprog_engine_count - 1), "op %s: compared at only %ld engine-points", ad_op_name[op],
-          errs.compared);
+    CHECKF(errs.compared >= 4 * (tprog_engine_count - 1), "op %s: compared at only %ld engine-points", ad_op_name[op],
+           errs.compared);
     printf("  %-9s %4ld derivatives compared, %3ld outside the domain; largest error %.1e (value %.1e)\n",
            ad_op_name[op], errs.compared, errs.skipped, errs.grad, errs.value);
   next_op:;
@@ -281,19 +281,19 @@ static void special_points(void) {
     const special *s = &rows[r];
     int kind = ad_op_kind[s->op], vv = kind == AD_KIND_VV;
     per_op[s->op]++;
-    CHECK(!s->same || vv, "row %d: one input in both operands needs a VV op", r);
+    CHECKF(!s->same || vv, "row %d: one input in both operands needs a VV op", r);
     /* The rules by op code. */
     if (!s->same) {
       double v, da, db;
       ad_op_eval((ad_op)s->op, s->a, s->b, &v, &da, &db);
-      CHECK(same_value(v, s->v, s->tol), "ad_op_eval %s(%g, %g): value %.17g, expected %.17g",
-            ad_op_name[s->op], s->a, s->b, v, s->v);
+      CHECKF(same_value(v, s->v, s->tol), "ad_op_eval %s(%g, %g): value %.17g, expected %.17g",
+             ad_op_name[s->op], s->a, s->b, v, s->v);
       if (kind != AD_KIND_CV)
-        CHECK(same_deriv(da, s->pa, s->tol), "ad_op_eval %s(%g, %g): dv/da %.17g, expected %.17g",
-              ad_op_name[s->op], s->a, s->b, da, s->pa);
+        CHECKF(same_deriv(da, s->pa, s->tol), "ad_op_eval %s(%g, %g): dv/da %.17g, expected %.17g",
+               ad_op_name[s->op], s->a, s->b, da, s->pa);
       if (kind == AD_KIND_VV || kind == AD_KIND_CV)
-        CHECK(same_deriv(db, s->pb, s->tol), "ad_op_eval %s(%g, %g): dv/db %.17g, expected %.17g",
-              ad_op_name[s->op], s->a, s->b, db, s->pb);
+        CHECKF(same_deriv(db, s->pb, s->tol), "ad_op_eval %s(%g, %g): dv/db %.17g, expected %.17g",
+               ad_op_name[s->op], s->a, s->b, db, s->pb);
     }
     /* Every engine. */
     double data[PROG_HEADER + PROG_STRIDE], x[2];
@@ -304,11 +304,11 @@ static void special_points(void) {
       tprog_eng out;
       ad_status st = tprog_run(eng, data, x, &out);
       checks++;
-      CHECK(st == AD_OK, "%s %s(%g, %g): %s", eng->name, ad_op_name[s->op], s->a, s->b, ad_status_str(st));
+      CHECKF(st == AD_OK, "%s %s(%g, %g): %s", eng->name, ad_op_name[s->op], s->a, s->b, ad_status_str(st));
       if (st != AD_OK) continue;
-      CHECK(same_value(out.y, s->v, s->tol) && same_value(out.y_jac, s->v, s->tol),
-            "%s %s(%g, %g): value %.17g (jacobian's %.17g), expected %.17g", eng->name, ad_op_name[s->op], s->a,
-            s->b, out.y, out.y_jac, s->v);
+      CHECKF(same_value(out.y, s->v, s->tol) && same_value(out.y_jac, s->v, s->tol),
+             "%s %s(%g, %g): value %.17g (jacobian's %.17g), expected %.17g", eng->name, ad_op_name[s->op], s->a,
+             s->b, out.y, out.y_jac, s->v);
       if (eng->kind == ENG_PRIMAL) continue;
       double want[2];
       if (vv && s->same) {
@@ -319,14 +319,14 @@ static void special_points(void) {
         want[0] = p_var;
       }
       for (int j = 0; j < k; ++j)
-        CHECK(same_deriv(out.J[j], want[j], s->tol), "%s %s(%g, %g)%s: d/dx%d = %.17g, expected %.17g",
-              eng->name, ad_op_name[s->op], s->a, s->b, s->same ? " (one input in both)" : "", j, out.J[j],
-              want[j]);
+        CHECKF(same_deriv(out.J[j], want[j], s->tol), "%s %s(%g, %g)%s: d/dx%d = %.17g, expected %.17g",
+               eng->name, ad_op_name[s->op], s->a, s->b, s->same ? " (one input in both)" : "", j, out.J[j],
+               want[j]);
     }
   }
   for (int op = 0; op < AD_OP_COUNT; ++op)
-    CHECK(per_op[op] > 0, "op %s has no special-point row: add its zeros, infinities, NaN and edges",
-          ad_op_name[op]);
+    CHECKF(per_op[op] > 0, "op %s has no special-point row: add its zeros, infinities, NaN and edges",
+           ad_op_name[op]);
   printf("special points: %d hand-typed rows, %ld engine runs\n", n_rows, checks);
 }
 
@@ -336,10 +336,5 @@ int main(void) {
   printf("\n");
   regular_points();
   special_points();
-  if (g_fail) {
-    printf("test_ops: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_ops: all passed\n");
-  return 0;
+  return test_report("test_ops");
 }

@@ -21,18 +21,8 @@
 #include "eng.h"
 #include "judge.h"
 #include "peers/peers.h"
+#include "testkit.h"
 #include "wl.h"
-
-static int g_fails, g_checks;
-
-#define test_cond(what, cond)                                                                                  \
-  do {                                                                                                         \
-    g_checks++;                                                                                                \
-    if (!(cond)) {                                                                                             \
-      g_fails++;                                                                                               \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what);                                           \
-    }                                                                                                          \
-  } while (0)
 
 typedef struct ref {
   double *x, *data, *y, *J, *gm; /* inputs, data, tape engine's value and Jacobian, manual gradient */
@@ -72,7 +62,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   char what[256];
   ref r;
   if (!ref_make(&r, w, size, seed, NULL)) {
-    test_cond("reference Jacobian from the tape engine", 0);
+    CHECKF(0, "reference Jacobian from the tape engine");
     ref_free(&r);
     return;
   }
@@ -83,28 +73,28 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   double *ref_out = calloc((size_t)(n > m ? n : m), sizeof(double)), *yp = calloc((size_t)m, sizeof(double));
   eng_session *s = e->open(w, size, r.data);
   snprintf(what, sizeof what, "%s: open %s at size %d", e->name, w->name, size);
-  test_cond(what, s && y && J && v && out && ref_out && yp);
+  CHECKF(s && y && J && v && out && ref_out && yp, "%s", what);
   if (!s || !y || !J || !v || !out || !ref_out || !yp) goto done;
 
   /* value and Jacobian */
   ad_status st = e->jacobian(s, r.x, y, J);
   snprintf(what, sizeof what, "%s: jacobian on %s/%d returns AD_OK (got %s)", e->name, w->name, size,
            ad_status_str(st));
-  test_cond(what, st == AD_OK);
+  CHECKF(st == AD_OK, "%s", what);
   double ey = jd_rel_err(y, r.y, (size_t)m), eJ = jd_rel_err(J, r.J, nJ);
   snprintf(what, sizeof what, "%s: value on %s/%d seed %llu within PEER_TOL of adlab's (err %.1e)", e->name,
            w->name, size, (unsigned long long)seed, ey);
-  test_cond(what, ey <= PEER_TOL);
+  CHECKF(ey <= PEER_TOL, "%s", what);
   snprintf(what, sizeof what, "%s: Jacobian on %s/%d seed %llu within PEER_TOL of the tape engine's (err %.1e)",
            e->name, w->name, size, (unsigned long long)seed, eJ);
-  test_cond(what, eJ <= PEER_TOL);
+  CHECKF(eJ <= PEER_TOL, "%s", what);
   if (w->manual && m == 1) {
     double fm;
     w->manual(size, r.data, r.x, &fm, r.gm);
     double eg = jd_rel_err(J, r.gm, nJ);
     snprintf(what, sizeof what, "%s: gradient on %s/%d within PEER_TOL of the manual gradient (err %.1e)",
              e->name, w->name, size, eg);
-    test_cond(what, eg <= PEER_TOL);
+    CHECKF(eg <= PEER_TOL, "%s", what);
   }
 
   /* a random direction for jvp, random weights for vjp */
@@ -119,7 +109,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     st = e->jvp(s, r.x, v, yp, out);
     double err = jd_rel_err(out, ref_out, (size_t)m);
     snprintf(what, sizeof what, "%s: jvp on %s/%d agrees with J v (err %.1e)", e->name, w->name, size, err);
-    test_cond(what, st == AD_OK && err <= PEER_TOL);
+    CHECKF(st == AD_OK && err <= PEER_TOL, "%s", what);
   }
   if (e->vjp) {
     for (int j = 0; j < n; ++j) {
@@ -128,14 +118,14 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
       ref_out[j] = acc;
     }
     st = e->value(s, r.x, yp);
-    test_cond("value() before vjp returns AD_OK", st == AD_OK);
+    CHECKF(st == AD_OK, "value() before vjp returns AD_OK");
     for (int rep = 0; rep < 2; ++rep) { /* a vjp can be repeated on one recording */
       memset(out, 0, (size_t)n * sizeof(double));
       st = e->vjp(s, v, out);
       double err = jd_rel_err(out, ref_out, (size_t)n);
       snprintf(what, sizeof what, "%s: vjp #%d on %s/%d agrees with w^T J (err %.1e, %s)", e->name, rep + 1,
                w->name, size, err, ad_status_str(st));
-      test_cond(what, st == AD_OK && err <= PEER_TOL);
+      CHECKF(st == AD_OK && err <= PEER_TOL, "%s", what);
     }
   }
   if (e->replay) {
@@ -147,10 +137,10 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
       double err = jd_rel_err(J, r2.J, nJ);
       snprintf(what, sizeof what, "%s: replay on %s/%d at new inputs: %s, err %.1e", e->name, w->name, size,
                ad_status_str(st), err);
-      if (w->id == WL_branchy && size >= 100) test_cond(what, st == AD_EGUARD); /* branches differ surely */
-      else test_cond(what, (st == AD_OK && err <= PEER_TOL) || st == AD_EGUARD);
+      if (w->id == WL_branchy && size >= 100) CHECKF(st == AD_EGUARD, "%s", what); /* branches differ surely */
+      else CHECKF((st == AD_OK && err <= PEER_TOL) || st == AD_EGUARD, "%s", what);
     } else {
-      test_cond("reference at new inputs", 0);
+      CHECKF(0, "reference at new inputs");
     }
     ref_free(&r2);
   }
@@ -159,7 +149,7 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
   if (e->kind == ENG_REVERSE) {
     st = e->jacobian(s, r.x, yp, J);
     eng_stats es = e->stats(s); /* after a reverse sweep, as adcheck and the benchmarks call it */
-    test_cond("stats after a gradient", st == AD_OK && es.nodes > 0);
+    CHECKF(st == AD_OK && es.nodes > 0, "stats after a gradient");
     st = e->value(s, r.x, yp);
     es = e->stats(s);
     double per = es.nodes ? (double)es.bytes_used / (double)es.nodes : 0;
@@ -167,16 +157,16 @@ static void check_case(const eng_api *e, const wl_info *w, int size, uint64_t se
     if (vectorised) per = (double)es.bytes_used / (double)r.nodes; /* per scalar node of the workload */
     snprintf(what, sizeof what, "%s: %s/%d records %llu nodes, %s the tape engine's %llu", e->name, w->name, size,
              (unsigned long long)es.nodes, vectorised ? "fewer than" : "at least", (unsigned long long)r.nodes);
-    test_cond(what, st == AD_OK && es.nodes > 0 && (vectorised ? es.nodes < r.nodes : es.nodes >= r.nodes));
+    CHECKF(st == AD_OK && es.nodes > 0 && (vectorised ? es.nodes < r.nodes : es.nodes >= r.nodes), "%s", what);
     /* upper bound: 4096 bytes per node plus 64 KB of fixed first blocks (Sacado's two 8000-byte blocks, ...) */
     double cap = 4096.0 + 65536.0 / (double)(vectorised ? r.nodes : (es.nodes ? es.nodes : 1));
     snprintf(what, sizeof what, "%s: %s/%d uses %.0f bytes per node (bounds: %d to %.0f)", e->name, w->name, size,
              per, vectorised ? 0 : 8, cap);
 #if defined(__SANITIZE_ADDRESS__)
     /* heap use comes from glibc's mallinfo2, which the sanitizer's allocator does not fill in */
-    test_cond(what, per <= cap);
+    CHECKF(per <= cap, "%s", what);
 #else
-    test_cond(what, per >= (vectorised ? 0 : 8) && per <= cap);
+    CHECKF(per >= (vectorised ? 0 : 8) && per <= cap, "%s", what);
 #endif
   }
 done:
@@ -204,9 +194,9 @@ static double est_ms(const eng_api *e, const wl_info *w, int size) {
 static void check_errors(const eng_api *e) {
   const wl_info *w = wl_find("rosenbrock");
   double data[1] = {0};
-  test_cond("open refuses a size above the workload's maximum", e->open(w, w->max_size + 1, data) == NULL);
-  test_cond("open refuses size 0", e->open(w, 0, data) == NULL);
-  test_cond("open refuses a NULL workload", e->open(NULL, 4, data) == NULL);
+  CHECKF(e->open(w, w->max_size + 1, data) == NULL, "open refuses a size above the workload's maximum");
+  CHECKF(e->open(w, 0, data) == NULL, "open refuses size 0");
+  CHECKF(e->open(NULL, 4, data) == NULL, "open refuses a NULL workload");
   long first_ok = -1; /* allocation k fails: open must return NULL, until it needs fewer than k */
   for (long k = 0; k < 64 && first_ok < 0; ++k) {
     ad_alloc_fail_after(k);
@@ -215,8 +205,7 @@ static void check_errors(const eng_api *e) {
     if (s) first_ok = k;
     e->close(s);
   }
-  test_cond("open returns NULL when adlab's first allocation fails, and succeeds once none fails",
-            first_ok > 0);
+  CHECKF(first_ok > 0, "open returns NULL when adlab's first allocation fails, and succeeds once none fails");
   const char *why = eng_skip_reason(e, wl_find("chain"), wl_find("chain")->max_size);
   printf("%s at chain's largest size (%d nodes): %s\n", e->name, wl_find("chain")->max_size,
          why ? why : "runs");
@@ -225,8 +214,8 @@ static void check_errors(const eng_api *e) {
   int ok = ref_make(&r, w, 4, 1, NULL);
   eng_session *s = ok ? e->open(w, 4, r.data) : NULL;
   double y, g[4];
-  test_cond("a session opens after refused ones", s != NULL);
-  if (s) test_cond("and computes a gradient", e->jacobian(s, r.x, &y, g) == AD_OK && jd_rel_err(g, r.J, 4) <= PEER_TOL);
+  CHECKF(s != NULL, "a session opens after refused ones");
+  if (s) CHECKF(e->jacobian(s, r.x, &y, g) == AD_OK && jd_rel_err(g, r.J, 4) <= PEER_TOL, "and computes a gradient");
   e->close(s);
   ref_free(&r);
 }
@@ -248,15 +237,15 @@ static void check_adolc_in_memory(const eng_api *e) {
   double x = 0.9, y, g, data[1] = {0}, fm, gm;
   int before = count_adolc_files();
   eng_session *s = e->open(w, size, data);
-  test_cond("adolc: open chain at 7e5 nodes", s != NULL);
+  CHECKF(s != NULL, "adolc: open chain at 7e5 nodes");
   if (!s) return;
   ad_status st = e->jacobian(s, &x, &y, &g);
   eng_stats es = e->stats(s);
   w->manual(size, data, &x, &fm, &gm);
-  test_cond("adolc: gradient of a 7e5-node chain", st == AD_OK && fabs(g - gm) <= PEER_TOL * fabs(gm));
-  test_cond("adolc: the tape exceeds ADOL-C's default buffer of 524288 operations", es.nodes > 524288);
-  test_cond("adolc: the recording fits the buffers it was given", es.bytes_used <= es.bytes_held);
-  test_cond("adolc: no tape file written", count_adolc_files() == before);
+  CHECKF(st == AD_OK && fabs(g - gm) <= PEER_TOL * fabs(gm), "adolc: gradient of a 7e5-node chain");
+  CHECKF(es.nodes > 524288, "adolc: the tape exceeds ADOL-C's default buffer of 524288 operations");
+  CHECKF(es.bytes_used <= es.bytes_held, "adolc: the recording fits the buffers it was given");
+  CHECKF(count_adolc_files() == before, "adolc: no tape file written");
   printf("adolc: chain %d: %llu ops, %.1f bytes per op (tape in memory)\n", size, (unsigned long long)es.nodes,
          (double)es.bytes_used / (double)es.nodes);
   e->close(s);
@@ -299,8 +288,8 @@ int main(int argc, char **argv) {
     return required ? 1 : 77;
   }
   printf("%s: %s %s, %s\n", e->name, e->tool, e->version, e->about);
-  test_cond("peer has a tool name, version, mode and tolerance",
-            e->tool[0] && e->version && e->version[0] && e->about && e->about[0] && e->tol > 0);
+  CHECKF(e->tool[0] && e->version && e->version[0] && e->about && e->about[0] && e->tol > 0,
+         "peer has a tool name, version, mode and tolerance");
   int ran = 0;
   for (int i = 0; i < WL_COUNT; ++i) {
     const wl_info *w = wl_all[i];
@@ -322,9 +311,9 @@ int main(int argc, char **argv) {
       ran++;
     }
   }
-  test_cond("the peer runs at least one workload", ran > 0);
+  CHECKF(ran > 0, "the peer runs at least one workload");
   check_errors(e);
   if (!strcmp(e->name, "adolc")) check_adolc_in_memory(e);
-  printf("%s: %d workload/size cases, %d checks, %d failed\n", e->name, ran, g_checks, g_fails);
-  return g_fails ? 1 : 0;
+  printf("%s: %d workload/size cases\n", e->name, ran);
+  return test_report(e->name);
 }

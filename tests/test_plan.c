@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testkit.h"
 #include "context.h"
 #include "pairs.h"
 #include "plan.h"
@@ -25,25 +25,25 @@ static void test_decide_once(void) {
   o.eng[o.n_eng++] = eng_find("tape");
   o.min_nodes = 1e3, o.max_nodes = 1e6, o.max_eval_s = 0.01;
   plan p;
-  CHECK(plan_build(&p, &o) == AD_OK, "plan_build");
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build");
   plan_case *c = find_case(&p, "poly", "tape", RUN_GRAD);
-  CHECK(c && c->n_sizes == 4, "poly/tape/grad: 4 node targets, got %d", c ? c->n_sizes : -1);
-  CHECK(find_case(&p, "poly", "tape", RUN_REVERSE) != NULL, "poly/tape/reverse planned");
+  CHECKF(c && c->n_sizes == 4, "poly/tape/grad: 4 node targets, got %d", c ? c->n_sizes : -1);
+  CHECKF(find_case(&p, "poly", "tape", RUN_REVERSE) != NULL, "poly/tape/reverse planned");
   if (!c || c->n_sizes < 4) return plan_free(&p);
   char why[PLAN_WHY];
   int s0 = c->sizes[0], s1 = c->sizes[1], s2 = c->sizes[2];
-  CHECK(plan_check(c, s0, why) == PLAN_UNDECIDED, "first look at a size: undecided");
-  CHECK(plan_decide(c, s0, 0.001, why) == PLAN_RUN, "0.001 s under the 0.01 s limit: run");
+  CHECKF(plan_check(c, s0, why) == PLAN_UNDECIDED, "first look at a size: undecided");
+  CHECKF(plan_decide(c, s0, 0.001, why) == PLAN_RUN, "0.001 s under the 0.01 s limit: run");
   /* a later repetition measures above the limit: the decision holds */
-  CHECK(plan_decide(c, s0, 0.5, why) == PLAN_RUN, "a repetition's slower measurement keeps the size running");
-  CHECK(plan_check(c, s0, why) == PLAN_RUN, "remembered: run");
-  CHECK(plan_decide(c, s1, 0.02, why) == PLAN_SKIP && strstr(why, "--max-eval-time=0.01"),
-        "0.02 s over the limit: skipped with the reason, got %s", why);
-  CHECK(plan_decide(c, s1, 0.0001, why) == PLAN_SKIP && !strncmp(why, "skipped: one evaluation took", 28),
-        "a repetition's faster measurement keeps the size skipped, got %s", why);
-  CHECK(plan_check(c, s2, why) == PLAN_SKIP && strstr(why, "so at least"),
-        "a larger size is skipped by extrapolation before it runs, got %s", why);
-  CHECK(plan_check(c, 12345, why) == PLAN_SKIP, "a size outside the plan is refused");
+  CHECKF(plan_decide(c, s0, 0.5, why) == PLAN_RUN, "a repetition's slower measurement keeps the size running");
+  CHECKF(plan_check(c, s0, why) == PLAN_RUN, "remembered: run");
+  CHECKF(plan_decide(c, s1, 0.02, why) == PLAN_SKIP && strstr(why, "--max-eval-time=0.01"),
+         "0.02 s over the limit: skipped with the reason, got %s", why);
+  CHECKF(plan_decide(c, s1, 0.0001, why) == PLAN_SKIP && !strncmp(why, "skipped: one evaluation took", 28),
+         "a repetition's faster measurement keeps the size skipped, got %s", why);
+  CHECKF(plan_check(c, s2, why) == PLAN_SKIP && strstr(why, "so at least"),
+         "a larger size is skipped by extrapolation before it runs, got %s", why);
+  CHECKF(plan_check(c, 12345, why) == PLAN_SKIP, "a size outside the plan is refused");
   plan_free(&p);
 }
 
@@ -51,76 +51,76 @@ static void test_decide_once(void) {
 static void test_grid(void) {
   int n_grid = 0;
   for (int i = 0; i < WL_COUNT; ++i) n_grid += wl_all[i]->grid != 0;
-  CHECK(wl_find("mix")->grid && n_grid == 1, "mix is the one grid workload (%d)", n_grid);
+  CHECKF(wl_find("mix")->grid && n_grid == 1, "mix is the one grid workload (%d)", n_grid);
   plan_opts o;
   plan_defaults(&o);
   plan_set_sweep(&o, "quick");
   o.wl[o.n_wl++] = wl_find("mix"), o.wl[o.n_wl++] = wl_find("chain");
   plan p;
-  CHECK(plan_build(&p, &o) == AD_OK, "plan_build");
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build");
   int grid_cases = 0;
   for (int i = 0; i < p.n_cases; ++i)
     if (p.cases[i].w->grid) {
       grid_cases++;
-      CHECK(p.cases[i].mode == RUN_GRAD && p.cases[i].grid, "%s: the grid runs grad only", p.cases[i].e->name);
+      CHECKF(p.cases[i].mode == RUN_GRAD && p.cases[i].grid, "%s: the grid runs grad only", p.cases[i].e->name);
     }
-  CHECK(grid_cases == 5, "mix on dual, tape, tape_op, graph and replay: %d cases", grid_cases);
+  CHECKF(grid_cases == 5, "mix on dual, tape, tape_op, graph and replay: %d cases", grid_cases);
   plan_case *c = find_case(&p, "mix", "tape", RUN_GRAD);
-  CHECK(c && c->n_sizes == 5 + 8 + 4, "quick grid: 17 shapes, got %d", c ? c->n_sizes : -1);
+  CHECKF(c && c->n_sizes == 5 + 8 + 4, "quick grid: 17 shapes, got %d", c ? c->n_sizes : -1);
   ctx_table t = {0};
-  CHECK(plan_describe(&p, &t), "plan_describe");
+  CHECKF(plan_describe(&p, &t), "plan_describe");
   const char *gw = ctx_get(&t, "adbench_grid_workloads"), *g = ctx_get(&t, "adbench_jacobian_grid");
-  CHECK(gw && !strcmp(gw, "mix"), "adbench_grid_workloads = mix, got %s", gw ? gw : "(none)");
-  CHECK(g && !strncmp(g, "mix: m = 1, 16, 256; n = 1, 2, 4, ...", 37), "grid description: %s", g ? g : "(none)");
-  CHECK(ctx_get(&t, "wl_chain") && ctx_get(&t, "adbench_x_primal_pairs"), "workload docs and pairs in context");
+  CHECKF(gw && !strcmp(gw, "mix"), "adbench_grid_workloads = mix, got %s", gw ? gw : "(none)");
+  CHECKF(g && !strncmp(g, "mix: m = 1, 16, 256; n = 1, 2, 4, ...", 37), "grid description: %s", g ? g : "(none)");
+  CHECKF(ctx_get(&t, "wl_chain") && ctx_get(&t, "adbench_x_primal_pairs"), "workload docs and pairs in context");
   ctx_free(&t);
   plan_free(&p);
   plan_opts bad;
   plan_defaults(&bad);
   bad.min_nodes = 1e5, bad.max_nodes = 10;
-  CHECK(plan_build(&p, &bad) == AD_EINVAL, "max_nodes below min_nodes refused");
-  CHECK(!plan_set_sweep(&bad, "huge") && !plan_set_sweep(&bad, NULL), "unknown sweeps refused");
+  CHECKF(plan_build(&p, &bad) == AD_EINVAL, "max_nodes below min_nodes refused");
+  CHECKF(!plan_set_sweep(&bad, "huge") && !plan_set_sweep(&bad, NULL), "unknown sweeps refused");
 }
 
 /* Interleaved ratios: the gradient over the primal, with a spread that brackets the median. */
 static void test_pairs(void) {
   double v[] = {5, 1, 3, 2, 4};
-  CHECK(pairs_median(v, 5) == 3, "median of 5");
+  CHECKF(pairs_median(v, 5) == 3, "median of 5");
   double u[] = {4, 1, 3, 2};
-  CHECK(pairs_median(u, 4) == 2.5, "median of 4");
+  CHECKF(pairs_median(u, 4) == 2.5, "median of 4");
   const wl_info *w = wl_find("rosenbrock");
   int size = wl_size_for_nodes(w, 1e4);
   run_case a, b;
-  CHECK(run_open(&a, w, eng_find("tape"), RUN_GRAD, size, 42) == AD_OK, "open tape");
-  CHECK(run_open(&b, w, eng_find("primal"), RUN_VALUE, size, 42) == AD_OK, "open primal");
+  CHECKF(run_open(&a, w, eng_find("tape"), RUN_GRAD, size, 42) == AD_OK, "open tape");
+  CHECKF(run_open(&b, w, eng_find("primal"), RUN_VALUE, size, 42) == AD_OK, "open primal");
   pairs_opts o = {5, 1e-3, 0.05};
   pairs_ratio r;
-  CHECK(pairs_measure(&a, &b, &o, &r) == AD_OK, "pairs_measure");
-  CHECK(r.pairs >= 3 && r.pairs <= 5, "3 to 5 pairs, got %d", r.pairs);
-  CHECK(r.min <= r.median && r.median <= r.max, "min %g <= median %g <= max %g", r.min, r.median, r.max);
-  CHECK(r.median > 1.5 && r.median < 1000, "a gradient costs more than the primal: %g", r.median);
-  CHECK(r.batch_b >= r.batch_a, "the cheaper primal runs more evaluations per batch (%d, %d)", r.batch_a, r.batch_b);
+  CHECKF(pairs_measure(&a, &b, &o, &r) == AD_OK, "pairs_measure");
+  CHECKF(r.pairs >= 3 && r.pairs <= 5, "3 to 5 pairs, got %d", r.pairs);
+  CHECKF(r.min <= r.median && r.median <= r.max, "min %g <= median %g <= max %g", r.min, r.median, r.max);
+  CHECKF(r.median > 1.5 && r.median < 1000, "a gradient costs more than the primal: %g", r.median);
+  CHECKF(r.batch_b >= r.batch_a, "the cheaper primal runs more evaluations per batch (%d, %d)", r.batch_a, r.batch_b);
   pairs_ratio self;
-  CHECK(pairs_measure(&b, &b, &o, &self) == AD_OK && self.median > 0.5 && self.median < 2,
-        "the primal against itself: about 1, got %g", self.median);
+  CHECKF(pairs_measure(&b, &b, &o, &self) == AD_OK && self.median > 0.5 && self.median < 2,
+         "the primal against itself: about 1, got %g", self.median);
   pairs_opts slow = {11, 1e-9, 1e-9}; /* one evaluation per batch, one pair over the budget: one pair only */
-  CHECK(pairs_measure(&a, &b, &slow, &r) == AD_OK && r.pairs == 1 && r.min == r.median && r.median == r.max,
-        "a pair over the budget: 1 pair, got %d", r.pairs);
+  CHECKF(pairs_measure(&a, &b, &slow, &r) == AD_OK && r.pairs == 1 && r.min == r.median && r.median == r.max,
+         "a pair over the budget: 1 pair, got %d", r.pairs);
   pairs_opts none = {0, 1e-3, 0.05};
-  CHECK(pairs_measure(&a, &b, &none, &r) == AD_EINVAL, "0 pairs refused");
+  CHECKF(pairs_measure(&a, &b, &none, &r) == AD_EINVAL, "0 pairs refused");
   run_close(&a), run_close(&b);
 }
 
 static void test_context(void) {
   ctx_table t = {0};
-  CHECK(ctx_set(&t, "k", "v1") && ctx_set(&t, "k", "v2") && t.n == 1 && !strcmp(ctx_get(&t, "k"), "v2"),
-        "a later value replaces an earlier one");
-  CHECK(ctx_set_pair(&t, "a=b=c") && !strcmp(ctx_get(&t, "a"), "b=c"), "KEY=VALUE splits at the first =");
-  CHECK(!ctx_set_pair(&t, "=x") && !ctx_set_pair(&t, "novalue") && !ctx_set(&t, "", "x"), "bad pairs refused");
-  CHECK(ctx_add_build(&t) && ctx_get(&t, "compiler") && ctx_get(&t, "build_isa"), "build facts");
-  CHECK(ctx_add_machine(&t) && ctx_get(&t, "cpu_model") && ctx_get(&t, "sleef_variant"), "machine facts");
+  CHECKF(ctx_set(&t, "k", "v1") && ctx_set(&t, "k", "v2") && t.n == 1 && !strcmp(ctx_get(&t, "k"), "v2"),
+         "a later value replaces an earlier one");
+  CHECKF(ctx_set_pair(&t, "a=b=c") && !strcmp(ctx_get(&t, "a"), "b=c"), "KEY=VALUE splits at the first =");
+  CHECKF(!ctx_set_pair(&t, "=x") && !ctx_set_pair(&t, "novalue") && !ctx_set(&t, "", "x"), "bad pairs refused");
+  CHECKF(ctx_add_build(&t) && ctx_get(&t, "compiler") && ctx_get(&t, "build_isa"), "build facts");
+  CHECKF(ctx_add_machine(&t) && ctx_get(&t, "cpu_model") && ctx_get(&t, "sleef_variant"), "machine facts");
   ctx_free(&t);
-  CHECK(t.n == 0, "ctx_free empties the table");
+  CHECKF(t.n == 0, "ctx_free empties the table");
 }
 
 int main(void) {
@@ -128,6 +128,5 @@ int main(void) {
   test_grid();
   test_pairs();
   test_context();
-  if (g_fail) fprintf(stderr, "test_plan: %d checks failed\n", g_fail);
-  return g_fail ? 1 : 0;
+  return test_report("test_plan");
 }

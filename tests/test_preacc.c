@@ -16,15 +16,15 @@
 #include "tape/tape_ops.h"
 #include "wl.h"
 
-#include "check.h"
+#include "testkit.h"
 
 /* Gradient of y (a variable of t's recording) with respect to inputs x[0..n) by one reverse sweep. */
 static void gradient(tape_t *t, ad_t y, const ad_t *x, int n, double *g) {
   double *adj = tape_adjoints(t); /* zeroed */
-  CHECK(adj != NULL, "adjoints");
+  CHECKF(adj != NULL, "adjoints");
   if (!adj) return;
   tape_seed(t, y, 1.0);
-  CHECK(tape_reverse(t) == AD_OK, "reverse");
+  CHECKF(tape_reverse(t) == AD_OK, "reverse");
   for (int j = 0; j < n; ++j) g[j] = adj[x[j].i];
 }
 
@@ -34,12 +34,12 @@ static void folding(void) {
   /* A chain of one-operand ops: nothing recorded, the partial travels in y.d. */
   ad_t y = ad_mul_vc(t, ad_exp(t, ad_sin(t, x)), 3.0);
   tape_stats s = tape_get_stats(t);
-  CHECK(s.statements == 2 && s.arguments == 0, "chain of one-operand ops: %llu statements, %llu args",
-        (unsigned long long)s.statements, (unsigned long long)s.arguments);
-  CHECK(y.i == x.i, "the chain's result stands for x's statement");
+  CHECKF(s.statements == 2 && s.arguments == 0, "chain of one-operand ops: %llu statements, %llu args",
+         (unsigned long long)s.statements, (unsigned long long)s.arguments);
+  CHECKF(y.i == x.i, "the chain's result stands for x's statement");
   double g[2], want = 3.0 * exp(sin(0.7)) * cos(0.7);
   gradient(t, y, &x, 1, g);
-  CHECK(fabs(g[0] - want) <= 1e-15 * fabs(want), "d/dx 3 exp(sin x): %.17g, want %.17g", g[0], want);
+  CHECKF(fabs(g[0] - want) <= 1e-15 * fabs(want), "d/dx 3 exp(sin x): %.17g, want %.17g", g[0], want);
 
   /* Fan-out: u = sin(x) * w is used twice (u * u and exp(u)), both times through folded ops. */
   tape_reset(t);
@@ -50,10 +50,10 @@ static void folding(void) {
   ad_t xs[2] = {x, w};
   gradient(t, z, xs, 2, g);
   double gx = dz_du * cos(0.7) * -1.3, gw = dz_du * sin(0.7);
-  CHECK(fabs(g[0] - gx) <= 1e-15 && fabs(g[1] - gw) <= 1e-15, "fan-out: (%.17g, %.17g), want (%.17g, %.17g)", g[0],
-        g[1], gx, gw);
+  CHECKF(fabs(g[0] - gx) <= 1e-15 && fabs(g[1] - gw) <= 1e-15, "fan-out: (%.17g, %.17g), want (%.17g, %.17g)", g[0],
+         g[1], gx, gw);
   s = tape_get_stats(t);
-  CHECK(s.statements == 4, "fan-out: 2 inputs + mul + add, %llu statements", (unsigned long long)s.statements);
+  CHECKF(s.statements == 4, "fan-out: 2 inputs + mul + add, %llu statements", (unsigned long long)s.statements);
 
   /* Values read mid-expression: a comparison and ad_val steer the computation; the value read becomes a
    * constant (no derivative through it), as in every engine. */
@@ -63,8 +63,8 @@ static void folding(void) {
   ad_t r = ad_gt_vc(t, u, 0.0) ? ad_log(t, u) : ad_mul_vc(t, u, ad_val(t, u));
   xs[0] = x, xs[1] = w;
   gradient(t, r, xs, 2, g);
-  CHECK(fabs(g[0] - 1 / 0.7) <= 1e-15 * (1 / 0.7) && fabs(g[1] - 2 / -1.3) <= 1e-15 * (2 / 1.3),
-        "branch on a folded value: (%.17g, %.17g)", g[0], g[1]);
+  CHECKF(fabs(g[0] - 1 / 0.7) <= 1e-15 * (1 / 0.7) && fabs(g[1] - 2 / -1.3) <= 1e-15 * (2 / 1.3),
+         "branch on a folded value: (%.17g, %.17g)", g[0], g[1]);
 
   /* An op of a variable with itself: both arguments are the same statement. */
   tape_reset(t);
@@ -72,24 +72,24 @@ static void folding(void) {
   y = ad_mul_vv(t, ad_sin(t, x), ad_sin(t, x));
   gradient(t, y, &x, 1, g);
   want = 2 * sin(0.7) * cos(0.7);
-  CHECK(fabs(g[0] - want) <= 1e-15, "sin(x) * sin(x): %.17g, want %.17g", g[0], want);
+  CHECKF(fabs(g[0] - want) <= 1e-15, "sin(x) * sin(x): %.17g, want %.17g", g[0], want);
 
   /* Passive operands: nothing recorded, nothing folded. */
   tape_reset(t);
   x = tape_input(t, 0.7);
   ad_t k = ad_exp(t, ad_const(t, 2.0));
-  CHECK(k.i == 0, "an op of constants is passive");
+  CHECKF(k.i == 0, "an op of constants is passive");
   y = ad_mul_vv(t, k, x); /* one active operand: folded */
-  CHECK(y.i == x.i && y.d == exp(2.0), "k * x folds k into y.d");
+  CHECKF(y.i == x.i && y.d == exp(2.0), "k * x folds k into y.d");
   s = tape_get_stats(t);
-  CHECK(s.statements == 1, "passive and one-active ops record nothing: %llu", (unsigned long long)s.statements);
+  CHECKF(s.statements == 1, "passive and one-active ops record nothing: %llu", (unsigned long long)s.statements);
   tape_free(t);
 }
 
 /* Every workload: the preaccumulating tape against the per-op tape, and statements per op. */
 static void workloads(void) {
   const eng_api *tp = eng_find("tape"), *op = eng_find("tape_op");
-  CHECK(tp && op, "engines tape and tape_op");
+  CHECKF(tp && op, "engines tape and tape_op");
   if (!tp || !op) return;
   for (int k = 0; k < WL_COUNT; ++k) {
     const wl_info *w = wl_all[k];
@@ -99,21 +99,21 @@ static void workloads(void) {
       ad_status sa = run_open(&a, w, tp, RUN_GRAD, size, 42), sb = run_open(&b, w, op, RUN_GRAD, size, 42);
       if (sa == AD_OK) sa = run_eval(&a);
       if (sb == AD_OK) sb = run_eval(&b);
-      CHECK(sa == AD_OK && sb == AD_OK, "%s %d: %s, %s", w->name, size, ad_status_str(sa), ad_status_str(sb));
+      CHECKF(sa == AD_OK && sb == AD_OK, "%s %d: %s, %s", w->name, size, ad_status_str(sa), ad_status_str(sb));
       if (sa == AD_OK && sb == AD_OK) {
-        CHECK(jd_same_bits(a.y, b.y, (size_t)a.n_out), "%s %d: values differ", w->name, size);
+        CHECKF(jd_same_bits(a.y, b.y, (size_t)a.n_out), "%s %d: values differ", w->name, size);
         jd_diff d = jd_compare(a.out, b.out, a.n_outbuf);
-        CHECK(d.err <= 1e-14, "%s %d: tape vs tape_op %.1e at entry %zu", w->name, size, d.err, d.worst);
+        CHECKF(d.err <= 1e-14, "%s %d: tape vs tape_op %.1e at entry %zu", w->name, size, d.err, d.worst);
         eng_stats ea = tp->stats(a.s), eb = op->stats(b.s);
-        CHECK(ea.statements <= eb.statements, "%s %d: statements %llu <= %llu", w->name, size,
-              (unsigned long long)ea.statements, (unsigned long long)eb.statements);
+        CHECKF(ea.statements <= eb.statements, "%s %d: statements %llu <= %llu", w->name, size,
+               (unsigned long long)ea.statements, (unsigned long long)eb.statements);
         if (!strcmp(w->name, "chain"))
-          CHECK(ea.statements == 0, "chain %d: one-operand ops only, %llu statements", size,
-                (unsigned long long)ea.statements);
+          CHECKF(ea.statements == 0, "chain %d: one-operand ops only, %llu statements", size,
+                 (unsigned long long)ea.statements);
         if (!strcmp(w->name, "rosenbrock") && size > 2)
-          CHECK(ea.statements == 3 * (uint64_t)(size - 1) - 1 && eb.statements == 8 * (uint64_t)(size - 1) - 1,
-                "rosenbrock %d: %llu and %llu statements", size, (unsigned long long)ea.statements,
-                (unsigned long long)eb.statements);
+          CHECKF(ea.statements == 3 * (uint64_t)(size - 1) - 1 && eb.statements == 8 * (uint64_t)(size - 1) - 1,
+                 "rosenbrock %d: %llu and %llu statements", size, (unsigned long long)ea.statements,
+                 (unsigned long long)eb.statements);
       }
       run_close(&a);
       run_close(&b);
@@ -124,7 +124,5 @@ static void workloads(void) {
 int main(void) {
   folding();
   workloads();
-  if (g_fail) printf("test_preacc: %d failure(s)\n", g_fail);
-  else printf("test_preacc: ok\n");
-  return g_fail ? 1 : 0;
+  return test_report("test_preacc");
 }

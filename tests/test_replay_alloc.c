@@ -10,7 +10,7 @@
 #include "replay/replay_ops.h"
 #include "eng.h"
 
-#include "check.h"
+#include "testkit.h"
 
 static int64_t bytes_now(void) { return ad_alloc_get_stats().bytes_now; }
 
@@ -42,15 +42,15 @@ static void test_new(void) {
     ad_alloc_fail_after(k);
     t = replay_new();
     ad_alloc_fail_after(-1);
-    if (!t) CHECK(bytes_now() == base, "replay_new failing after %d allocations leaked %lld bytes", k,
-                  (long long)(bytes_now() - base));
+    if (!t) CHECKF(bytes_now() == base, "replay_new failing after %d allocations leaked %lld bytes", k,
+                   (long long)(bytes_now() - base));
   }
-  CHECK(t != NULL && k > 1, "replay_new never succeeded or never failed (%d)", k);
+  CHECKF(t != NULL && k > 1, "replay_new never succeeded or never failed (%d)", k);
   replay_free(t);
-  CHECK(bytes_now() == base, "replay_free left %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "replay_free left %lld bytes", (long long)(bytes_now() - base));
 }
 
-static void test_recording_failures(void) {
+static void test_failed_recordings(void) {
   const int n = 30000;
   const double want = manual_value(n, 0.3, -0.7);
   int64_t base = bytes_now();
@@ -58,7 +58,7 @@ static void test_recording_failures(void) {
   for (k = 0; k < 200; ++k) {
     replay_t *t = replay_new();
     if (!t) {
-      CHECK(0, "replay_new");
+      CHECKF(0, "replay_new");
       return;
     }
     ad_t i0, i1;
@@ -67,39 +67,39 @@ static void test_recording_failures(void) {
     ad_alloc_fail_after(-1);
     ad_status st = replay_status(t);
     /* The ops compute values whether or not the tape keeps up. */
-    CHECK(y.v == want, "fail after %d: value %.17g, want %.17g", k, y.v, want);
+    CHECKF(y.v == want, "fail after %d: value %.17g, want %.17g", k, y.v, want);
     if (st == AD_OK) {
       replay_free(t);
       break;
     }
     failed_runs++;
-    CHECK(st == AD_ENOMEM, "fail after %d: status %s", k, ad_status_str(st));
+    CHECKF(st == AD_ENOMEM, "fail after %d: status %s", k, ad_status_str(st));
     double x[2] = {0.1, 0.2};
-    CHECK(replay_forward(t, x, 2) == AD_ESTATE, "replay of a failed recording");
+    CHECKF(replay_forward(t, x, 2) == AD_ESTATE, "replay of a failed recording");
     uint64_t fired = 0;
-    CHECK(replay_forward_unguarded(t, x, 2, &fired) == AD_ESTATE, "unguarded replay of a failed recording");
+    CHECKF(replay_forward_unguarded(t, x, 2, &fired) == AD_ESTATE, "unguarded replay of a failed recording");
     double *adj = replay_adjoints(t);
-    CHECK(replay_reverse(t) == AD_ESTATE, "reverse of a failed recording");
+    CHECKF(replay_reverse(t) == AD_ESTATE, "reverse of a failed recording");
     (void)adj;
-    CHECK(replay_value(t, y) == y.v, "value after a failed recording");
-    CHECK(replay_status(t) == AD_ENOMEM, "the status is sticky");
+    CHECKF(replay_value(t, y) == y.v, "value after a failed recording");
+    CHECKF(replay_status(t) == AD_ENOMEM, "the status is sticky");
     /* The same tape, reset, records and replays. */
     replay_reset(t);
     y = record(t, n, 0.3, -0.7, &i0, &i1);
-    CHECK(replay_status(t) == AD_OK, "recording after reset: %s", ad_status_str(replay_status(t)));
-    CHECK(replay_forward(t, x, 2) == AD_OK, "replay after reset");
-    CHECK(replay_value(t, y) == manual_value(n, 0.1, 0.2), "replayed value after reset");
+    CHECKF(replay_status(t) == AD_OK, "recording after reset: %s", ad_status_str(replay_status(t)));
+    CHECKF(replay_forward(t, x, 2) == AD_OK, "replay after reset");
+    CHECKF(replay_value(t, y) == manual_value(n, 0.1, 0.2), "replayed value after reset");
     adj = replay_adjoints(t);
-    CHECK(adj != NULL, "adjoints after reset");
+    CHECKF(adj != NULL, "adjoints after reset");
     if (adj) {
       adj[y.i] = 1.0;
-      CHECK(replay_reverse(t) == AD_OK, "reverse after reset");
-      CHECK(isfinite(adj[i0.i]) && isfinite(adj[i1.i]) && adj[i1.i] != 0.0, "gradient after reset");
+      CHECKF(replay_reverse(t) == AD_OK, "reverse after reset");
+      CHECKF(isfinite(adj[i0.i]) && isfinite(adj[i1.i]) && adj[i1.i] != 0.0, "gradient after reset");
     }
     replay_free(t);
-    CHECK(bytes_now() == base, "fail after %d: %lld bytes leaked", k, (long long)(bytes_now() - base));
+    CHECKF(bytes_now() == base, "fail after %d: %lld bytes leaked", k, (long long)(bytes_now() - base));
   }
-  CHECK(failed_runs >= 10 && k < 200, "failure injection reached %d allocation points, %d failed", k, failed_runs);
+  CHECKF(failed_runs >= 10 && k < 200, "failure injection reached %d allocation points, %d failed", k, failed_runs);
   printf("recording: a failure injected at each of its %d allocations, then none\n", failed_runs);
 
   /* The adjoint vector's allocation fails: NULL, AD_ENOMEM, and no sweep. */
@@ -110,10 +110,10 @@ static void test_recording_failures(void) {
   ad_alloc_fail_after(0);
   double *adj = replay_adjoints(t);
   ad_alloc_fail_after(-1);
-  CHECK(adj == NULL && replay_status(t) == AD_ENOMEM, "adjoint allocation failure");
-  CHECK(replay_reverse(t) == AD_ESTATE, "reverse without adjoints");
+  CHECKF(adj == NULL && replay_status(t) == AD_ENOMEM, "adjoint allocation failure");
+  CHECKF(replay_reverse(t) == AD_ESTATE, "reverse without adjoints");
   replay_free(t);
-  CHECK(bytes_now() == base, "%lld bytes leaked", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "%lld bytes leaked", (long long)(bytes_now() - base));
 }
 
 static void test_null(void) {
@@ -122,24 +122,24 @@ static void test_null(void) {
   replay_shrink(NULL);
   replay_set_kink_guards(NULL, 0);
   replay_clear_adjoints(NULL);
-  CHECK(replay_status(NULL) == AD_EINVAL, "status");
+  CHECKF(replay_status(NULL) == AD_EINVAL, "status");
   replay_stats s = replay_get_stats(NULL);
-  CHECK(s.statements == 0 && s.bytes_held == 0, "stats");
+  CHECKF(s.statements == 0 && s.bytes_held == 0, "stats");
   double x = 1.0;
   uint64_t fired = 7;
-  CHECK(replay_forward(NULL, &x, 1) == AD_EINVAL, "forward");
-  CHECK(replay_forward_unguarded(NULL, &x, 1, &fired) == AD_EINVAL && fired == 0, "unguarded forward");
-  CHECK(replay_reverse(NULL) == AD_EINVAL, "reverse");
-  CHECK(replay_adjoints(NULL) == NULL, "adjoints");
+  CHECKF(replay_forward(NULL, &x, 1) == AD_EINVAL, "forward");
+  CHECKF(replay_forward_unguarded(NULL, &x, 1, &fired) == AD_EINVAL && fired == 0, "unguarded forward");
+  CHECKF(replay_reverse(NULL) == AD_EINVAL, "reverse");
+  CHECKF(replay_adjoints(NULL) == NULL, "adjoints");
   replay_guard g = replay_last_guard(NULL);
-  CHECK(g.op == 0 && g.code == 0, "last guard");
+  CHECKF(g.op == 0 && g.code == 0, "last guard");
   char buf[8] = "x";
-  CHECK(replay_guard_message(NULL, buf, sizeof buf) == 0 && buf[0] == '\0', "message");
-  CHECK(strcmp(replay_guard_name(255), "?") == 0 && strcmp(replay_guard_name(0), "?") == 0, "name of a non-guard");
+  CHECKF(replay_guard_message(NULL, buf, sizeof buf) == 0 && buf[0] == '\0', "message");
+  CHECKF(strcmp(replay_guard_name(255), "?") == 0 && strcmp(replay_guard_name(0), "?") == 0, "name of a non-guard");
   replay_t *t = replay_new();
   if (t) {
-    CHECK(replay_forward_unguarded(t, NULL, 0, NULL) == AD_OK, "NULL fired count");
-    CHECK(replay_guard_message(t, NULL, 0) == (int)strlen("no guard fired"), "message length with no buffer");
+    CHECKF(replay_forward_unguarded(t, NULL, 0, NULL) == AD_OK, "NULL fired count");
+    CHECKF(replay_guard_message(t, NULL, 0) == (int)strlen("no guard fired"), "message length with no buffer");
     replay_free(t);
   }
 }
@@ -148,7 +148,7 @@ static void test_null(void) {
 static void test_adapter(void) {
   const wl_info *w = wl_find("rosenbrock");
   if (!w) {
-    CHECK(0, "no rosenbrock");
+    CHECKF(0, "no rosenbrock");
     return;
   }
   const int size = 5000;
@@ -165,35 +165,30 @@ static void test_adapter(void) {
       eng_replay.close(s);
       break;
     }
-    CHECK(bytes_now() == base, "open failing after %d allocations leaked", k);
+    CHECKF(bytes_now() == base, "open failing after %d allocations leaked", k);
   }
-  CHECK(opened_after > 0, "open never failed or never succeeded");
+  CHECKF(opened_after > 0, "open never failed or never succeeded");
   eng_session *s = eng_replay.open(w, size, NULL);
   if (!s) {
-    CHECK(0, "open");
+    CHECKF(0, "open");
     return;
   }
   ad_alloc_fail_after(2);
   ad_status st = eng_replay.value(s, x, &y);
   ad_alloc_fail_after(-1);
-  CHECK(st == AD_ENOMEM, "recording under failing allocation: %s", ad_status_str(st));
-  CHECK(eng_replay.replay(s, x, &y, g) == AD_ESTATE, "replay after a failed recording");
-  CHECK(eng_replay.jacobian(s, x, &y, g) == AD_OK, "recording again");
-  CHECK(eng_replay.replay(s, x, &y, g) == AD_OK, "replay");
+  CHECKF(st == AD_ENOMEM, "recording under failing allocation: %s", ad_status_str(st));
+  CHECKF(eng_replay.replay(s, x, &y, g) == AD_ESTATE, "replay after a failed recording");
+  CHECKF(eng_replay.jacobian(s, x, &y, g) == AD_OK, "recording again");
+  CHECKF(eng_replay.replay(s, x, &y, g) == AD_OK, "replay");
   eng_replay.close(s);
   eng_replay.close(NULL);
-  CHECK(bytes_now() == base, "adapter leaked %lld bytes", (long long)(bytes_now() - base));
+  CHECKF(bytes_now() == base, "adapter leaked %lld bytes", (long long)(bytes_now() - base));
 }
 
 int main(void) {
   test_new();
-  test_recording_failures();
+  test_failed_recordings();
   test_null();
   test_adapter();
-  if (g_fail) {
-    fprintf(stderr, "test_replay_alloc: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_replay_alloc: ok\n");
-  return 0;
+  return test_report("test_replay_alloc");
 }

@@ -13,7 +13,7 @@
 #include "wl.h"
 #include "workloads/all.inc"
 
-#include "check.h"
+#include "testkit.h"
 
 typedef void (*wl_fn_t)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s);
 static const wl_fn_t wl_fns[WL_COUNT] = {
@@ -59,42 +59,42 @@ static ad_t f_branch(ad_ctx *c, ad_t x) {
 static void test_branch(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   ad_t in, out;
   double f, g;
   record1(t, f_branch, 1.0, &in, &out);
-  CHECK(replay_get_stats(t).guards == 1, "one guard recorded");
+  CHECKF(replay_get_stats(t).guards == 1, "one guard recorded");
   /* On the recorded path: the gradient of sqrt(x + 1), by hand. */
-  CHECK(replay1(t, in, out, 2.0, 1, &f, &g) == AD_OK, "replay at 2");
-  CHECK(f == sqrt(3.0) && rel(g, 0.5 / sqrt(3.0)) < 1e-15, "at 2: f %.17g g %.17g", f, g);
+  CHECKF(replay1(t, in, out, 2.0, 1, &f, &g) == AD_OK, "replay at 2");
+  CHECKF(f == sqrt(3.0) && rel(g, 0.5 / sqrt(3.0)) < 1e-15, "at 2: f %.17g g %.17g", f, g);
   /* Off it: refused, with where and what. */
-  CHECK(replay1(t, in, out, -0.5, 1, &f, &g) == AD_EGUARD, "replay at -0.5 must be refused");
+  CHECKF(replay1(t, in, out, -0.5, 1, &f, &g) == AD_EGUARD, "replay at -0.5 must be refused");
   replay_guard gd = replay_last_guard(t);
-  CHECK(gd.op == 1 && gd.statement == 2 && gd.recorded == 1 && gd.now == 0, "guard op %llu statement %u %d -> %d",
-        (unsigned long long)gd.op, gd.statement, gd.recorded, gd.now);
-  CHECK(strcmp(replay_guard_name(gd.code), "gt_vc") == 0, "guard name %s", replay_guard_name(gd.code));
+  CHECKF(gd.op == 1 && gd.statement == 2 && gd.recorded == 1 && gd.now == 0, "guard op %llu statement %u %d -> %d",
+         (unsigned long long)gd.op, gd.statement, gd.recorded, gd.now);
+  CHECKF(strcmp(replay_guard_name(gd.code), "gt_vc") == 0, "guard name %s", replay_guard_name(gd.code));
   char msg[160];
   int len = replay_guard_message(t, msg, sizeof msg);
-  CHECK(len > 0 && strcmp(msg, "control flow changed at op 1 (gt_vc: recorded true, now false): record again") == 0,
-        "message \"%s\"", msg);
+  CHECKF(len > 0 && strcmp(msg, "control flow changed at op 1 (gt_vc: recorded true, now false): record again") == 0,
+         "message \"%s\"", msg);
   /* The refused values cannot be swept, nor read as a gradient. */
-  CHECK(replay_adjoints(t) != NULL && replay_reverse(t) == AD_EGUARD, "reverse after a refused replay");
+  CHECKF(replay_adjoints(t) != NULL && replay_reverse(t) == AD_EGUARD, "reverse after a refused replay");
   /* What the guard prevented: the recorded branch's derivative 0.5 / sqrt(0.5) instead of exp(-0.5). */
-  CHECK(replay1(t, in, out, -0.5, 0, &f, &g) == AD_OK, "unguarded replay");
-  CHECK(rel(g, 0.5 / sqrt(0.5)) < 1e-15 && rel(g, ad_m_exp(-0.5)) > 0.1,
-        "unguarded replay should follow the recorded (wrong) branch: g %.17g", g);
+  CHECKF(replay1(t, in, out, -0.5, 0, &f, &g) == AD_OK, "unguarded replay");
+  CHECKF(rel(g, 0.5 / sqrt(0.5)) < 1e-15 && rel(g, ad_m_exp(-0.5)) > 0.1,
+         "unguarded replay should follow the recorded (wrong) branch: g %.17g", g);
   uint64_t fired = 0;
   double x = -0.5;
-  CHECK(replay_forward_unguarded(t, &x, 1, &fired) == AD_OK && fired == 1, "fired %llu", (unsigned long long)fired);
+  CHECKF(replay_forward_unguarded(t, &x, 1, &fired) == AD_OK && fired == 1, "fired %llu", (unsigned long long)fired);
   /* The recording itself is intact: the path is accepted again. */
-  CHECK(replay1(t, in, out, 0.25, 1, &f, &g) == AD_OK && rel(g, 0.5 / sqrt(1.25)) < 1e-15, "back on the path");
+  CHECKF(replay1(t, in, out, 0.25, 1, &f, &g) == AD_OK && rel(g, 0.5 / sqrt(1.25)) < 1e-15, "back on the path");
   /* Recorded on the other branch, the other side is refused. */
   record1(t, f_branch, -1.0, &in, &out);
-  CHECK(replay1(t, in, out, -3.0, 1, &f, &g) == AD_OK && rel(g, ad_m_exp(-3.0)) < 1e-15, "exp branch");
-  CHECK(replay1(t, in, out, 0.5, 1, &f, &g) == AD_EGUARD, "exp branch, x > 0 refused");
-  CHECK(replay1(t, in, out, 0.0, 1, &f, &g) == AD_OK, "0 is not > 0: still the exp branch");
+  CHECKF(replay1(t, in, out, -3.0, 1, &f, &g) == AD_OK && rel(g, ad_m_exp(-3.0)) < 1e-15, "exp branch");
+  CHECKF(replay1(t, in, out, 0.5, 1, &f, &g) == AD_EGUARD, "exp branch, x > 0 refused");
+  CHECKF(replay1(t, in, out, 0.0, 1, &f, &g) == AD_OK, "0 is not > 0: still the exp branch");
   replay_free(t);
 }
 
@@ -129,7 +129,7 @@ static int cmp_ref(int cmp, double a, double b) {
 static void test_comparisons(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   /* Points where the comparison is <, ==, > between its two sides, per form: form 0 compares x with x^2/2
@@ -149,26 +149,26 @@ static void test_comparisons(void) {
           ad_status st = replay1(t, in, out, x1, 1, &f, &g);
           double want = cmp_ref(g_cmp, l1, r1) ? 3.0 : -2.0;
           if (same) {
-            CHECK(st == AD_OK && g == want, "cmp %d form %d: %g -> %g: status %s, g %g", g_cmp, g_form, x0, x1,
-                  ad_status_str(st), g);
+            CHECKF(st == AD_OK && g == want, "cmp %d form %d: %g -> %g: status %s, g %g", g_cmp, g_form, x0, x1,
+                   ad_status_str(st), g);
           } else {
-            CHECK(st == AD_EGUARD, "cmp %d form %d: %g -> %g: outcome changed but status %s", g_cmp, g_form, x0, x1,
-                  ad_status_str(st));
+            CHECKF(st == AD_EGUARD, "cmp %d form %d: %g -> %g: outcome changed but status %s", g_cmp, g_form, x0, x1,
+                   ad_status_str(st));
             replay_guard gd = replay_last_guard(t);
-            CHECK(gd.recorded == !gd.now && gd.op == 3, "cmp guard %d -> %d at op %llu (input, sqr, mul_vc, guard)",
-                  gd.recorded, gd.now, (unsigned long long)gd.op);
+            CHECKF(gd.recorded == !gd.now && gd.op == 3, "cmp guard %d -> %d at op %llu (input, sqr, mul_vc, guard)",
+                   gd.recorded, gd.now, (unsigned long long)gd.op);
             /* Unguarded, the recorded branch's slope comes back: wrong. */
-            CHECK(replay1(t, in, out, x1, 0, &f, &g) == AD_OK && g != want, "unguarded replay should be wrong");
+            CHECKF(replay1(t, in, out, x1, 0, &f, &g) == AD_OK && g != want, "unguarded replay should be wrong");
             refused++;
           }
           checked++;
         }
-  CHECK(checked == REPLAY_CMP_COUNT * 27 && refused > 0, "checked %d refused %d", checked, refused);
+  CHECKF(checked == REPLAY_CMP_COUNT * 27 && refused > 0, "checked %d refused %d", checked, refused);
   /* A comparison of passive values records nothing. */
   replay_reset(t);
   ad_t a = ad_const(t, 1.0), b = ad_const(t, 2.0);
-  CHECK(ad_lt_vv(t, a, b) && !ad_gt_vc(t, a, 3.0), "passive comparisons");
-  CHECK(replay_get_stats(t).guards == 0, "passive comparisons recorded guards");
+  CHECKF(ad_lt_vv(t, a, b) && !ad_gt_vc(t, a, 3.0), "passive comparisons");
+  CHECKF(replay_get_stats(t).guards == 0, "passive comparisons recorded guards");
   replay_free(t);
 }
 
@@ -182,18 +182,18 @@ static ad_t f_nan(ad_ctx *c, ad_t x) {
 static void test_nan(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   ad_t in, out;
   double f, g;
   record1(t, f_nan, -1.0, &in, &out); /* NaN < 2 is false: the 5x branch */
-  CHECK(replay1(t, in, out, -4.0, 1, &f, &g) == AD_OK && g == 5.0, "NaN again: same outcome");
-  CHECK(replay1(t, in, out, 9.0, 1, &f, &g) == AD_OK && g == 5.0, "log 9 < 2 is false too");
-  CHECK(replay1(t, in, out, 1.0, 1, &f, &g) == AD_EGUARD, "log 1 < 2 is true: refused");
+  CHECKF(replay1(t, in, out, -4.0, 1, &f, &g) == AD_OK && g == 5.0, "NaN again: same outcome");
+  CHECKF(replay1(t, in, out, 9.0, 1, &f, &g) == AD_OK && g == 5.0, "log 9 < 2 is false too");
+  CHECKF(replay1(t, in, out, 1.0, 1, &f, &g) == AD_EGUARD, "log 1 < 2 is true: refused");
   char msg[160];
   replay_guard_message(t, msg, sizeof msg);
-  CHECK(strstr(msg, "lt_vc: recorded false, now true") != NULL, "message %s", msg);
+  CHECKF(strstr(msg, "lt_vc: recorded false, now true") != NULL, "message %s", msg);
   replay_free(t);
 }
 
@@ -225,24 +225,24 @@ static double max_grad_ref(int kink, double x) { /* by hand, PyTorch's rule: hal
 static void test_kinks(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   ad_t in, out;
   double f, g;
   /* abs: sign of the operand. */
   record1(t, f_abs, 2.0, &in, &out);
-  CHECK(replay1(t, in, out, 3.0, 1, &f, &g) == AD_OK && g == 6.0, "abs on the same side: g %g", g);
-  CHECK(replay1(t, in, out, -1.0, 1, &f, &g) == AD_EGUARD, "abs across 0 refused");
-  CHECK(strcmp(replay_guard_name(replay_last_guard(t).code), "abs") == 0, "abs guard name");
+  CHECKF(replay1(t, in, out, 3.0, 1, &f, &g) == AD_OK && g == 6.0, "abs on the same side: g %g", g);
+  CHECKF(replay1(t, in, out, -1.0, 1, &f, &g) == AD_EGUARD, "abs across 0 refused");
+  CHECKF(strcmp(replay_guard_name(replay_last_guard(t).code), "abs") == 0, "abs guard name");
   char msg[160];
   replay_guard_message(t, msg, sizeof msg);
-  CHECK(strstr(msg, "abs: recorded positive, now negative") != NULL, "message %s", msg);
-  CHECK(replay1(t, in, out, 0.0, 1, &f, &g) == AD_EGUARD, "abs at its switch point refused");
+  CHECKF(strstr(msg, "abs: recorded positive, now negative") != NULL, "message %s", msg);
+  CHECKF(replay1(t, in, out, 0.0, 1, &f, &g) == AD_EGUARD, "abs at its switch point refused");
   /* Ignoring kink guards: this tape recomputes partials at the new values, so the gradient is still right
    * (d x|x| / dx = 2|x|), and equals a fresh recording's. */
   replay_set_kink_guards(t, 0);
-  CHECK(replay1(t, in, out, -1.0, 1, &f, &g) == AD_OK && g == 2.0 && f == -1.0, "kinks off: g %g f %g", g, f);
+  CHECKF(replay1(t, in, out, -1.0, 1, &f, &g) == AD_OK && g == 2.0 && f == -1.0, "kinks off: g %g f %g", g, f);
   replay_set_kink_guards(t, 1);
   /* fmax and fmin, variable-variable and variable-constant. */
   for (g_kink = 0; g_kink < 5; ++g_kink) {
@@ -252,16 +252,16 @@ static void test_kinks(void) {
         record1(t, f_max, xs[r], &in, &out);
         ad_status st = replay1(t, in, out, xs[p], 1, &f, &g);
         if (r == p) {
-          CHECK(st == AD_OK && g == max_grad_ref(g_kink, xs[p]), "kink %d at %g: %s, g %g", g_kink, xs[p],
-                ad_status_str(st), g);
+          CHECKF(st == AD_OK && g == max_grad_ref(g_kink, xs[p]), "kink %d at %g: %s, g %g", g_kink, xs[p],
+                 ad_status_str(st), g);
         } else {
-          CHECK(st == AD_EGUARD, "kink %d: %g -> %g should be refused, got %s", g_kink, xs[r], xs[p],
-                ad_status_str(st));
-          CHECK(strcmp(replay_guard_name(replay_last_guard(t).code), "fmax/fmin") == 0, "fmax guard name");
+          CHECKF(st == AD_EGUARD, "kink %d: %g -> %g should be refused, got %s", g_kink, xs[r], xs[p],
+                 ad_status_str(st));
+          CHECKF(strcmp(replay_guard_name(replay_last_guard(t).code), "fmax/fmin") == 0, "fmax guard name");
           replay_set_kink_guards(t, 0);
           st = replay1(t, in, out, xs[p], 1, &f, &g);
-          CHECK(st == AD_OK && g == max_grad_ref(g_kink, xs[p]), "kink %d kinks off %g -> %g: g %g", g_kink, xs[r],
-                xs[p], g);
+          CHECKF(st == AD_OK && g == max_grad_ref(g_kink, xs[p]), "kink %d kinks off %g -> %g: g %g", g_kink, xs[r],
+                 xs[p], g);
           replay_set_kink_guards(t, 1);
         }
       }
@@ -279,19 +279,19 @@ static ad_t f_read(ad_ctx *c, ad_t x) {
 static void test_value_read(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   ad_t in, out;
   double f, g;
   record1(t, f_read, 3.0, &in, &out);
-  CHECK(replay_get_stats(t).guards == 1, "ad_val records a guard");
-  CHECK(replay1(t, in, out, 3.0, 1, &f, &g) == AD_OK && f == 9.0 && g == 3.0, "same value: replayed");
-  CHECK(replay1(t, in, out, 4.0, 1, &f, &g) == AD_EGUARD, "changed value read: refused");
-  CHECK(strcmp(replay_guard_name(replay_last_guard(t).code), "ad_val") == 0, "value guard name");
-  CHECK(replay1(t, in, out, 4.0, 0, &f, &g) == AD_OK && f == 12.0, "unguarded: 4 * 3, the stale constant");
+  CHECKF(replay_get_stats(t).guards == 1, "ad_val records a guard");
+  CHECKF(replay1(t, in, out, 3.0, 1, &f, &g) == AD_OK && f == 9.0 && g == 3.0, "same value: replayed");
+  CHECKF(replay1(t, in, out, 4.0, 1, &f, &g) == AD_EGUARD, "changed value read: refused");
+  CHECKF(strcmp(replay_guard_name(replay_last_guard(t).code), "ad_val") == 0, "value guard name");
+  CHECKF(replay1(t, in, out, 4.0, 0, &f, &g) == AD_OK && f == 12.0, "unguarded: 4 * 3, the stale constant");
   replay_set_kink_guards(t, 0); /* value reads are not kinks */
-  CHECK(replay1(t, in, out, 4.0, 1, &f, &g) == AD_EGUARD, "value guards hold with kinks off");
+  CHECKF(replay1(t, in, out, 4.0, 1, &f, &g) == AD_EGUARD, "value guards hold with kinks off");
   replay_free(t);
 }
 
@@ -320,7 +320,7 @@ static double loop_grad(double v) {
 static void test_loop(void) {
   replay_t *t = replay_new();
   if (!t) {
-    CHECK(0, "replay_new");
+    CHECKF(0, "replay_new");
     return;
   }
   ad_t in, out;
@@ -328,19 +328,19 @@ static void test_loop(void) {
   const double x0 = 1.0;
   int k0 = loop_trips(x0), same = 0, other = 0;
   record1(t, f_loop, x0, &in, &out);
-  CHECK(k0 > 1 && replay_get_stats(t).guards == (uint64_t)k0 + 1, "trips %d, guards %llu", k0,
-        (unsigned long long)replay_get_stats(t).guards);
+  CHECKF(k0 > 1 && replay_get_stats(t).guards == (uint64_t)k0 + 1, "trips %d, guards %llu", k0,
+         (unsigned long long)replay_get_stats(t).guards);
   for (double x = 0.1; x < 2.0; x += 0.05) {
     ad_status st = replay1(t, in, out, x, 1, &f, &g);
     if (loop_trips(x) == k0) {
-      CHECK(st == AD_OK && rel(g, loop_grad(x)) < 1e-14, "x %g: same trip count: %s", x, ad_status_str(st));
+      CHECKF(st == AD_OK && rel(g, loop_grad(x)) < 1e-14, "x %g: same trip count: %s", x, ad_status_str(st));
       same++;
     } else {
-      CHECK(st == AD_EGUARD, "x %g: %d trips instead of %d, yet %s", x, loop_trips(x), k0, ad_status_str(st));
+      CHECKF(st == AD_EGUARD, "x %g: %d trips instead of %d, yet %s", x, loop_trips(x), k0, ad_status_str(st));
       other++;
     }
   }
-  CHECK(same > 1 && other > 1, "same %d other %d", same, other);
+  CHECKF(same > 1 && other > 1, "same %d other %d", same, other);
   replay_free(t);
 }
 
@@ -349,7 +349,7 @@ static void test_loop(void) {
 static void test_branchy(void) {
   const wl_info *w = wl_find("branchy");
   if (!w) {
-    CHECK(0, "no branchy workload");
+    CHECKF(0, "no branchy workload");
     return;
   }
   const int size = 8, n = w->n_in(size);
@@ -357,7 +357,7 @@ static void test_branchy(void) {
   replay_t *t = replay_new(), *fresh = replay_new();
   ad_t in[64], fin[64], y, fy, scratch[1];
   if (!t || !fresh || n > 64) {
-    CHECK(0, "setup");
+    CHECKF(0, "setup");
     return;
   }
   w->init(size, 1, x0, data);
@@ -382,7 +382,7 @@ static void test_branchy(void) {
     w->manual(size, data, x, &fm, gm);
     /* Unguarded replay: what a static graph without guards would return. */
     uint64_t fired = 0;
-    CHECK(replay_forward_unguarded(t, x, (size_t)n, &fired) == AD_OK, "unguarded replay");
+    CHECKF(replay_forward_unguarded(t, x, (size_t)n, &fired) == AD_OK, "unguarded replay");
     adj = replay_adjoints(t);
     if (!adj) break;
     adj[y.i] = 1.0;
@@ -406,20 +406,20 @@ static void test_branchy(void) {
         double e = rel(adj[in[i].i], gm[i]);
         err = e > err ? e : err;
       }
-      CHECK(same && err < 1e-12 && fired == 0, "trial %d: accepted replay differs from a fresh recording", trial);
+      CHECKF(same && err < 1e-12 && fired == 0, "trial %d: accepted replay differs from a fresh recording", trial);
       ok++;
     } else {
-      CHECK(st == AD_EGUARD && fired > 0, "trial %d: %s, %llu guards fired", trial, ad_status_str(st),
-            (unsigned long long)fired);
+      CHECKF(st == AD_EGUARD && fired > 0, "trial %d: %s, %llu guards fired", trial, ad_status_str(st),
+             (unsigned long long)fired);
       refused++;
       prevented += wrong;
     }
-    CHECK(!wrong || st == AD_EGUARD, "trial %d: a replay that would have been wrong was not refused", trial);
+    CHECKF(!wrong || st == AD_EGUARD, "trial %d: a replay that would have been wrong was not refused", trial);
   }
   printf("branchy, size %d, 200 inputs: %d replayed, %d refused by guards (%d of them would have given a wrong "
          "value or gradient)\n",
          size, ok, refused, prevented);
-  CHECK(ok >= 20 && refused >= 20 && prevented >= 20, "ok %d refused %d prevented %d", ok, refused, prevented);
+  CHECKF(ok >= 20 && refused >= 20 && prevented >= 20, "ok %d refused %d prevented %d", ok, refused, prevented);
   replay_free(t);
   replay_free(fresh);
 }
@@ -432,10 +432,5 @@ int main(void) {
   test_value_read();
   test_loop();
   test_branchy();
-  if (g_fail) {
-    fprintf(stderr, "test_replay_guards: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_replay_guards: ok\n");
-  return 0;
+  return test_report("test_replay_guards");
 }

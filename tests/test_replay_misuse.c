@@ -4,18 +4,18 @@
 
 #include "replay/replay_ops.h"
 
-#include "check.h"
+#include "testkit.h"
 
 static void test_replay_misuse(void) {
   replay_t *t1 = replay_new(), *t2 = replay_new();
-  CHECK(t1 && t2, "replay_new");
+  CHECKF(t1 && t2, "replay_new");
   if (!t1 || !t2) return;
   /* a variable of another tape */
   replay_var x = replay_input(t1, 2.0), w = replay_input(t2, 3.0);
   replay_var y = ad_mul_vv(t2, w, x);
-  CHECK(replay_status(t2) == AD_EFOREIGN, "op with a variable of another tape: %s",
-        ad_status_str(replay_status(t2)));
-  CHECK(replay_status(t1) == AD_OK, "t1 was not misused");
+  CHECKF(replay_status(t2) == AD_EFOREIGN, "op with a variable of another tape: %s",
+         ad_status_str(replay_status(t2)));
+  CHECKF(replay_status(t1) == AD_OK, "t1 was not misused");
   (void)y;
   /* a stale index after replay_shrink */
   replay_reset(t1);
@@ -26,20 +26,15 @@ static void test_replay_misuse(void) {
   replay_shrink(t1);
   replay_var z = replay_input(t1, 4.0);
   double v = replay_value(t1, acc); /* acc.i is far beyond the shrunk value vector */
-  CHECK(v == acc.v, "replay_value of a stale variable: %g, expected its recorded value %g", v, acc.v);
+  CHECKF(v == acc.v, "replay_value of a stale variable: %g, expected its recorded value %g", v, acc.v);
   replay_var r = ad_add_vv(t1, z, acc);
-  CHECK(replay_status(t1) == AD_EFOREIGN && r.i == 0, "op with a variable from before replay_shrink: %s",
-        ad_status_str(replay_status(t1)));
+  CHECKF(replay_status(t1) == AD_EFOREIGN && r.i == 0, "op with a variable from before replay_shrink: %s",
+         ad_status_str(replay_status(t1)));
   replay_free(t1);
   replay_free(t2);
 }
 
 int main(void) {
   test_replay_misuse();
-  if (g_fail) {
-    printf("test_replay_misuse: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_replay_misuse: all passed\n");
-  return 0;
+  return test_report("test_replay_misuse");
 }

@@ -9,7 +9,7 @@
 
 #include "replay/replay_ops.h"
 
-#include "check.h"
+#include "testkit.h"
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 static double rel(double a, double b) { return fabs(a - b) / (fabs(b) > 1 ? fabs(b) : 1); }
@@ -55,18 +55,18 @@ static ad_t record_op(replay_t *t, ad_op op, int act_a, int act_b, double a, dou
 /* Gradient of y with respect to (va, vb) after the last evaluation on t. */
 static void grad(replay_t *t, ad_t y, ad_t va, ad_t vb, double *ga, double *gb) {
   double *adj = replay_adjoints(t);
-  CHECK(adj != NULL, "no adjoints");
+  CHECKF(adj != NULL, "no adjoints");
   if (!adj) return;
   adj[y.i] = 1.0;
   adj[0] = 0.0;
-  CHECK(replay_reverse(t) == AD_OK, "reverse failed");
+  CHECKF(replay_reverse(t) == AD_OK, "reverse failed");
   *ga = va.i ? adj[va.i] : 0.0;
   *gb = vb.i ? adj[vb.i] : 0.0;
 }
 
 static void test_every_op(void) {
   replay_t *t = replay_new(), *fresh = replay_new();
-  CHECK(t && fresh, "replay_new");
+  CHECKF(t && fresh, "replay_new");
   if (!t || !fresh) return;
   /* Recorded at (a0, b0), replayed at (a1, b1): inside every op's domain, away from kinks (b > a > 0 both
    * times, so fmax and fmin keep their winner and abs its sign). */
@@ -87,23 +87,23 @@ static void test_every_op(void) {
       int act_a = pats[p][0], act_b = pats[p][1];
       ad_t va, vb, fa, fb;
       ad_t y = record_op(t, (ad_op)op, act_a, act_b, a0, b0, &va, &vb);
-      CHECK(y.i != 0, "%s: result not recorded", ad_op_name[op]);
+      CHECKF(y.i != 0, "%s: result not recorded", ad_op_name[op]);
       double a = act_a ? a1 : a0, b = act_b ? b1 : b0; /* passive operands are constants: they keep */
       double x[2], ga, gb, fga, fgb;
       size_t nx = 0;
       if (act_a) x[nx++] = a1;
       if (act_b) x[nx++] = b1;
       ad_status st = replay_forward(t, x, nx);
-      CHECK(st == AD_OK, "%s: replay: %s", ad_op_name[op], ad_status_str(st));
+      CHECKF(st == AD_OK, "%s: replay: %s", ad_op_name[op], ad_status_str(st));
       grad(t, y, va, vb, &ga, &gb);
       ad_t yf = record_op(fresh, (ad_op)op, act_a, act_b, a, b, &fa, &fb);
       grad(fresh, yf, fa, fb, &fga, &fgb);
-      CHECK(same_bits(replay_value(t, y), replay_value(fresh, yf)), "%s pattern %d: value %.17g vs fresh %.17g",
-            ad_op_name[op], p, replay_value(t, y), replay_value(fresh, yf));
-      CHECK(same_bits(ga, fga) && same_bits(gb, fgb), "%s pattern %d: gradient (%.17g, %.17g) vs fresh (%.17g, %.17g)",
-            ad_op_name[op], p, ga, gb, fga, fgb);
-      CHECK(same_bits(replay_value(t, y), op_value((ad_op)op, a, b)), "%s: value differs from the op table",
-            ad_op_name[op]);
+      CHECKF(same_bits(replay_value(t, y), replay_value(fresh, yf)), "%s pattern %d: value %.17g vs fresh %.17g",
+             ad_op_name[op], p, replay_value(t, y), replay_value(fresh, yf));
+      CHECKF(same_bits(ga, fga) && same_bits(gb, fgb), "%s pattern %d: gradient (%.17g, %.17g) vs fresh (%.17g, %.17g)",
+             ad_op_name[op], p, ga, gb, fga, fgb);
+      CHECKF(same_bits(replay_value(t, y), op_value((ad_op)op, a, b)), "%s: value differs from the op table",
+             ad_op_name[op]);
       /* Central differences of the op's value in each active operand. */
       for (int k = 0; k < 2; ++k) {
         if (!(k ? act_b : act_a)) continue;
@@ -111,8 +111,8 @@ static void test_every_op(void) {
         if (k) fd = (op_value((ad_op)op, a, b + h) - op_value((ad_op)op, a, b - h)) / (2 * h);
         else fd = (op_value((ad_op)op, a + h, b) - op_value((ad_op)op, a - h, b)) / (2 * h);
         double g = k ? gb : ga;
-        CHECK(rel(g, fd) < 1e-7, "%s pattern %d: d/d%c = %.17g, finite differences %.17g", ad_op_name[op], p,
-              k ? 'b' : 'a', g, fd);
+        CHECKF(rel(g, fd) < 1e-7, "%s pattern %d: d/d%c = %.17g, finite differences %.17g", ad_op_name[op], p,
+               k ? 'b' : 'a', g, fd);
       }
       cases++;
     }
@@ -120,12 +120,12 @@ static void test_every_op(void) {
   /* 7 VV ops with 3 patterns, the other ops with 1. */
   int vv = 0;
   for (int op = 0; op < AD_OP_COUNT; ++op) vv += ad_op_kind[op] == AD_KIND_VV;
-  CHECK(cases == AD_OP_COUNT + 2 * vv, "cases %d", cases);
+  CHECKF(cases == AD_OP_COUNT + 2 * vv, "cases %d", cases);
   /* Passive operands only: a passive result, nothing recorded. */
   replay_reset(t);
   ad_t p = ad_mul_vv(t, ad_const(t, 2.0), ad_const(t, 3.0));
-  CHECK(p.i == 0 && p.v == 6.0, "passive result");
-  CHECK(replay_get_stats(t).statements == 0, "passive ops recorded something");
+  CHECKF(p.i == 0 && p.v == 6.0, "passive result");
+  CHECKF(replay_get_stats(t).statements == 0, "passive ops recorded something");
   replay_free(t);
   replay_free(fresh);
 }
@@ -133,31 +133,31 @@ static void test_every_op(void) {
 /* The example of replay.h: y = (x + w)(w + 1), recorded at (2, 1), replayed at (3, 0.5). */
 static void test_header_example(void) {
   replay_t *t = replay_new();
-  CHECK(t != NULL, "replay_new");
+  CHECKF(t != NULL, "replay_new");
   if (!t) return;
   ad_t x = replay_input(t, 2.0), w = replay_input(t, 1.0);
   ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
-  CHECK(y.v == 6.0, "recorded value %g", y.v);
+  CHECKF(y.v == 6.0, "recorded value %g", y.v);
   double x2[2] = {3.0, 0.5};
-  CHECK(replay_forward(t, x2, 2) == AD_OK, "replay");
+  CHECKF(replay_forward(t, x2, 2) == AD_OK, "replay");
   double *adj = replay_adjoints(t);
-  CHECK(adj != NULL, "adjoints");
+  CHECKF(adj != NULL, "adjoints");
   if (adj) {
     adj[y.i] = 1.0;
-    CHECK(replay_reverse(t) == AD_OK, "reverse");
-    CHECK(replay_value(t, y) == 5.25, "replayed value %g", replay_value(t, y));
-    CHECK(adj[x.i] == 1.5 && adj[w.i] == 5.0, "gradient (%g, %g), want (w + 1, x + 2w + 1) = (1.5, 5)", adj[x.i],
-          adj[w.i]);
+    CHECKF(replay_reverse(t) == AD_OK, "reverse");
+    CHECKF(replay_value(t, y) == 5.25, "replayed value %g", replay_value(t, y));
+    CHECKF(adj[x.i] == 1.5 && adj[w.i] == 5.0, "gradient (%g, %g), want (w + 1, x + 2w + 1) = (1.5, 5)", adj[x.i],
+           adj[w.i]);
   }
   /* The byte accounting: 2 inputs and 3 statements (add_vv: 2 indices; add_vc: 1 index, 1 constant; mul_vv: 2
    * indices): 5 codes + 5 * 4 + 1 * 8 + 5 values * 8. */
   replay_stats s = replay_get_stats(t);
-  CHECK(s.statements == 5 && s.inputs == 2 && s.guards == 0 && s.arguments == 5 && s.constants == 1,
-        "stats %llu %llu %llu %llu %llu", (unsigned long long)s.statements, (unsigned long long)s.inputs,
-        (unsigned long long)s.guards, (unsigned long long)s.arguments, (unsigned long long)s.constants);
-  CHECK(s.bytes_used == 5 + 20 + 8 + 40, "bytes_used %llu", (unsigned long long)s.bytes_used);
-  CHECK(s.bytes_held >= s.bytes_used && s.bytes_held >= s.value_bytes, "bytes_held %llu",
-        (unsigned long long)s.bytes_held);
+  CHECKF(s.statements == 5 && s.inputs == 2 && s.guards == 0 && s.arguments == 5 && s.constants == 1,
+         "stats %llu %llu %llu %llu %llu", (unsigned long long)s.statements, (unsigned long long)s.inputs,
+         (unsigned long long)s.guards, (unsigned long long)s.arguments, (unsigned long long)s.constants);
+  CHECKF(s.bytes_used == 5 + 20 + 8 + 40, "bytes_used %llu", (unsigned long long)s.bytes_used);
+  CHECKF(s.bytes_held >= s.bytes_used && s.bytes_held >= s.value_bytes, "bytes_held %llu",
+         (unsigned long long)s.bytes_held);
   replay_free(t);
 }
 
@@ -189,41 +189,41 @@ static void long_manual(int n, double x0, double x1, double *f, double *g0, doub
 static void check_long(replay_t *t, int n, double r0, double r1, double x0, double x1) {
   ad_t i0, i1;
   ad_t y = record_long(t, n, r0, r1, &i0, &i1);
-  CHECK(replay_status(t) == AD_OK, "recording %d steps", n);
+  CHECKF(replay_status(t) == AD_OK, "recording %d steps", n);
   replay_stats st = replay_get_stats(t);
-  CHECK(st.statements == 2 + 4ull * n && st.guards == (uint64_t)n && st.arguments == 6ull * n &&
-            st.constants == 3ull * n,
-        "stats at %d steps: %llu statements, %llu guards, %llu indices, %llu constants", n,
-        (unsigned long long)st.statements, (unsigned long long)st.guards, (unsigned long long)st.arguments,
-        (unsigned long long)st.constants);
+  CHECKF(st.statements == 2 + 4ull * n && st.guards == (uint64_t)n && st.arguments == 6ull * n &&
+             st.constants == 3ull * n,
+         "stats at %d steps: %llu statements, %llu guards, %llu indices, %llu constants", n,
+         (unsigned long long)st.statements, (unsigned long long)st.guards, (unsigned long long)st.arguments,
+         (unsigned long long)st.constants);
   double x[2] = {x0, x1}, f, g0, g1;
-  CHECK(replay_forward(t, x, 2) == AD_OK, "replay at %d steps", n);
+  CHECKF(replay_forward(t, x, 2) == AD_OK, "replay at %d steps", n);
   double *adj = replay_adjoints(t);
   if (!adj) {
-    CHECK(0, "adjoints");
+    CHECKF(0, "adjoints");
     return;
   }
   adj[y.i] = 1.0;
-  CHECK(replay_reverse(t) == AD_OK, "reverse");
+  CHECKF(replay_reverse(t) == AD_OK, "reverse");
   long_manual(n, x0, x1, &f, &g0, &g1);
-  CHECK(replay_value(t, y) == f, "%d steps: value %.17g, by hand %.17g", n, replay_value(t, y), f);
-  CHECK(rel(adj[i0.i], g0) < 1e-12 && rel(adj[i1.i], g1) < 1e-12,
-        "%d steps: gradient (%.17g, %.17g), by hand (%.17g, %.17g)", n, adj[i0.i], adj[i1.i], g0, g1);
+  CHECKF(replay_value(t, y) == f, "%d steps: value %.17g, by hand %.17g", n, replay_value(t, y), f);
+  CHECKF(rel(adj[i0.i], g0) < 1e-12 && rel(adj[i1.i], g1) < 1e-12,
+         "%d steps: gradient (%.17g, %.17g), by hand (%.17g, %.17g)", n, adj[i0.i], adj[i1.i], g0, g1);
 }
 
 static void test_long_recordings(void) {
   replay_t *t = replay_new();
-  CHECK(t != NULL, "replay_new");
+  CHECKF(t != NULL, "replay_new");
   if (!t) return;
   check_long(t, 60000, 0.3, -0.2, 0.9, 0.4);
   uint64_t held = replay_get_stats(t).bytes_held;
   check_long(t, 1000, 0.1, 0.1, -0.5, 0.7); /* shorter: the later chunks hold stale entries of the first */
   check_long(t, 60000, -0.3, 0.6, 0.2, -0.9);
-  CHECK(replay_get_stats(t).bytes_held == held, "re-recording the same size allocated more: %llu vs %llu",
-        (unsigned long long)replay_get_stats(t).bytes_held, (unsigned long long)held);
+  CHECKF(replay_get_stats(t).bytes_held == held, "re-recording the same size allocated more: %llu vs %llu",
+         (unsigned long long)replay_get_stats(t).bytes_held, (unsigned long long)held);
   replay_shrink(t);
-  CHECK(replay_get_stats(t).bytes_held < held / 20, "shrink kept %llu of %llu bytes",
-        (unsigned long long)replay_get_stats(t).bytes_held, (unsigned long long)held);
+  CHECKF(replay_get_stats(t).bytes_held < held / 20, "shrink kept %llu of %llu bytes",
+         (unsigned long long)replay_get_stats(t).bytes_held, (unsigned long long)held);
   check_long(t, 5000, 0.3, -0.2, 0.9, 0.4);
   replay_free(t);
 }
@@ -231,54 +231,54 @@ static void test_long_recordings(void) {
 /* A Jacobian (two outputs) by two sweeps on one replay, with the adjoints cleared in between. */
 static void test_jacobian(void) {
   replay_t *t = replay_new();
-  CHECK(t != NULL, "replay_new");
+  CHECKF(t != NULL, "replay_new");
   if (!t) return;
   ad_t x = replay_input(t, 1.0), w = replay_input(t, 2.0);
   ad_t y0 = ad_mul_vv(t, x, ad_exp(t, w));   /* x e^w */
   ad_t y1 = ad_div_cv(t, 1.0, ad_add_vv(t, x, w)); /* 1 / (x + w) */
   double in[2] = {0.5, -0.25};
-  CHECK(replay_forward(t, in, 2) == AD_OK, "replay");
+  CHECKF(replay_forward(t, in, 2) == AD_OK, "replay");
   double *adj = replay_adjoints(t);
   if (!adj) {
-    CHECK(0, "adjoints");
+    CHECKF(0, "adjoints");
     replay_free(t);
     return;
   }
   adj[y0.i] = 1.0;
   replay_reverse(t);
   double e = ad_m_exp(-0.25);
-  CHECK(rel(adj[x.i], e) < 1e-15 && rel(adj[w.i], 0.5 * e) < 1e-15, "row 0: (%g, %g)", adj[x.i], adj[w.i]);
+  CHECKF(rel(adj[x.i], e) < 1e-15 && rel(adj[w.i], 0.5 * e) < 1e-15, "row 0: (%g, %g)", adj[x.i], adj[w.i]);
   replay_clear_adjoints(t);
-  CHECK(adj[x.i] == 0 && adj[y0.i] == 0, "clear");
+  CHECKF(adj[x.i] == 0 && adj[y0.i] == 0, "clear");
   adj[y1.i] = 1.0;
   replay_reverse(t);
   double q = -1.0 / (0.25 * 0.25);
-  CHECK(rel(adj[x.i], q) < 1e-15 && rel(adj[w.i], q) < 1e-15, "row 1: (%g, %g), want %g", adj[x.i], adj[w.i], q);
+  CHECKF(rel(adj[x.i], q) < 1e-15 && rel(adj[w.i], q) < 1e-15, "row 1: (%g, %g), want %g", adj[x.i], adj[w.i], q);
   replay_free(t);
 }
 
 static void test_errors(void) {
   replay_t *t = replay_new();
-  CHECK(t != NULL, "replay_new");
+  CHECKF(t != NULL, "replay_new");
   if (!t) return;
   ad_t x = replay_input(t, 1.0);
   ad_t y = ad_sin(t, x);
   double in[2] = {1.0, 2.0};
-  CHECK(replay_forward(t, in, 2) == AD_EINVAL, "too many inputs");
-  CHECK(replay_forward(t, in, 0) == AD_EINVAL, "too few inputs");
-  CHECK(replay_forward(t, NULL, 1) == AD_EINVAL, "NULL inputs");
-  CHECK(replay_reverse(t) == AD_ESTATE, "reverse without an adjoint vector");
-  CHECK(replay_forward(t, in, 1) == AD_OK, "replay");
+  CHECKF(replay_forward(t, in, 2) == AD_EINVAL, "too many inputs");
+  CHECKF(replay_forward(t, in, 0) == AD_EINVAL, "too few inputs");
+  CHECKF(replay_forward(t, NULL, 1) == AD_EINVAL, "NULL inputs");
+  CHECKF(replay_reverse(t) == AD_ESTATE, "reverse without an adjoint vector");
+  CHECKF(replay_forward(t, in, 1) == AD_OK, "replay");
   double *adj = replay_adjoints(t);
   if (adj) {
     adj[y.i] = 1.0;
-    CHECK(replay_reverse(t) == AD_OK, "reverse");
-    CHECK(adj[x.i] == ad_m_sincos(1.0).y, "d sin");
+    CHECKF(replay_reverse(t) == AD_OK, "reverse");
+    CHECKF(adj[x.i] == ad_m_sincos(1.0).y, "d sin");
   }
   /* An empty recording replays (nothing to do). */
   replay_reset(t);
-  CHECK(replay_forward(t, NULL, 0) == AD_OK, "empty replay");
-  CHECK(replay_value(t, ad_const(t, 4.0)) == 4.0, "passive value");
+  CHECKF(replay_forward(t, NULL, 0) == AD_OK, "empty replay");
+  CHECKF(replay_value(t, ad_const(t, 4.0)) == 4.0, "passive value");
   replay_free(t);
 }
 
@@ -288,10 +288,5 @@ int main(void) {
   test_long_recordings();
   test_jacobian();
   test_errors();
-  if (g_fail) {
-    fprintf(stderr, "test_replay_ops: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_replay_ops: ok\n");
-  return 0;
+  return test_report("test_replay_ops");
 }

@@ -13,7 +13,7 @@
 #include "judge.h"
 #include "wl.h"
 
-#include "check.h"
+#include "testkit.h"
 
 enum { TRIALS = 20 };
 #define TOL 1e-12
@@ -38,12 +38,12 @@ static int check_workload(const wl_info *w, int size, int *near_ok, int *far_ref
   eng_session *ts = eng_tape.open(w, size, data);
   int ok = 0, refused = 0;
   if (!x0 || !x || !data || !junk || !y || !yf || !yt || !J || !Jf || !Jt || !gm || !rs || !fs || !ts) {
-    CHECK(0, "%s: out of memory", w->name);
+    CHECKF(0, "%s: out of memory", w->name);
     goto done;
   }
   w->init(size, 42, x0, data);
-  CHECK(eng_replay.replay(rs, x0, y, J) == AD_ESTATE, "%s: replay before any recording", w->name);
-  CHECK(eng_replay.value(rs, x0, y) == AD_OK, "%s: recording", w->name);
+  CHECKF(eng_replay.replay(rs, x0, y, J) == AD_ESTATE, "%s: replay before any recording", w->name);
+  CHECKF(eng_replay.value(rs, x0, y) == AD_OK, "%s: recording", w->name);
   wl_rng r = {size * 1000003ull + (uint64_t)w->id};
   for (int k = 0; k < TRIALS; ++k) {
     int near = k < TRIALS / 2;
@@ -59,29 +59,29 @@ static int check_workload(const wl_info *w, int size, int *near_ok, int *far_ref
       *far_refused += !near;
       continue;
     }
-    CHECK(st == AD_OK, "%s size %d trial %d: %s", w->name, size, k, ad_status_str(st));
+    CHECKF(st == AD_OK, "%s size %d trial %d: %s", w->name, size, k, ad_status_str(st));
     if (st != AD_OK) continue;
     ok++;
     *near_ok += near;
-    CHECK(eng_replay.jacobian(fs, x, yf, Jf) == AD_OK, "%s: fresh recording", w->name);
-    CHECK(memcmp(y, yf, (size_t)m * 8) == 0, "%s size %d trial %d: replayed value differs from a fresh recording",
-          w->name, size, k);
-    CHECK(memcmp(J, Jf, nJ * 8) == 0, "%s size %d trial %d: replayed Jacobian differs from a fresh recording (%.1e)",
-          w->name, size, k, jd_rel_err(J, Jf, nJ));
-    CHECK(eng_tape.jacobian(ts, x, yt, Jt) == AD_OK, "%s: tape", w->name);
+    CHECKF(eng_replay.jacobian(fs, x, yf, Jf) == AD_OK, "%s: fresh recording", w->name);
+    CHECKF(memcmp(y, yf, (size_t)m * 8) == 0, "%s size %d trial %d: replayed value differs from a fresh recording",
+           w->name, size, k);
+    CHECKF(memcmp(J, Jf, nJ * 8) == 0, "%s size %d trial %d: replayed Jacobian differs from a fresh recording (%.1e)",
+           w->name, size, k, jd_rel_err(J, Jf, nJ));
+    CHECKF(eng_tape.jacobian(ts, x, yt, Jt) == AD_OK, "%s: tape", w->name);
     double e = jd_rel_err(J, Jt, nJ);
-    CHECK(e <= TOL, "%s size %d trial %d: replay vs tape %.1e", w->name, size, k, e);
+    CHECKF(e <= TOL, "%s size %d trial %d: replay vs tape %.1e", w->name, size, k, e);
     if (w->manual && m == 1) {
       double fm;
       w->manual(size, data, x, &fm, gm);
       e = jd_rel_err(J, gm, (size_t)n);
-      CHECK(e <= TOL, "%s size %d trial %d: replay vs manual gradient %.1e", w->name, size, k, e);
+      CHECKF(e <= TOL, "%s size %d trial %d: replay vs manual gradient %.1e", w->name, size, k, e);
     }
   }
   /* The first recording is still there: its own inputs replay, with its own values. */
-  CHECK(eng_replay.replay(rs, x0, y, J) == AD_OK, "%s: replay at the recorded inputs", w->name);
+  CHECKF(eng_replay.replay(rs, x0, y, J) == AD_OK, "%s: replay at the recorded inputs", w->name);
   printf("%-12s size %7d: %2d of %d replays accepted, %2d refused by guards\n", w->name, size, ok, TRIALS, refused);
-  if (is_smooth(w->name)) CHECK(refused == 0, "%s has no control flow, yet %d replays were refused", w->name, refused);
+  if (is_smooth(w->name)) CHECKF(refused == 0, "%s has no control flow, yet %d replays were refused", w->name, refused);
 done:
   eng_replay.close(rs);
   eng_replay.close(fs);
@@ -102,17 +102,13 @@ int main(void) {
       checked += check_workload(w, sizes[s], &near_ok, &far_refused);
     }
     if (has_control_flow(w->name)) {
-      CHECK(near_ok > 0, "%s: no replay near the recorded inputs was accepted", w->name);
-      CHECK(far_refused > 0, "%s: no replay at other inputs was refused", w->name);
+      CHECKF(near_ok > 0, "%s: no replay near the recorded inputs was accepted", w->name);
+      CHECKF(far_refused > 0, "%s: no replay at other inputs was refused", w->name);
       branchy_seen += !strcmp(w->name, "branchy");
     }
   }
-  CHECK(checked >= 10, "only %d workload/size cases checked", checked);
-  CHECK(branchy_seen, "no branchy workload");
-  if (g_fail) {
-    fprintf(stderr, "test_replay_workloads: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_replay_workloads: ok (%d workload/size cases)\n", checked);
-  return 0;
+  CHECKF(checked >= 10, "only %d workload/size cases checked", checked);
+  CHECKF(branchy_seen, "no branchy workload");
+  printf("test_replay_workloads: %d workload/size cases\n", checked);
+  return test_report("test_replay_workloads");
 }

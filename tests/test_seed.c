@@ -12,7 +12,7 @@
 #include "eng.h"
 #include "wl.h"
 
-#include "check.h"
+#include "testkit.h"
 
 int main(void) {
   const wl_info *w = wl_find("seed");
@@ -22,30 +22,30 @@ int main(void) {
   }
   double x[2], data[1] = {0};
   w->init(1, 42, x, data);
-  CHECK(x[0] == 2.0 && x[1] == 1.0, "seed inputs (%g, %g), expected (2, 1)", x[0], x[1]);
+  CHECKF(x[0] == 2.0 && x[1] == 1.0, "seed inputs (%g, %g), expected (2, 1)", x[0], x[1]);
   double fm = 0, gm[2] = {0, 0};
   w->manual(1, data, x, &fm, gm);
-  CHECK(fm == 6.0 && gm[0] == 2.0 && gm[1] == 5.0, "manual: y = %g, gradient (%g, %g)", fm, gm[0], gm[1]);
+  CHECKF(fm == 6.0 && gm[0] == 2.0 && gm[1] == 5.0, "manual: y = %g, gradient (%g, %g)", fm, gm[0], gm[1]);
 
   int derivative_engines = 0;
   for (int k = 0; k < eng_own_count; ++k) {
     const eng_api *e = eng_all[k];
     eng_session *s = e->open(w, 1, data);
-    CHECK(s != NULL, "%s: open", e->name);
+    CHECKF(s != NULL, "%s: open", e->name);
     if (!s) continue;
     double y = 0, J[2] = {0, 0};
     ad_status st = e->value(s, x, &y);
-    CHECK(st == AD_OK && y == 6.0, "%s: value %s, y = %.17g", e->name, ad_status_str(st), y);
+    CHECKF(st == AD_OK && y == 6.0, "%s: value %s, y = %.17g", e->name, ad_status_str(st), y);
     st = e->jacobian(s, x, &y, J);
     if (e->kind == ENG_PRIMAL) {
-      CHECK(st == AD_ESTATE, "%s: jacobian gave %s, expected refusal (AD_ESTATE)", e->name, ad_status_str(st));
+      CHECKF(st == AD_ESTATE, "%s: jacobian gave %s, expected refusal (AD_ESTATE)", e->name, ad_status_str(st));
       e->close(s);
       continue;
     }
     derivative_engines++;
-    CHECK(st == AD_OK && y == 6.0 && J[0] == 2.0 && J[1] == 5.0,
-          "%s: jacobian %s, y = %.17g, dy/dx = %.17g (2), dy/dw = %.17g (5)", e->name, ad_status_str(st), y, J[0],
-          J[1]);
+    CHECKF(st == AD_OK && y == 6.0 && J[0] == 2.0 && J[1] == 5.0,
+           "%s: jacobian %s, y = %.17g, dy/dx = %.17g (2), dy/dw = %.17g (5)", e->name, ad_status_str(st), y, J[0],
+           J[1]);
     if (e->jvp) {
       static const double dirs[3][2] = {{1, 0}, {0, 1}, {1, 1}};
       static const double want[3] = {2, 5, 7};
@@ -53,8 +53,8 @@ int main(void) {
         double jv = 0;
         y = 0;
         st = e->jvp(s, x, dirs[d], &y, &jv);
-        CHECK(st == AD_OK && y == 6.0 && jv == want[d], "%s: jvp along (%g, %g): %s, y = %g, Jv = %.17g (%g)",
-              e->name, dirs[d][0], dirs[d][1], ad_status_str(st), y, jv, want[d]);
+        CHECKF(st == AD_OK && y == 6.0 && jv == want[d], "%s: jvp along (%g, %g): %s, y = %g, Jv = %.17g (%g)",
+               e->name, dirs[d][0], dirs[d][1], ad_status_str(st), y, jv, want[d]);
       }
     }
     if (e->vjp) {
@@ -62,31 +62,28 @@ int main(void) {
       for (int rep = 0; rep < 2; ++rep) { /* repeated on the same recording */
         double one = 1.0, three = 3.0, wJ[2] = {0, 0};
         st = e->vjp(s, &one, wJ);
-        CHECK(st == AD_OK && wJ[0] == 2.0 && wJ[1] == 5.0, "%s: vjp (w = 1) %s: (%.17g, %.17g)", e->name,
-              ad_status_str(st), wJ[0], wJ[1]);
+        CHECKF(st == AD_OK && wJ[0] == 2.0 && wJ[1] == 5.0, "%s: vjp (w = 1) %s: (%.17g, %.17g)", e->name,
+               ad_status_str(st), wJ[0], wJ[1]);
         st = e->vjp(s, &three, wJ);
-        CHECK(st == AD_OK && wJ[0] == 6.0 && wJ[1] == 15.0, "%s: vjp (w = 3) %s: (%.17g, %.17g)", e->name,
-              ad_status_str(st), wJ[0], wJ[1]);
+        CHECKF(st == AD_OK && wJ[0] == 6.0 && wJ[1] == 15.0, "%s: vjp (w = 3) %s: (%.17g, %.17g)", e->name,
+               ad_status_str(st), wJ[0], wJ[1]);
       }
     }
     if (e->replay) {
       double x2[2] = {3.0, -2.0};
       st = e->jacobian(s, x, &y, J); /* record at (2, 1) */
       st = e->replay(s, x, &y, J);
-      CHECK(st == AD_OK && y == 6.0 && J[0] == 2.0 && J[1] == 5.0, "%s: replay at (2, 1): %s, %g (%g, %g)",
-            e->name, ad_status_str(st), y, J[0], J[1]);
+      CHECKF(st == AD_OK && y == 6.0 && J[0] == 2.0 && J[1] == 5.0, "%s: replay at (2, 1): %s, %g (%g, %g)",
+             e->name, ad_status_str(st), y, J[0], J[1]);
       st = e->replay(s, x2, &y, J);
-      CHECK(st == AD_OK && y == -1.0 && J[0] == -1.0 && J[1] == 0.0, "%s: replay at (3, -2): %s, %g (%g, %g)",
-            e->name, ad_status_str(st), y, J[0], J[1]);
+      CHECKF(st == AD_OK && y == -1.0 && J[0] == -1.0 && J[1] == 0.0, "%s: replay at (3, -2): %s, %g (%g, %g)",
+             e->name, ad_status_str(st), y, J[0], J[1]);
     }
     e->close(s);
   }
-  CHECK(derivative_engines >= 2, "only %d derivative engines", derivative_engines);
-  if (g_fail) {
-    printf("test_seed: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_seed: y = 6, dy/dx = 2, dy/dw = 5 exactly on %d engines (%d computing derivatives)\n", eng_own_count,
-         derivative_engines);
-  return 0;
+  CHECKF(derivative_engines >= 2, "only %d derivative engines", derivative_engines);
+  if (!tk_fails)
+    printf("test_seed: y = 6, dy/dx = 2, dy/dw = 5 exactly on %d engines (%d computing derivatives)\n",
+           eng_own_count, derivative_engines);
+  return test_report("test_seed");
 }

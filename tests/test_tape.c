@@ -32,7 +32,7 @@
 #include "tape/tape_ops.h"
 #include "wl.h"
 
-#include "check.h"
+#include "testkit.h"
 
 /* ---- A mixed recording with an exactly known gradient ---- */
 
@@ -108,7 +108,7 @@ static int mix_record(tape_t *t, mix *r, long ops, uint64_t seed) {
       break;
     default: { /* a passive op records nothing; adding its result records one argument */
       ad_t k = ad_mul_vc(t, ad_const(t, 3.0), 2.0);
-      CHECK(k.i == 0, "an op on a constant was recorded (index %u)", (unsigned)k.i);
+      CHECKF(k.i == 0, "an op on a constant was recorded (index %u)", (unsigned)k.i);
       acc = ad_add_vv(t, acc, k);
       val += 6.0;
       r->statements += 1, r->arguments += 1;
@@ -124,11 +124,11 @@ static int mix_record(tape_t *t, mix *r, long ops, uint64_t seed) {
 /* Sweeps from r->y and compares every adjoint with the expected gradient; returns the mismatches. */
 static long mix_check_gradient(tape_t *t, const mix *r) {
   double *adj = tape_adjoints(t);
-  CHECK(adj != NULL, "tape_adjoints: NULL");
+  CHECKF(adj != NULL, "tape_adjoints: NULL");
   if (!adj) return 1;
   adj[r->y.i] = 1.0;
   ad_status st = tape_reverse(t);
-  CHECK(st == AD_OK, "tape_reverse: %s", ad_status_str(st));
+  CHECKF(st == AD_OK, "tape_reverse: %s", ad_status_str(st));
   long bad = 0;
   for (int j = 0; j < MIX_M; ++j)
     if (adj[r->x[j].i] != r->gx[j]) {
@@ -143,14 +143,14 @@ static long mix_check_gradient(tape_t *t, const mix *r) {
 
 static void check_stats(const tape_t *t, const mix *r, const char *what) {
   tape_stats s = tape_get_stats(t);
-  CHECK(s.statements == r->statements, "%s: statements %llu, recorded %llu", what,
-        (unsigned long long)s.statements, (unsigned long long)r->statements);
-  CHECK(s.arguments == r->arguments, "%s: arguments %llu, recorded %llu", what, (unsigned long long)s.arguments,
-        (unsigned long long)r->arguments);
-  CHECK(s.bytes_used == r->statements + 12 * r->arguments, "%s: bytes_used %llu, expected %llu", what,
-        (unsigned long long)s.bytes_used, (unsigned long long)(r->statements + 12 * r->arguments));
-  CHECK(s.bytes_held >= s.bytes_used + s.adjoint_bytes, "%s: bytes_held %llu below bytes_used + adjoints", what,
-        (unsigned long long)s.bytes_held);
+  CHECKF(s.statements == r->statements, "%s: statements %llu, recorded %llu", what,
+         (unsigned long long)s.statements, (unsigned long long)r->statements);
+  CHECKF(s.arguments == r->arguments, "%s: arguments %llu, recorded %llu", what, (unsigned long long)s.arguments,
+         (unsigned long long)r->arguments);
+  CHECKF(s.bytes_used == r->statements + 12 * r->arguments, "%s: bytes_used %llu, expected %llu", what,
+         (unsigned long long)s.bytes_used, (unsigned long long)(r->statements + 12 * r->arguments));
+  CHECKF(s.bytes_held >= s.bytes_used + s.adjoint_bytes, "%s: bytes_held %llu below bytes_used + adjoints", what,
+         (unsigned long long)s.bytes_held);
 }
 
 /* ---- Tests ---- */
@@ -158,55 +158,55 @@ static void check_stats(const tape_t *t, const mix *r, const char *what) {
 static void test_seed(void) {
   int64_t before = ad_alloc_get_stats().bytes_now;
   tape_t *t = tape_new();
-  CHECK(t != NULL, "tape_new");
+  CHECKF(t != NULL, "tape_new");
   if (!t) return;
-  CHECK(tape_get_stats(t).bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
-        "bytes_held %llu, bytes the tape allocated %lld", (unsigned long long)tape_get_stats(t).bytes_held,
-        (long long)(ad_alloc_get_stats().bytes_now - before));
+  CHECKF(tape_get_stats(t).bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
+         "bytes_held %llu, bytes the tape allocated %lld", (unsigned long long)tape_get_stats(t).bytes_held,
+         (long long)(ad_alloc_get_stats().bytes_now - before));
   ad_t x = tape_input(t, 2.0), w = tape_input(t, 1.0);
   ad_t y = ad_mul_vv(t, ad_add_vv(t, x, w), ad_add_vc(t, w, 1.0));
-  CHECK(y.v == 6.0, "seed value %g", y.v);
-  CHECK(x.i == 1 && w.i == 2 && y.i == 5, "indices %u %u %u: statements are numbered from 1", (unsigned)x.i,
-        (unsigned)w.i, (unsigned)y.i);
+  CHECKF(y.v == 6.0, "seed value %g", y.v);
+  CHECKF(x.i == 1 && w.i == 2 && y.i == 5, "indices %u %u %u: statements are numbered from 1", (unsigned)x.i,
+         (unsigned)w.i, (unsigned)y.i);
   tape_stats s = tape_get_stats(t);
-  CHECK(s.statements == 5 && s.arguments == 5 && s.bytes_used == 5 + 12 * 5,
-        "seed stats: %llu statements, %llu arguments, %llu bytes", (unsigned long long)s.statements,
-        (unsigned long long)s.arguments, (unsigned long long)s.bytes_used);
+  CHECKF(s.statements == 5 && s.arguments == 5 && s.bytes_used == 5 + 12 * 5,
+         "seed stats: %llu statements, %llu arguments, %llu bytes", (unsigned long long)s.statements,
+         (unsigned long long)s.arguments, (unsigned long long)s.bytes_used);
   double *adj = tape_adjoints(t);
-  CHECK(adj != NULL, "tape_adjoints");
+  CHECKF(adj != NULL, "tape_adjoints");
   if (adj) {
     adj[y.i] = 1.0;
-    CHECK(tape_reverse(t) == AD_OK, "tape_reverse");
-    CHECK(adj[w.i] == 5.0 && adj[x.i] == 2.0, "seed gradient dy/dw = %g (5), dy/dx = %g (2)", adj[w.i],
-          adj[x.i]);
+    CHECKF(tape_reverse(t) == AD_OK, "tape_reverse");
+    CHECKF(adj[w.i] == 5.0 && adj[x.i] == 2.0, "seed gradient dy/dw = %g (5), dy/dx = %g (2)", adj[w.i],
+           adj[x.i]);
     /* A second sweep adds into the adjoints; clearing resets them. */
     for (uint32_t i = 1; i < y.i; ++i) adj[i] = 0.0;
     adj[y.i] = 1.0;
-    CHECK(tape_reverse(t) == AD_OK, "second tape_reverse");
-    CHECK(adj[w.i] == 5.0, "sweep after zeroing: dy/dw = %g", adj[w.i]);
+    CHECKF(tape_reverse(t) == AD_OK, "second tape_reverse");
+    CHECKF(adj[w.i] == 5.0, "sweep after zeroing: dy/dw = %g", adj[w.i]);
     for (uint32_t i = w.i + 1; i < y.i; ++i) adj[i] = 0.0; /* keep the inputs' adjoints only */
     adj[y.i] = 1.0;
     tape_reverse(t);
-    CHECK(adj[w.i] == 10.0 && adj[x.i] == 4.0, "sweeps add: dy/dw = %g (10), dy/dx = %g (4)", adj[w.i], adj[x.i]);
+    CHECKF(adj[w.i] == 10.0 && adj[x.i] == 4.0, "sweeps add: dy/dw = %g (10), dy/dx = %g (4)", adj[w.i], adj[x.i]);
     tape_clear_adjoints(t);
     int zero = 1;
     for (uint32_t i = 0; i <= y.i; ++i) zero &= adj[i] == 0.0;
-    CHECK(zero, "tape_clear_adjoints left nonzero adjoints");
+    CHECKF(zero, "tape_clear_adjoints left nonzero adjoints");
   }
   s = tape_get_stats(t);
-  CHECK(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
-        "bytes_held %llu with adjoints, bytes the tape allocated %lld", (unsigned long long)s.bytes_held,
-        (long long)(ad_alloc_get_stats().bytes_now - before));
-  CHECK(s.adjoint_bytes >= 6 * sizeof(double), "adjoint_bytes %llu", (unsigned long long)s.adjoint_bytes);
+  CHECKF(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - before),
+         "bytes_held %llu with adjoints, bytes the tape allocated %lld", (unsigned long long)s.bytes_held,
+         (long long)(ad_alloc_get_stats().bytes_now - before));
+  CHECKF(s.adjoint_bytes >= 6 * sizeof(double), "adjoint_bytes %llu", (unsigned long long)s.adjoint_bytes);
   tape_free(t);
-  CHECK(ad_alloc_get_stats().bytes_now == before, "tape_free leaked %lld bytes",
-        (long long)(ad_alloc_get_stats().bytes_now - before));
+  CHECKF(ad_alloc_get_stats().bytes_now == before, "tape_free leaked %lld bytes",
+         (long long)(ad_alloc_get_stats().bytes_now - before));
 }
 
 static void test_passive(void) {
   tape_t *t = tape_new();
   if (!t) {
-    CHECK(0, "tape_new");
+    CHECKF(0, "tape_new");
     return;
   }
   ad_t x = tape_input(t, 0.5), y = tape_input(t, 2.0), c = ad_const(t, 3.0);
@@ -216,13 +216,13 @@ static void test_passive(void) {
   ad_t s = ad_sub_cv(t, 1.0, y);  /* one */
   ad_t u = ad_pow_vv(t, r, s);    /* two */
   ad_t v = ad_exp(t, p);          /* passive */
-  CHECK(p.i == 0 && v.i == 0 && c.i == 0, "passive values got indices %u %u %u", (unsigned)p.i, (unsigned)v.i,
-        (unsigned)c.i);
-  CHECK(q.i == 3 && r.i == 4 && s.i == 5 && u.i == 6, "indices %u %u %u %u", (unsigned)q.i, (unsigned)r.i,
-        (unsigned)s.i, (unsigned)u.i);
+  CHECKF(p.i == 0 && v.i == 0 && c.i == 0, "passive values got indices %u %u %u", (unsigned)p.i, (unsigned)v.i,
+         (unsigned)c.i);
+  CHECKF(q.i == 3 && r.i == 4 && s.i == 5 && u.i == 6, "indices %u %u %u %u", (unsigned)q.i, (unsigned)r.i,
+         (unsigned)s.i, (unsigned)u.i);
   tape_stats st = tape_get_stats(t);
-  CHECK(st.statements == 6 && st.arguments == 5 && st.bytes_used == 6 + 60, "stats %llu %llu %llu",
-        (unsigned long long)st.statements, (unsigned long long)st.arguments, (unsigned long long)st.bytes_used);
+  CHECKF(st.statements == 6 && st.arguments == 5 && st.bytes_used == 6 + 60, "stats %llu %llu %llu",
+         (unsigned long long)st.statements, (unsigned long long)st.arguments, (unsigned long long)st.bytes_used);
   double *adj = tape_adjoints(t);
   if (adj) {
     adj[u.i] = 1.0;
@@ -230,8 +230,8 @@ static void test_passive(void) {
     /* u = sin(3x)^(1 - y): du/dx = (1 - y) sin(3x)^(-y) cos(3x) 3, du/dy = -u log(sin(3x)) */
     double sx = ad_m_sincos(1.5).x, cx = ad_m_sincos(1.5).y, e = 1.0 - 2.0;
     double dx = e * ad_m_pow(sx, e - 1.0) * cx * 3.0, dy = -ad_m_pow(sx, e) * ad_m_log(sx);
-    CHECK(fabs(adj[x.i] - dx) <= 1e-15 * fabs(dx) && fabs(adj[y.i] - dy) <= 1e-15 * fabs(dy),
-          "gradient (%.17g, %.17g), expected (%.17g, %.17g)", adj[x.i], adj[y.i], dx, dy);
+    CHECKF(fabs(adj[x.i] - dx) <= 1e-15 * fabs(dx) && fabs(adj[y.i] - dy) <= 1e-15 * fabs(dy),
+           "gradient (%.17g, %.17g), expected (%.17g, %.17g)", adj[x.i], adj[y.i], dx, dy);
   }
   tape_free(t);
 }
@@ -242,7 +242,7 @@ static void test_chunks(void) {
   memset(&r, 0, sizeof r);
   tape_t *t = tape_new();
   if (!t) {
-    CHECK(0, "tape_new");
+    CHECKF(0, "tape_new");
     return;
   }
   tape_stats fresh = tape_get_stats(t);
@@ -251,18 +251,18 @@ static void test_chunks(void) {
     tape_reset(t);
     long ops = (long)(sizes[k] / 1.5);
     if (!mix_record(t, &r, ops, 100 + k)) {
-      CHECK(0, "out of memory for the test's bookkeeping");
+      CHECKF(0, "out of memory for the test's bookkeeping");
       break;
     }
-    CHECK(tape_status(t) == AD_OK, "recording %llu statements: %s", (unsigned long long)r.statements,
-          ad_status_str(tape_status(t)));
-    CHECK(r.y.v == r.value, "value %.17g, expected %.17g", r.y.v, r.value);
+    CHECKF(tape_status(t) == AD_OK, "recording %llu statements: %s", (unsigned long long)r.statements,
+           ad_status_str(tape_status(t)));
+    CHECKF(r.y.v == r.value, "value %.17g, expected %.17g", r.y.v, r.value);
     check_stats(t, &r, "large recording");
     long bad = mix_check_gradient(t, &r);
-    CHECK(bad == 0, "%llu statements: %ld adjoints wrong", (unsigned long long)r.statements, bad);
+    CHECKF(bad == 0, "%llu statements: %ld adjoints wrong", (unsigned long long)r.statements, bad);
     tape_stats s = tape_get_stats(t);
-    CHECK(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - base), "bytes_held %llu, allocated %lld",
-          (unsigned long long)s.bytes_held, (long long)(ad_alloc_get_stats().bytes_now - base));
+    CHECKF(s.bytes_held == (uint64_t)(ad_alloc_get_stats().bytes_now - base), "bytes_held %llu, allocated %lld",
+           (unsigned long long)s.bytes_held, (long long)(ad_alloc_get_stats().bytes_now - base));
     printf("  %8llu statements, %8llu arguments, %ld inputs created mid-recording: gradient exact; "
            "bytes used %llu, held %llu\n",
            (unsigned long long)r.statements, (unsigned long long)r.arguments, r.n_mid,
@@ -272,16 +272,16 @@ static void test_chunks(void) {
   tape_reset(t);
   mix_record(t, &r, 1000, 7);
   check_stats(t, &r, "small recording after a large one");
-  CHECK(mix_check_gradient(t, &r) == 0, "small recording after a large one: wrong adjoints");
+  CHECKF(mix_check_gradient(t, &r) == 0, "small recording after a large one: wrong adjoints");
   tape_shrink(t);
   tape_stats s = tape_get_stats(t);
-  CHECK(s.bytes_held == fresh.bytes_held && s.statements == 0 && s.arguments == 0,
-        "after tape_shrink: held %llu (fresh %llu), %llu statements", (unsigned long long)s.bytes_held,
-        (unsigned long long)fresh.bytes_held, (unsigned long long)s.statements);
-  CHECK(ad_alloc_get_stats().bytes_now - base == (int64_t)fresh.bytes_held, "tape_shrink kept %lld bytes",
-        (long long)(ad_alloc_get_stats().bytes_now - base));
+  CHECKF(s.bytes_held == fresh.bytes_held && s.statements == 0 && s.arguments == 0,
+         "after tape_shrink: held %llu (fresh %llu), %llu statements", (unsigned long long)s.bytes_held,
+         (unsigned long long)fresh.bytes_held, (unsigned long long)s.statements);
+  CHECKF(ad_alloc_get_stats().bytes_now - base == (int64_t)fresh.bytes_held, "tape_shrink kept %lld bytes",
+         (long long)(ad_alloc_get_stats().bytes_now - base));
   mix_record(t, &r, 5000, 8);
-  CHECK(mix_check_gradient(t, &r) == 0, "recording after tape_shrink: wrong adjoints");
+  CHECKF(mix_check_gradient(t, &r) == 0, "recording after tape_shrink: wrong adjoints");
   tape_free(t);
   free(r.mid);
 }
@@ -290,18 +290,18 @@ static void test_chunks(void) {
 static void test_workloads_large(void) {
   static const struct { const char *name; int size; } cases[] = {{"rosenbrock", 125000}, {"poly", 500000}};
   const eng_api *e = eng_find("tape");
-  CHECK(e != NULL, "no tape engine");
+  CHECKF(e != NULL, "no tape engine");
   if (!e) return;
   for (int c = 0; c < 2; ++c) {
     const wl_info *w = wl_find(cases[c].name);
-    CHECK(w && w->manual, "workload %s with a manual gradient", cases[c].name);
+    CHECKF(w && w->manual, "workload %s with a manual gradient", cases[c].name);
     if (!w || !w->manual) continue;
     int size = cases[c].size, n = w->n_in(size);
     double *x = (double *)calloc((size_t)n, sizeof *x), *g = (double *)calloc((size_t)n, sizeof *g);
     double *gm = (double *)calloc((size_t)n, sizeof *gm), *data = (double *)calloc((size_t)w->n_data(size) + 1, 8);
     eng_session *s = x && g && gm && data ? e->open(w, size, data) : NULL;
     if (!s) {
-      CHECK(0, "%s: out of memory", cases[c].name);
+      CHECKF(0, "%s: out of memory", cases[c].name);
     } else {
       double y, fm;
       w->init(size, 42, x, data);
@@ -314,8 +314,8 @@ static void test_workloads_large(void) {
         if (fabs(gm[i]) > den) den = fabs(gm[i]);
       }
       eng_stats es = e->stats(s);
-      CHECK(st == AD_OK && num <= 1e-12 * den, "%s at size %d: %s, gradient error %.2e of %.2e", cases[c].name,
-            size, ad_status_str(st), num, den);
+      CHECKF(st == AD_OK && num <= 1e-12 * den, "%s at size %d: %s, gradient error %.2e of %.2e", cases[c].name,
+             size, ad_status_str(st), num, den);
       printf("  %s size %d: %llu statements, gradient within %.1e of the manual one\n", cases[c].name, size,
              (unsigned long long)es.nodes, den > 0 ? num / den : num);
     }
@@ -329,7 +329,7 @@ static void test_reuse(void) {
   memset(&r, 0, sizeof r);
   tape_t *t = tape_new();
   if (!t) {
-    CHECK(0, "tape_new");
+    CHECKF(0, "tape_new");
     return;
   }
   double first[MIX_M];
@@ -341,7 +341,7 @@ static void test_reuse(void) {
     mix_record(t, &r, 2000, 11);
     double *adj = tape_adjoints(t);
     if (!adj) {
-      CHECK(0, "cycle %d: no adjoints", cycle);
+      CHECKF(0, "cycle %d: no adjoints", cycle);
       break;
     }
     adj[r.y.i] = 1.0;
@@ -350,19 +350,19 @@ static void test_reuse(void) {
       for (int j = 0; j < MIX_M; ++j) first[j] = adj[r.x[j].i];
       after_first = ad_alloc_get_stats();
       held_first = tape_get_stats(t).bytes_held;
-      CHECK(mix_check_gradient(t, &r) == 0, "reuse: first cycle's gradient");
+      CHECKF(mix_check_gradient(t, &r) == 0, "reuse: first cycle's gradient");
     } else {
       for (int j = 0; j < MIX_M; ++j) varied |= adj[r.x[j].i] != first[j];
-      CHECK(tape_get_stats(t).bytes_held == held_first, "cycle %d: bytes_held %llu, first %llu", cycle,
-            (unsigned long long)tape_get_stats(t).bytes_held, (unsigned long long)held_first);
+      CHECKF(tape_get_stats(t).bytes_held == held_first, "cycle %d: bytes_held %llu, first %llu", cycle,
+             (unsigned long long)tape_get_stats(t).bytes_held, (unsigned long long)held_first);
     }
   }
   ad_alloc_stats now = ad_alloc_get_stats();
-  CHECK(now.allocs == after_first.allocs && now.bytes_now == after_first.bytes_now,
-        "1000 record/reset cycles allocated: %llu allocations after the first cycle, bytes %lld -> %lld",
-        (unsigned long long)(now.allocs - after_first.allocs), (long long)after_first.bytes_now,
-        (long long)now.bytes_now);
-  CHECK(!varied, "gradients differ between identical recordings");
+  CHECKF(now.allocs == after_first.allocs && now.bytes_now == after_first.bytes_now,
+         "1000 record/reset cycles allocated: %llu allocations after the first cycle, bytes %lld -> %lld",
+         (unsigned long long)(now.allocs - after_first.allocs), (long long)after_first.bytes_now,
+         (long long)now.bytes_now);
+  CHECKF(!varied, "gradients differ between identical recordings");
   printf("  reuse: 1000 cycles of %llu statements, %llu bytes held throughout, no allocation after the first\n",
          (unsigned long long)r.statements, (unsigned long long)held_first);
   tape_free(t);
@@ -381,21 +381,21 @@ static void test_alloc_failure(void) {
     ad_alloc_fail_after(-1);
     made = t != NULL;
     tape_free(t);
-    CHECK(ad_alloc_get_stats().bytes_now == base, "tape_new failing after %ld allocations leaked %lld bytes", f,
-          (long long)(ad_alloc_get_stats().bytes_now - base));
+    CHECKF(ad_alloc_get_stats().bytes_now == base, "tape_new failing after %ld allocations leaked %lld bytes", f,
+           (long long)(ad_alloc_get_stats().bytes_now - base));
   }
-  CHECK(made, "tape_new never succeeded");
+  CHECKF(made, "tape_new never succeeded");
 
   /* Recording 30000 statements needs a dozen chunks, then the adjoint vector: fail at each allocation. */
   int failed_recording = 0, failed_adjoints = 0, succeeded = 0;
   tape_t *scratch = tape_new(); /* sizes the test's own bookkeeping outside the failure window */
   int ok = scratch && mix_record(scratch, &r, 20000, 3);
   tape_free(scratch);
-  CHECK(ok, "out of memory for the test's bookkeeping");
+  CHECKF(ok, "out of memory for the test's bookkeeping");
   for (long f = 0; ok && f < 64 && !succeeded; ++f) {
     tape_t *t = tape_new();
     if (!t) {
-      CHECK(0, "tape_new");
+      CHECKF(0, "tape_new");
       break;
     }
     ad_alloc_fail_after(f);
@@ -406,33 +406,33 @@ static void test_alloc_failure(void) {
     ad_alloc_fail_after(-1);
     if (rec != AD_OK) {
       failed_recording++;
-      CHECK(rec == AD_ENOMEM, "failure after %ld allocations: status %s", f, ad_status_str(rec));
+      CHECKF(rec == AD_ENOMEM, "failure after %ld allocations: status %s", f, ad_status_str(rec));
       tape_stats s = tape_get_stats(t);
-      CHECK(s.bytes_used <= s.bytes_held, "stats after a failed recording: used %llu > held %llu",
-            (unsigned long long)s.bytes_used, (unsigned long long)s.bytes_held);
+      CHECKF(s.bytes_used <= s.bytes_held, "stats after a failed recording: used %llu > held %llu",
+             (unsigned long long)s.bytes_used, (unsigned long long)s.bytes_held);
       ad_status rev = tape_reverse(t);
-      CHECK(rev == AD_ESTATE, "tape_reverse after a failed recording: %s", ad_status_str(rev));
+      CHECKF(rev == AD_ESTATE, "tape_reverse after a failed recording: %s", ad_status_str(rev));
     } else if (!adj) {
       failed_adjoints++;
-      CHECK(after == AD_ENOMEM, "NULL adjoints but status %s", ad_status_str(after));
-      CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse without adjoints");
+      CHECKF(after == AD_ENOMEM, "NULL adjoints but status %s", ad_status_str(after));
+      CHECKF(tape_reverse(t) == AD_ESTATE, "tape_reverse without adjoints");
     } else {
       succeeded = 1;
-      CHECK(mix_check_gradient(t, &r) == 0, "gradient with room for every allocation");
+      CHECKF(mix_check_gradient(t, &r) == 0, "gradient with room for every allocation");
     }
     /* The same tape, reset, records and differentiates correctly. */
     tape_reset(t);
-    CHECK(tape_status(t) == AD_OK, "status after tape_reset: %s", ad_status_str(tape_status(t)));
+    CHECKF(tape_status(t) == AD_OK, "status after tape_reset: %s", ad_status_str(tape_status(t)));
     mix_record(t, &r, 20000, 3);
     check_stats(t, &r, "after a failure and tape_reset");
-    CHECK(mix_check_gradient(t, &r) == 0, "after a failure at allocation %ld and tape_reset: wrong adjoints", f);
+    CHECKF(mix_check_gradient(t, &r) == 0, "after a failure at allocation %ld and tape_reset: wrong adjoints", f);
     tape_free(t);
-    CHECK(ad_alloc_get_stats().bytes_now == base, "leak of %lld bytes after failing at allocation %ld",
-          (long long)(ad_alloc_get_stats().bytes_now - base), f);
+    CHECKF(ad_alloc_get_stats().bytes_now == base, "leak of %lld bytes after failing at allocation %ld",
+           (long long)(ad_alloc_get_stats().bytes_now - base), f);
   }
-  CHECK(failed_recording >= 2 && failed_adjoints == 1 && succeeded,
-        "failure points: %d while recording, %d at the adjoints, success %d", failed_recording, failed_adjoints,
-        succeeded);
+  CHECKF(failed_recording >= 2 && failed_adjoints == 1 && succeeded,
+         "failure points: %d while recording, %d at the adjoints, success %d", failed_recording, failed_adjoints,
+         succeeded);
   printf("  allocation failure: %d points while recording, %d at the adjoint vector, then success\n",
          failed_recording, failed_adjoints);
   free(r.mid);
@@ -443,23 +443,23 @@ static void test_null(void) {
   tape_reset(NULL);
   tape_shrink(NULL);
   tape_clear_adjoints(NULL);
-  CHECK(tape_status(NULL) == AD_EINVAL, "tape_status(NULL)");
-  CHECK(tape_adjoints(NULL) == NULL, "tape_adjoints(NULL)");
-  CHECK(tape_reverse(NULL) == AD_EINVAL, "tape_reverse(NULL)");
+  CHECKF(tape_status(NULL) == AD_EINVAL, "tape_status(NULL)");
+  CHECKF(tape_adjoints(NULL) == NULL, "tape_adjoints(NULL)");
+  CHECKF(tape_reverse(NULL) == AD_EINVAL, "tape_reverse(NULL)");
   tape_stats s = tape_get_stats(NULL), zero;
   memset(&zero, 0, sizeof zero);
-  CHECK(!memcmp(&s, &zero, sizeof s), "tape_get_stats(NULL) not zeros");
+  CHECKF(!memcmp(&s, &zero, sizeof s), "tape_get_stats(NULL) not zeros");
   /* No adjoint vector yet, or one too small for the recording: refused. */
   tape_t *t = tape_new();
   if (!t) return;
   ad_t x = tape_input(t, 1.0);
   ad_t y = ad_exp(t, x);
-  CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse before tape_adjoints");
+  CHECKF(tape_reverse(t) == AD_ESTATE, "tape_reverse before tape_adjoints");
   tape_clear_adjoints(t); /* no adjoints: ignored */
   double *adj = tape_adjoints(t);
-  CHECK(adj && tape_reverse(t) == AD_OK, "tape_reverse with adjoints");
+  CHECKF(adj && tape_reverse(t) == AD_OK, "tape_reverse with adjoints");
   for (int i = 0; i < 100; ++i) y = ad_sin(t, y);
-  CHECK(tape_reverse(t) == AD_ESTATE, "tape_reverse with adjoints shorter than the recording");
+  CHECKF(tape_reverse(t) == AD_ESTATE, "tape_reverse with adjoints shorter than the recording");
   tape_free(t);
 }
 
@@ -479,17 +479,17 @@ static void test_reverse_from(void) {
   tape_t *t = tape_new();
   double *full = NULL;
   if (!t || !mix_record(t, &r, 800000, 7) || tape_status(t) != AD_OK) {
-    CHECK(0, "recording for tape_reverse_from");
+    CHECKF(0, "recording for tape_reverse_from");
     goto done;
   }
   uint64_t n = r.statements;
   full = (double *)malloc((size_t)(n + 1) * sizeof *full);
   if (!full) {
-    CHECK(0, "out of memory for the test's bookkeeping");
+    CHECKF(0, "out of memory for the test's bookkeeping");
     goto done;
   }
-  CHECK(tape_reverse_from(NULL, 1) == AD_EINVAL, "tape_reverse_from(NULL)");
-  CHECK(tape_reverse_from(t, 1) == AD_ESTATE, "tape_reverse_from before tape_adjoints");
+  CHECKF(tape_reverse_from(NULL, 1) == AD_EINVAL, "tape_reverse_from(NULL)");
+  CHECKF(tape_reverse_from(t, 1) == AD_ESTATE, "tape_reverse_from before tape_adjoints");
   uint64_t tops[64];
   int nt = 0;
   for (int j = 1; nt < 40; ++j) { /* both sides of every chunk boundary inside the recording */
@@ -506,18 +506,18 @@ static void test_reverse_from(void) {
     uint32_t top = (uint32_t)tops[q];
     double *adj = tape_adjoints(t);
     adj[top] = 1.0;
-    CHECK(tape_reverse(t) == AD_OK, "full sweep");
+    CHECKF(tape_reverse(t) == AD_OK, "full sweep");
     memcpy(full, adj, (size_t)(top + 1) * sizeof *full);
     adj = tape_adjoints(t);
     adj[top] = 1.0;
     ad_status st = tape_reverse_from(t, top);
-    CHECK(st == AD_OK, "tape_reverse_from(%u): %s", (unsigned)top, ad_status_str(st));
-    CHECK(memcmp(full + 1, adj + 1, (size_t)top * sizeof *full) == 0,
-          "tape_reverse_from(%u) differs from the full sweep", (unsigned)top);
+    CHECKF(st == AD_OK, "tape_reverse_from(%u): %s", (unsigned)top, ad_status_str(st));
+    CHECKF(memcmp(full + 1, adj + 1, (size_t)top * sizeof *full) == 0,
+           "tape_reverse_from(%u) differs from the full sweep", (unsigned)top);
     compared += top;
   }
-  CHECK(tape_reverse_from(t, 0) == AD_EINVAL, "tape_reverse_from(0)");
-  CHECK(tape_reverse_from(t, (uint32_t)n + 1) == AD_EINVAL, "tape_reverse_from past the last statement");
+  CHECKF(tape_reverse_from(t, 0) == AD_EINVAL, "tape_reverse_from(0)");
+  CHECKF(tape_reverse_from(t, (uint32_t)n + 1) == AD_EINVAL, "tape_reverse_from past the last statement");
   printf("  tape_reverse_from: %d tops over %llu statements, %ld adjoints identical to full sweeps\n", nt,
          (unsigned long long)n, compared);
 done:
@@ -536,10 +536,5 @@ int main(void) {
   test_chunks();
   test_workloads_large();
   test_reverse_from();
-  if (g_fail) {
-    printf("test_tape: %d failure(s)\n", g_fail);
-    return 1;
-  }
-  printf("test_tape: all passed\n");
-  return 0;
+  return test_report("test_tape");
 }

@@ -53,7 +53,7 @@ static void residuals(const problem *pb, const double *params, double *F) {
   const wl_info *w = wl_find("ba");
   double feat[2], x[15], y[3];
   eng_session *s = eng_primal.open(w, 1, feat);
-  CHECK(s != NULL, "ba: primal session");
+  CHECKF(s != NULL, "ba: primal session");
   if (!s) return;
   for (int i = 0; i < NO; ++i) {
     gather(params, i, x);
@@ -78,12 +78,12 @@ static int assemble(const eng_api *e, const problem *pb, int *rows, int *cols, d
     feat[0] = pb->feats[2 * i], feat[1] = pb->feats[2 * i + 1];
     if (e) {
       ad_status st = e->jacobian(s, x, y, J);
-      CHECK(st == AD_OK, "ba %s observation %d: %s", e->name, i, ad_status_str(st));
+      CHECKF(st == AD_OK, "ba %s observation %d: %s", e->name, i, ad_status_str(st));
     } else {
       w->manual_jacobian(1, feat, x, y, J);
     }
     for (int q = 0; q < 14; ++q)
-      CHECK(J[2 * 15 + q] == 0.0, "ba %s: weight residual depends on input %d", e ? e->name : "manual", q);
+      CHECKF(J[2 * 15 + q] == 0.0, "ba %s: weight residual depends on input %d", e ? e->name : "manual", q);
     for (int row = 0; row < 2; ++row, ++r) {
       for (int q = 0; q < 11; ++q) cols[nnz] = 11 * (i % NC) + q, vals[nnz++] = J[row * 15 + q];
       for (int q = 0; q < 3; ++q) cols[nnz] = 11 * NC + 3 * (i % NP) + q, vals[nnz++] = J[row * 15 + 11 + q];
@@ -97,7 +97,7 @@ static int assemble(const eng_api *e, const problem *pb, int *rows, int *cols, d
     if (e) e->jacobian(s, x, y, J);
     else w->manual_jacobian(1, feat, x, y, J);
     cols[nnz] = 11 * NC + 3 * NP + i, vals[nnz++] = J[2 * 15 + 14];
-    CHECK(J[2 * 15 + 14] == -2.0 * x[14], "ba: d(1 - w^2)/dw = %.17g, w = %.17g", J[2 * 15 + 14], x[14]);
+    CHECKF(J[2 * 15 + 14] == -2.0 * x[14], "ba: d(1 - w^2)/dw = %.17g, w = %.17g", J[2 * 15 + 14], x[14]);
     rows[r + 1] = nnz;
   }
   if (e) e->close(s);
@@ -135,24 +135,24 @@ static void check_problem(int zero_rotation) {
   }
 
   int nnz_m = assemble(NULL, &pb, rows_m, cols_m, vals_m);
-  CHECK(nnz_m == NNZ, "ba: %d nonzeros, ADBench's layout has %d", nnz_m, NNZ);
+  CHECKF(nnz_m == NNZ, "ba: %d nonzeros, ADBench's layout has %d", nnz_m, NNZ);
   densify(rows_m, cols_m, vals_m, D);
   double efd = jd_rel_err(D, Dfd, (size_t)NROW * NCOL);
-  CHECK(efd <= 1e-6, "ba%s: hand-written sparse Jacobian vs differences %.1e", what, efd);
+  CHECKF(efd <= 1e-6, "ba%s: hand-written sparse Jacobian vs differences %.1e", what, efd);
   printf("ba%s: %d x %d Jacobian, %d nonzeros; manual vs differences %.1e\n", what, NROW, NCOL, nnz_m, efd);
 
   for (int ie = 0; ie < eng_own_count; ++ie) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e)) continue;
     int nnz = assemble(e, &pb, rows, cols, vals);
-    CHECK(nnz == NNZ, "ba %s: %d nonzeros", e->name, nnz);
-    CHECK(!memcmp(rows, rows_m, sizeof rows) && !memcmp(cols, cols_m, sizeof cols), "ba %s: sparsity differs",
-          e->name);
+    CHECKF(nnz == NNZ, "ba %s: %d nonzeros", e->name, nnz);
+    CHECKF(!memcmp(rows, rows_m, sizeof rows) && !memcmp(cols, cols_m, sizeof cols), "ba %s: sparsity differs",
+           e->name);
     double err = jd_rel_err(vals, vals_m, NNZ);
-    CHECK(err <= 1e-12, "ba%s %s: sparse Jacobian vs manual %.1e", what, e->name, err);
+    CHECKF(err <= 1e-12, "ba%s %s: sparse Jacobian vs manual %.1e", what, e->name, err);
     densify(rows, cols, vals, D);
     double e2 = jd_rel_err(D, Dfd, (size_t)NROW * NCOL);
-    CHECK(e2 <= 1e-6, "ba%s %s: vs differences %.1e", what, e->name, e2);
+    CHECKF(e2 <= 1e-6, "ba%s %s: vs differences %.1e", what, e->name, e2);
     printf("ba%s: %-7s vs manual %.1e, vs differences %.1e\n", what, e->name, err, e2);
   }
 }
@@ -160,5 +160,5 @@ static void check_problem(int zero_rotation) {
 int main(void) {
   check_problem(0);
   check_problem(1);
-  return twl_finish("test_wl_ba");
+  return test_report("test_wl_ba");
 }

@@ -11,6 +11,7 @@
 
 #include "../engines/primal/primal_ops.h"
 #include "eng.h"
+#include "testkit.h"
 #include "wl.h"
 #include "workloads/all.inc"
 
@@ -23,14 +24,6 @@ const wl_fn_t cxx_fns[WL_COUNT] = {
     WL_LIST(WL__X)
 #undef WL__X
 };
-
-int failures = 0;
-
-void check(bool ok, const char *what, const char *name, int size) {
-  if (ok) return;
-  failures++;
-  std::fprintf(stderr, "FAIL: %s: %s at size %d\n", name, what, size);
-}
 
 }  // namespace
 
@@ -50,23 +43,20 @@ int main() {
       cxx_fns[w->id](nullptr, size, data.data(), x.data(), y_cxx.data(), s.data());
 
       eng_session *sess = eng_primal.open(w, size, data.data());
-      check(sess != nullptr, "eng_primal.open failed", w->name, size);
+      CHECKF(sess != nullptr, "%s at size %d: eng_primal.open failed", w->name, size);
       if (!sess) continue;
       ad_status st = eng_primal.value(sess, x.data(), y_c.data());
       eng_primal.close(sess);
-      check(st == AD_OK, "eng_primal.value failed", w->name, size);
+      CHECKF(st == AD_OK, "%s at size %d: eng_primal.value failed", w->name, size);
       bool same = std::memcmp(y_c.data(), y_cxx.data(), static_cast<size_t>(m) * sizeof(double)) == 0;
-      check(same, "the C++ build's value differs from the C build's", w->name, size);
+      CHECKF(same, "%s at size %d: the C++ build's value differs from the C build's", w->name, size);
       if (!same)
         for (int j = 0; j < m && j < 4; ++j) std::fprintf(stderr, "  y[%d]: C %.17g, C++ %.17g\n", j, y_c[j], y_cxx[j]);
       compared++;
     }
   }
-  if (failures) {
-    std::printf("test_wl_cxx: %d failure(s)\n", failures);
-    return 1;
-  }
-  std::printf("test_wl_cxx: %d workloads compiled as C++17, %d workload/size values equal to the C build's\n",
-              static_cast<int>(WL_COUNT), compared);
-  return 0;
+  if (!tk_fails)
+    std::printf("test_wl_cxx: %d workloads compiled as C++17, %d workload/size values equal to the C build's\n",
+                static_cast<int>(WL_COUNT), compared);
+  return test_report("test_wl_cxx");
 }

@@ -17,7 +17,7 @@
 static double primal_value(const wl_info *w, int size, const double *data, const double *x) {
   double y[4] = {0};
   eng_session *s = eng_primal.open(w, size, data);
-  CHECK(s != NULL, "%s: primal session", w->name);
+  CHECKF(s != NULL, "%s: primal session", w->name);
   if (s) twl_value(s, x, y);
   eng_primal.close(s);
   return y[0];
@@ -25,10 +25,10 @@ static double primal_value(const wl_info *w, int size, const double *data, const
 
 static void tape_gradient(const wl_info *w, int size, const double *data, const double *x, double *y, double *g) {
   eng_session *s = eng_tape.open(w, size, data);
-  CHECK(s != NULL, "%s: tape session", w->name);
+  CHECKF(s != NULL, "%s: tape session", w->name);
   if (!s) return;
   ad_status st = eng_tape.jacobian(s, x, y, g);
-  CHECK(st == AD_OK, "%s: tape: %s", w->name, ad_status_str(st));
+  CHECKF(st == AD_OK, "%s: tape: %s", w->name, ad_status_str(st));
   eng_tape.close(s);
 }
 
@@ -45,7 +45,7 @@ static void check_gmm(int size) {
   const double wm = data[3], gamma = data[4], *pts = data + 7, pi = 3.14159265358979323846;
   const double *alpha = x, *mu = x + k;
   double Q[8][8], P[8][8], lik = 0, prior = 0, amax = alpha[0], asum = 0;
-  CHECK(d <= 8, "gmm size %d: d = %d", size, d);
+  CHECKF(d <= 8, "gmm size %d: d = %d", size, d);
   for (int c = 1; c < k; ++c) amax = alpha[c] > amax ? alpha[c] : amax;
   for (int c = 0; c < k; ++c) asum += exp(alpha[c] - amax);
   double *dens = (double *)calloc((size_t)n, 8);
@@ -80,8 +80,8 @@ static void check_gmm(int size) {
   }
   for (int i = 0; i < n; ++i) lik += log(dens[i]);
   double f = primal_value(w, size, data, x), ref = lik + prior;
-  CHECK(rel(f, ref) <= 1e-11, "gmm size %d: %.17g, the written-out log-posterior %.17g (%.1e)", size, f, ref,
-        rel(f, ref));
+  CHECKF(rel(f, ref) <= 1e-11, "gmm size %d: %.17g, the written-out log-posterior %.17g (%.1e)", size, f, ref,
+         rel(f, ref));
   printf("gmm size %d: log-posterior %.12g, written out %.12g\n", size, f, ref);
   free(x), free(data), free(dens);
 }
@@ -114,13 +114,13 @@ static void check_ode(const char *name, int size) {
   const wl_info *w = wl_find(name);
   int n_in = w->n_in(size);
   double x[8], data[2], y, g[8], fr, gr[8];
-  CHECK(n_in == 8, "%s size %d: n_in %d, expected 8 (n = 4)", name, size, n_in);
+  CHECKF(n_in == 8, "%s size %d: n_in %d, expected 8 (n = 4)", name, size, n_in);
   if (n_in != 8) return;
   w->init(size, 42, x, data);
   tape_gradient(w, size, data, x, &y, g);
   ode_closed_form(x, x + 4, &fr, gr);
-  CHECK(rel(y, fr) <= 1e-13, "%s: y_3(2) = %.17g, closed form %.17g", name, y, fr);
-  CHECK(jd_rel_err(g, gr, 8) <= 1e-13, "%s: gradient vs closed form %.1e", name, jd_rel_err(g, gr, 8));
+  CHECKF(rel(y, fr) <= 1e-13, "%s: y_3(2) = %.17g, closed form %.17g", name, y, fr);
+  CHECKF(jd_rel_err(g, gr, 8) <= 1e-13, "%s: gradient vs closed form %.1e", name, jd_rel_err(g, gr, 8));
   printf("%s n = 4: y_3(2) = %.15g (closed form %.15g), gradient vs closed form %.1e\n", name, y, fr,
          jd_rel_err(g, gr, 8));
 }
@@ -135,17 +135,17 @@ static void check_ode_adapt_dynamic(void) {
   for (int seed = 1; seed <= 12; ++seed) {
     w->init(size, (uint64_t)seed, x, data);
     eng_session *s = eng_tape_op.open(w, size, data); /* one statement per op: statements count the ops */
-    CHECK(s && eng_tape_op.value(s, x, &y) == AD_OK, "ode_adapt: recording");
+    CHECKF(s && eng_tape_op.value(s, x, &y) == AD_OK, "ode_adapt: recording");
     if (!s) continue;
     counts[seed - 1] = eng_tape_op.stats(s).statements;
     eng_tape_op.close(s);
-    CHECK(counts[seed - 1] % (57 * n - 7) == 0, "ode_adapt: %llu nodes, not whole steps of %d", counts[seed - 1],
-          57 * n - 7);
+    CHECKF(counts[seed - 1] % (57 * n - 7) == 0, "ode_adapt: %llu nodes, not whole steps of %d", counts[seed - 1],
+           57 * n - 7);
     int seen = 0;
     for (int i = 0; i + 1 < seed; ++i) seen |= counts[i] == counts[seed - 1];
     distinct += !seen;
   }
-  CHECK(distinct >= 2, "ode_adapt: every input took the same steps (%d distinct counts)", distinct);
+  CHECKF(distinct >= 2, "ode_adapt: every input took the same steps (%d distinct counts)", distinct);
   printf("ode_adapt n = 8: %d distinct step counts over 12 inputs\n", distinct);
 }
 
@@ -187,9 +187,9 @@ static void check_det(int size) {
     for (int j = 0; j < n; ++j) gr[i * n + j] = det * inv[j * n + i]; /* cofactors: det(A) A^-T */
   memcpy(M, A, (size_t)nn * 8);
   tape_gradient(w, size, NULL, M, &y, g);
-  CHECK(rel(y, det) <= 1e-12, "det %d: %.17g, elimination %.17g", n, y, det);
-  CHECK(jd_rel_err(g, gr, (size_t)nn) <= 1e-10, "det %d: gradient vs det A^-T %.1e", n,
-        jd_rel_err(g, gr, (size_t)nn));
+  CHECKF(rel(y, det) <= 1e-12, "det %d: %.17g, elimination %.17g", n, y, det);
+  CHECKF(jd_rel_err(g, gr, (size_t)nn) <= 1e-10, "det %d: gradient vs det A^-T %.1e", n,
+         jd_rel_err(g, gr, (size_t)nn));
   printf("det %d: %.15g (elimination %.15g), gradient vs det A^-T %.1e\n", n, y, det, jd_rel_err(g, gr, (size_t)nn));
 }
 
@@ -201,7 +201,7 @@ static void check_lse(int n) {
   w->init(n, 42, x, NULL);
   for (int i = 0; i < n; ++i) s += exp(x[i]);
   double f = primal_value(w, n, NULL, x);
-  CHECK(rel(f, log(s)) <= 1e-14, "lse %d: %.17g, log(sum exp) %.17g", n, f, log(s));
+  CHECKF(rel(f, log(s)) <= 1e-14, "lse %d: %.17g, log(sum exp) %.17g", n, f, log(s));
   free(x);
 }
 
@@ -216,7 +216,7 @@ static void check_llsq(int n) {
     sum += r * r;
   }
   double f = primal_value(w, n, NULL, x);
-  CHECK(rel(f, sum / 2) <= 1e-12, "llsq %d: %.17g, with pow %.17g", n, f, sum / 2);
+  CHECKF(rel(f, sum / 2) <= 1e-12, "llsq %d: %.17g, with pow %.17g", n, f, sum / 2);
   free(x);
 }
 
@@ -235,8 +235,8 @@ static void check_lstm(int size) {
     for (int i = 0; i < b; ++i) ones += seq[t * b + i];
   /* every prediction is 0, so ynorm = -log(b e^0 + 2) for every bit */
   double ref = log(b + 2.0) * ones / (b * (c - 1.0)), f = primal_value(w, size, data, x);
-  CHECK(rel(f, ref) <= 1e-14, "lstm size %d: %.17g, closed form %.17g", size, f, ref);
-  CHECK(ones > 0, "lstm size %d: the text has no 1 bit", size);
+  CHECKF(rel(f, ref) <= 1e-14, "lstm size %d: %.17g, closed form %.17g", size, f, ref);
+  CHECKF(ones > 0, "lstm size %d: the text has no 1 bit", size);
   free(x), free(data);
 }
 
@@ -265,10 +265,10 @@ static void check_ba(int size, int zero_rotation) {
   for (int i = 0; i < 2; ++i) ref[i] = x[14] * (p[i] * L * x[6] + x[7 + i] - data[i]);
   ref[2] = 1 - x[14] * x[14];
   eng_session *s = eng_tape.open(w, size, data);
-  CHECK(s && eng_tape.jacobian(s, x, y, J) == AD_OK, "ba: tape");
+  CHECKF(s && eng_tape.jacobian(s, x, y, J) == AD_OK, "ba: tape");
   eng_tape.close(s);
-  CHECK(jd_rel_err(y, ref, 3) <= 1e-12, "ba observation %d%s: residuals vs rotation matrix %.1e", size,
-        zero_rotation ? " (r = 0)" : "", jd_rel_err(y, ref, 3));
+  CHECKF(jd_rel_err(y, ref, 3) <= 1e-12, "ba observation %d%s: residuals vs rotation matrix %.1e", size,
+         zero_rotation ? " (r = 0)" : "", jd_rel_err(y, ref, 3));
 }
 
 /* ---- the generators, from their documentation ---- */
@@ -298,7 +298,7 @@ static void check_generators(void) {
   for (int i = 0; i < k * d; ++i) same &= x[k + i] == sm_unit();
   for (int i = 0; i < k * icf; ++i) same &= x[k + k * d + i] == sm_normal();
   for (int i = 0; i < k; ++i) same &= x[i] == sm_normal();
-  CHECK(same, "gmm: inputs differ from the documented generator");
+  CHECKF(same, "gmm: inputs differ from the documented generator");
   /* ba observation 5: draws 64 .. 79 of the stream */
   w = wl_find("ba");
   w->init(5, 7, x, data);
@@ -306,7 +306,7 @@ static void check_generators(void) {
   for (int i = 0; i < 64; ++i) sm_next();
   same = x[0] == -0.5 + sm_unit();
   same &= x[1] == -0.5 + sm_unit();
-  CHECK(same, "ba: observation 5 does not start at draw 64");
+  CHECKF(same, "ba: observation 5 does not start at draw 64");
   /* lstm size 1: parameters uniform, then state uniform, then one bit per draw (its top bit) */
   w = wl_find("lstm");
   int nin = w->n_in(1);
@@ -318,7 +318,7 @@ static void check_generators(void) {
   for (int i = 0; i < nin; ++i) same &= lx[i] == sm_unit();
   for (int i = 0; i < 2 * l * b; ++i) same &= ld[3 + i] == sm_unit();
   for (int i = 0; i < c * b; ++i) same &= ld[3 + 2 * l * b + i] == (double)(sm_next() >> 63);
-  CHECK(same, "lstm: inputs differ from the documented generator");
+  CHECKF(same, "lstm: inputs differ from the documented generator");
   free(lx), free(ld);
 }
 
@@ -338,5 +338,5 @@ int main(void) {
   for (int i = 1; i <= 8; ++i) check_ba(i, 0);
   check_ba(3, 1);
   check_generators();
-  return twl_finish("test_wl_defs");
+  return test_report("test_wl_defs");
 }

@@ -30,15 +30,15 @@ static void check_size_table(const wl_info *w) {
   for (long s = 1; s <= w->max_size; s = s < 4096 ? s + 1 : s * 2, ++steps) {
     int size = (int)s;
     double nodes = w->nodes(size);
-    CHECK(nodes >= prev, "%s: nodes(%d) = %g < nodes of the previous size %g", w->name, size, nodes, prev);
-    CHECK(w->n_in(size) >= 1 && w->n_out(size) >= 1 && w->n_data(size) >= 0 && w->n_scratch(size) >= 0,
-          "%s: sizes at %d", w->name, size);
+    CHECKF(nodes >= prev, "%s: nodes(%d) = %g < nodes of the previous size %g", w->name, size, nodes, prev);
+    CHECKF(w->n_in(size) >= 1 && w->n_out(size) >= 1 && w->n_data(size) >= 0 && w->n_scratch(size) >= 0,
+           "%s: sizes at %d", w->name, size);
     prev = nodes;
   }
-  CHECK(w->nodes(w->max_size) >= prev, "%s: nodes at max_size", w->name);
-  CHECK(w->check_sizes[0] >= 1 && w->check_sizes[0] < w->check_sizes[1] && w->check_sizes[1] <= w->max_size,
-        "%s: check sizes %d, %d", w->name, w->check_sizes[0], w->check_sizes[1]);
-  CHECK(wl_size_for_nodes(w, w->nodes(w->check_sizes[1])) <= w->check_sizes[1], "%s: wl_size_for_nodes", w->name);
+  CHECKF(w->nodes(w->max_size) >= prev, "%s: nodes at max_size", w->name);
+  CHECKF(w->check_sizes[0] >= 1 && w->check_sizes[0] < w->check_sizes[1] && w->check_sizes[1] <= w->max_size,
+         "%s: check sizes %d, %d", w->name, w->check_sizes[0], w->check_sizes[1]);
+  CHECKF(wl_size_for_nodes(w, w->nodes(w->check_sizes[1])) <= w->check_sizes[1], "%s: wl_size_for_nodes", w->name);
 }
 
 static void check_size(const wl_info *w, int size) {
@@ -53,35 +53,35 @@ static void check_size(const wl_info *w, int size) {
   double *b = (double *)calloc((size_t)m * FD_COORDS, 8);
   int idx[FD_COORDS];
   if (!x || !x2 || !data || !data2 || !ym || !yp || !ye || !Jm || !Je || !Jfd || !a || !b) {
-    CHECK(0, "%s: out of memory", w->name);
+    CHECKF(0, "%s: out of memory", w->name);
     goto done;
   }
 
   /* Deterministic inputs. */
   w->init(size, 42, x, data);
   w->init(size, 42, x2, data2);
-  CHECK(!memcmp(x, x2, (size_t)n * 8) && !memcmp(data, data2, (size_t)nd * 8), "%s %d: init not deterministic",
-        w->name, size);
+  CHECKF(!memcmp(x, x2, (size_t)n * 8) && !memcmp(data, data2, (size_t)nd * 8), "%s %d: init not deterministic",
+         w->name, size);
   w->init(size, 43, x2, data2);
-  CHECK(memcmp(x, x2, (size_t)n * 8) != 0, "%s %d: inputs do not depend on the seed", w->name, size);
+  CHECKF(memcmp(x, x2, (size_t)n * 8) != 0, "%s %d: inputs do not depend on the seed", w->name, size);
 
   /* Manual value and derivatives against the primal value and central differences. */
-  CHECK((m == 1 && w->manual) || w->manual_jacobian, "%s: no hand-written derivatives", w->name);
+  CHECKF((m == 1 && w->manual) || w->manual_jacobian, "%s: no hand-written derivatives", w->name);
   manual_jacobian(w, size, data, x, ym, Jm);
   eng_session *ps = eng_primal.open(w, size, data);
-  CHECK(ps != NULL, "%s %d: primal session", w->name, size);
+  CHECKF(ps != NULL, "%s %d: primal session", w->name, size);
   if (ps) twl_value(ps, x, yp);
   eng_primal.close(ps);
   if (is_named(w, "det") || is_named(w, "ode_adapt"))
-    CHECK(!memcmp(ym, yp, (size_t)m * 8), "%s %d: manual value %.17g, primal %.17g", w->name, size, ym[0], yp[0]);
+    CHECKF(!memcmp(ym, yp, (size_t)m * 8), "%s %d: manual value %.17g, primal %.17g", w->name, size, ym[0], yp[0]);
   else
-    CHECK(jd_rel_err(ym, yp, (size_t)m) <= 1e-13, "%s %d: manual value vs primal %.1e", w->name, size,
-          jd_rel_err(ym, yp, (size_t)m));
+    CHECKF(jd_rel_err(ym, yp, (size_t)m) <= 1e-13, "%s %d: manual value vs primal %.1e", w->name, size,
+           jd_rel_err(ym, yp, (size_t)m));
   int k = twl_spread(n, FD_COORDS, idx), kinks = 0, used = 0;
   ad_status fst = jd_fd_jacobian(w, size, data, x, idx, k, Jfd, &kinks);
-  CHECK(fst == AD_OK, "%s %d: finite differences: %s", w->name, size, ad_status_str(fst));
-  CHECK(kinks * 4 <= k * m, "%s %d: finite differences did not converge on %d of %d entries", w->name, size, kinks,
-        k * m);
+  CHECKF(fst == AD_OK, "%s %d: finite differences: %s", w->name, size, ad_status_str(fst));
+  CHECKF(kinks * 4 <= k * m, "%s %d: finite differences did not converge on %d of %d entries", w->name, size, kinks,
+         k * m);
   for (int i = 0; i < m; ++i)
     for (int c = 0; c < k; ++c)
       if (!isnan(Jfd[(size_t)i * k + c])) {
@@ -89,7 +89,7 @@ static void check_size(const wl_info *w, int size) {
         b[used++] = Jfd[(size_t)i * k + c];
       }
   double efd = jd_rel_err(a, b, (size_t)used);
-  CHECK(efd <= 1e-6, "%s %d: manual vs finite differences %.1e", w->name, size, efd);
+  CHECKF(efd <= 1e-6, "%s %d: manual vs finite differences %.1e", w->name, size, efd);
   printf("%-10s size %6d: n_in %6d n_out %4d  manual vs fd %.1e (%d of %d entries)\n", w->name, size, n, m, efd,
          k * m - kinks, k * m);
 
@@ -98,15 +98,15 @@ static void check_size(const wl_info *w, int size) {
     const eng_api *e = eng_all[ie];
     if (!twl_is_derivative_engine(e)) continue;
     eng_session *s = e->open(w, size, data);
-    CHECK(s != NULL, "%s %d %s: open", w->name, size, e->name);
+    CHECKF(s != NULL, "%s %d %s: open", w->name, size, e->name);
     if (!s) continue;
     ad_status st = e->jacobian(s, x, ye, Je);
-    CHECK(st == AD_OK, "%s %d %s: %s", w->name, size, e->name, ad_status_str(st));
+    CHECKF(st == AD_OK, "%s %d %s: %s", w->name, size, e->name, ad_status_str(st));
     if (st == AD_OK) {
       double err = jd_rel_err(Je, Jm, nJ);
-      CHECK(err <= 1e-12, "%s %d %s: Jacobian vs manual %.1e", w->name, size, e->name, err);
-      CHECK(!memcmp(ye, yp, (size_t)m * 8), "%s %d %s: value differs from the primal engine's", w->name, size,
-            e->name);
+      CHECKF(err <= 1e-12, "%s %d %s: Jacobian vs manual %.1e", w->name, size, e->name, err);
+      CHECKF(!memcmp(ye, yp, (size_t)m * 8), "%s %d %s: value differs from the primal engine's", w->name, size,
+             e->name);
       printf("%-10s size %6d: %-7s vs manual %.1e\n", w->name, size, e->name, err);
     }
     if (e == &eng_tape && st == AD_OK) {
@@ -114,16 +114,16 @@ static void check_size(const wl_info *w, int size) {
       double nodes = w->nodes(size);
       if (is_named(w, "ode_adapt")) {
         double per = 57.0 * size - 7.0, attempts = (double)es.nodes / per;
-        CHECK(attempts == floor(attempts) && attempts >= 1, "%s %d: %llu nodes is not a whole number of steps",
-              w->name, size, (unsigned long long)es.nodes);
-        CHECK(es.nodes <= 3 * nodes && 3 * (double)es.nodes >= nodes, "%s %d: %llu nodes, typical %g", w->name,
-              size, (unsigned long long)es.nodes, nodes);
+        CHECKF(attempts == floor(attempts) && attempts >= 1, "%s %d: %llu nodes is not a whole number of steps",
+               w->name, size, (unsigned long long)es.nodes);
+        CHECKF(es.nodes <= 3 * nodes && 3 * (double)es.nodes >= nodes, "%s %d: %llu nodes, typical %g", w->name,
+               size, (unsigned long long)es.nodes, nodes);
       } else {
-        CHECK((double)es.nodes == nodes, "%s %d: tape recorded %llu nodes, the workload says %g", w->name, size,
-              (unsigned long long)es.nodes, nodes);
+        CHECKF((double)es.nodes == nodes, "%s %d: tape recorded %llu nodes, the workload says %g", w->name, size,
+               (unsigned long long)es.nodes, nodes);
       }
-      CHECK((double)es.bytes_used <= 25.0 * ((double)es.nodes + n), "%s %d: %llu bytes for %llu nodes", w->name,
-            size, (unsigned long long)es.bytes_used, (unsigned long long)es.nodes);
+      CHECKF((double)es.bytes_used <= 25.0 * ((double)es.nodes + n), "%s %d: %llu bytes for %llu nodes", w->name,
+             size, (unsigned long long)es.bytes_used, (unsigned long long)es.nodes);
     }
     e->close(s);
   }
@@ -140,7 +140,7 @@ static void check_alloc_failure(const wl_info *w, int size) {
   double *y = (double *)calloc((size_t)m, 8), *yr = (double *)calloc((size_t)m, 8);
   double *J = (double *)calloc(nJ, 8), *Jr = (double *)calloc(nJ, 8);
   if (!x || !data || !y || !yr || !J || !Jr) {
-    CHECK(0, "%s: out of memory", w->name);
+    CHECKF(0, "%s: out of memory", w->name);
     goto done;
   }
   w->init(size, 42, x, data);
@@ -155,26 +155,26 @@ static void check_alloc_failure(const wl_info *w, int size) {
       eng_session *s = e->open(w, size, data);
       ad_status st = s ? e->jacobian(s, x, y, J) : AD_ENOMEM;
       ad_alloc_fail_after(-1);
-      CHECK(st == AD_OK || st == AD_ENOMEM, "%s %s, allocation %d fails: %s", w->name, e->name, k,
-            ad_status_str(st));
+      CHECKF(st == AD_OK || st == AD_ENOMEM, "%s %s, allocation %d fails: %s", w->name, e->name, k,
+             ad_status_str(st));
       if (s && st != AD_OK) { /* the session recovers once memory is back */
         ad_status st2 = e->jacobian(s, x, y, J);
-        CHECK(st2 == AD_OK, "%s %s, after allocation %d failed: %s", w->name, e->name, k, ad_status_str(st2));
+        CHECKF(st2 == AD_OK, "%s %s, after allocation %d failed: %s", w->name, e->name, k, ad_status_str(st2));
         if (st2 == AD_OK)
-          CHECK(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, after allocation %d failed: Jacobian %.1e", w->name,
-                e->name, k, jd_rel_err(J, Jr, nJ));
+          CHECKF(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, after allocation %d failed: Jacobian %.1e", w->name,
+                 e->name, k, jd_rel_err(J, Jr, nJ));
       }
       if (st == AD_OK)
-        CHECK(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, with %d allocations allowed: Jacobian %.1e", w->name,
-              e->name, k, jd_rel_err(J, Jr, nJ));
+        CHECKF(jd_rel_err(J, Jr, nJ) <= 1e-12, "%s %s, with %d allocations allowed: Jacobian %.1e", w->name,
+               e->name, k, jd_rel_err(J, Jr, nJ));
       e->close(s);
-      CHECK(ad_alloc_get_stats().bytes_now == before, "%s %s, allocation %d fails: %lld bytes not freed", w->name,
-            e->name, k, (long long)(ad_alloc_get_stats().bytes_now - before));
+      CHECKF(ad_alloc_get_stats().bytes_now == before, "%s %s, allocation %d fails: %lld bytes not freed", w->name,
+             e->name, k, (long long)(ad_alloc_get_stats().bytes_now - before));
       failed += st != AD_OK;
       if (st == AD_OK) break;
     }
-    CHECK(failed >= 1 && k < 200, "%s %s: %d injected failures reported, success after %d", w->name, e->name,
-          failed, k);
+    CHECKF(failed >= 1 && k < 200, "%s %s: %d injected failures reported, success after %d", w->name, e->name,
+           failed, k);
   }
 done:
   free(x), free(data), free(y), free(yr), free(J), free(Jr);
@@ -192,5 +192,5 @@ int main(int argc, char **argv) {
   check_alloc_failure(w, w->check_sizes[0]);
   char name[64];
   snprintf(name, sizeof name, "test_wl_problems %s", w->name);
-  return twl_finish(name);
+  return test_report(name);
 }
