@@ -124,6 +124,16 @@ def check_flags(c, adbench, d):
     c.check("console shows ns_per_node and x_primal", rc == 0 and len(vals) == 4, out[-500:] + err[-300:])
     c.check("console prints plain counters as numbers", vals and all(re.fullmatch(r"[0-9.]+[kMG]?", v)
                                                                      for _, v in vals), str(vals))
+    # x_primal is the median of the pairs: with two pairs, exactly the mean of the two (not the min or the max).
+    rc, out, err = run([adbench, "--workload=rosenbrock", "--engine=tape,primal", "--mode=grad,value",
+                        "--max-nodes=100", "--benchmark_min_time=0.001", "--x-primal-pairs=2",
+                        "--benchmark_format=json"])
+    got = [b for b in json.loads(out)["benchmarks"] if "x_primal" in b] if rc == 0 else []
+    c.check("two pairs: x_primal on every tape result", rc == 0 and len(got) == 2, err[-300:])
+    for b in got:
+        c.check(f"{b['name']}: x_primal is the median of two pairs, (min + max) / 2",
+                b["x_primal_pairs"] == 2 and close(b["x_primal"], (b["x_primal_min"] + b["x_primal_max"]) / 2, 1e-9),
+                str({k: b.get(k) for k in X_PRIMAL}))
 
 
 def check_results_safety(c, adbench, d):

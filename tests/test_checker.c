@@ -13,9 +13,9 @@
 #include "checker.h"
 #include "json.h"
 
-typedef enum { BAD_NONE, BAD_PARTIAL, BAD_NAN, BAD_SWAP, BAD_SHORT, BAD_HOLE, BAD_NOMEM } bad_mode;
+typedef enum { BAD_NONE, BAD_PARTIAL, BAD_NAN, BAD_SWAP, BAD_SHORT, BAD_HOLE, BAD_NOMEM, BAD_SMALL } bad_mode;
 static const char *const bad_name[] = {"none", "wrong partial", "NaN", "swapped coordinates", "short", "unwritten",
-                                       "nomem"};
+                                       "nomem", "slightly wrong partial"};
 static bad_mode g_mode;
 static size_t g_entry, g_len; /* the entry to corrupt (and its swap partner g_entry + 1), the Jacobian's length */
 
@@ -28,6 +28,8 @@ static ad_status bad_jacobian(eng_session *s, const double *x, double *y, double
     if (!(g_mode == BAD_SHORT && i == g_len - 1) && !(g_mode == BAD_HOLE && i == g_entry)) J[i] = full[i];
   if (g_mode == BAD_PARTIAL) J[g_entry] = 1.5 * J[g_entry] + 1.0;
   if (g_mode == BAD_NAN) J[g_entry] = NAN;
+  /* off by 1e-8 relative: far above rounding (1e-16), so a check that lets it through has lost its tolerance */
+  if (g_mode == BAD_SMALL) J[g_entry] *= 1.0 + 1e-8;
   if (g_mode == BAD_SWAP) J[g_entry] = full[g_entry + 1], J[g_entry + 1] = full[g_entry];
   free(full);
   return st;
@@ -149,6 +151,7 @@ int main(void) {
   expect_fail(rosen, 4, BAD_NAN, 2, "d y[0] / d x[2]");
   expect_fail(rosen, 4, BAD_SWAP, 1, "d y[0] / d x[1]");
   expect_fail(rosen, 4, BAD_SHORT, 0, "d y[0] / d x[3]");
+  expect_fail(rosen, 4, BAD_SMALL, 2, "d y[0] / d x[2]");
 
   /* A Jacobian (n_out > 1): the entry is named by row and column. */
   const wl_info *wj = NULL;

@@ -40,6 +40,23 @@ static void test_graph_two_contexts(void) {
   CHECKF(graph_status(g1) == AD_OK, "g1 was not misused");
   graph_free(g1);
   graph_free(g2);
+
+  /* The foreign node in every operand position: second of a VV op, the variable of a CV, VC and U op. */
+  for (int pos = 0; pos < 4; ++pos) {
+    g1 = graph_new(), g2 = graph_new();
+    CHECKF(g1 && g2, "graph_new");
+    if (!g1 || !g2) break;
+    x = graph_leaf(g1, 2.0, 1), w = graph_leaf(g2, 3.0, 1);
+    y = pos == 0 ? ad_mul_vv(g2, w, x) : pos == 1 ? ad_div_cv(g2, 1.0, x) : pos == 2 ? ad_add_vc(g2, x, 1.0)
+                                                                          : ad_exp(g2, x);
+    CHECKF(graph_status(g2) == AD_EFOREIGN, "a foreign operand in position %d: %s", pos,
+           ad_status_str(graph_status(g2)));
+    CHECKF(graph_backward(g2, y, 1.0, 0) != AD_OK, "position %d: backward from the refused op's result", pos);
+    gx = 0;
+    CHECKF(!graph_grad(g1, x, &gx), "position %d: a gradient reached the foreign leaf: %g", pos, gx);
+    graph_free(g1);
+    graph_free(g2);
+  }
 }
 
 static void test_graph_stale_handle(void) {

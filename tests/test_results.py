@@ -57,6 +57,16 @@ def main(scripts):
     c.check("median time", res[name].time_ns() == 20.0)
     c.check("counter median over repetitions", res[name].counter("ns_per_node") == 0.2,
             str(res[name].counter("ns_per_node")))
+    # A non-finite counter in one run is left out of the median; one that is never finite is absent.
+    bad = [dict(r) for r in reps] + [entry(name, 25.0, dict(adbench_counters(100, 10, 1000.0, 25.0),
+                                                            ns_per_node=float("nan"), x_primal=float("nan")), 3, 5),
+                                     entry(name, 26.0, dict(adbench_counters(100, 10, 1000.0, 26.0),
+                                                            ns_per_node=float("inf"), x_primal=float("inf")), 4, 5)]
+    res_bad = ar.collect(report_doc(bad), "f.json")
+    c.check("NaN and Inf counters left out of the median", res_bad[name].counter("ns_per_node") == 0.2,
+            str(res_bad[name].counter("ns_per_node")))
+    c.check("a counter never finite is absent", res_bad[name].counter("x_primal") is None,
+            str(res_bad[name].counter("x_primal")))
     # Only aggregates (--benchmark_report_aggregates_only): the median stands in, never the stddev or cv.
     res = ar.collect(report_doc(aggs), "f.json")
     c.check("aggregates only: the median", res[name].times_ns == [20.0], str(res[name].times_ns))
