@@ -70,8 +70,17 @@ check(st == 0 and len(seed_rows) == 1 and "skipped: larger than its largest size
 
 # Out of memory: its own message and exit status, not a disagreement.
 if not SANITIZED:
+    # The limit is what adcheck needs to start (its shared libraries: libtorch's are large when the peers are
+    # built), found by bisection to 8 MB, plus 64 MB: ode at size 10 records about 2 10^7 ops, far more than that.
+    lo, hi = 8 << 20, 16 << 30
+    while hi - lo > 8 << 20:
+        mid = (lo + hi) // 2
+        if run("--help", limit=mid)[0] == 0:
+            hi = mid
+        else:
+            lo = mid
     st, out = run("--workload", "ode", "--size", "10", "--engine", "primal,tape", "--max-seconds", "0",
-                  limit=60 << 20)
+                  limit=hi + (64 << 20))
     check(st == 3 and "tape     out of memory" in out and "OUT OF MEMORY" in out and "DISAGREEMENT" not in out,
           f"out of memory: exit {st}, want 3\n{out}")
 
@@ -98,12 +107,16 @@ with tempfile.TemporaryDirectory() as d:
         nJ = c["n_in"] * c["n_out"]
         check(len(c["inputs"]) == c["n_in"], f"{name}: inputs")
         for e, r in c["engines"].items():
+            if "skipped" in r:  # a peer beyond its own limits (built with -DADLAB_PEERS=ON) says why
+                check("tool" in r and isinstance(r["skipped"], str) and r["skipped"], f"{name} {e}: skip {r}")
+                continue
             check(r["status"] == "ok" and r["result"] == "ok", f"{name} {e}: {r.get('status')} {r.get('result')}")
+            tol = 1e-10 if "tool" in r else 1e-12  # peers use their own elementary functions (PEER_TOL)
             if e != "primal":
                 key = "gradient" if c["n_out"] == 1 else "jacobian"
                 check(len(r[key]) == nJ, f"{name} {e}: {key} has {len(r[key])} entries, want {nJ}")
                 errs = r["errors"]
-                check(errs["manual"] <= 1e-12 and errs["engines"] <= 1e-12, f"{name} {e}: {errs}")
+                check(errs["manual"] <= tol and errs["engines"] <= tol, f"{name} {e}: {errs}")
                 finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in r[key])
                 check(finite, f"{name} {e}: {key} values")
         check("replay" in c["engines"]["replay"], f"{name}: replay counts")
