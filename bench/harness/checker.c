@@ -214,7 +214,7 @@ static void judge(ctx *k, res *r, res *all, int n_eng, char *vcol, char *ecol, c
   }
 }
 
-/* The replay check of r (see check.h); returns 1 on a failure, sets r's replay counts. */
+/* The replay check of r (see checker.h); returns 1 on a failure, sets r's replay counts. */
 static int check_replay(ctx *k, res *r) {
   const eng_api *e = r->e;
   const wl_info *w = k->w;
