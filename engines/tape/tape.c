@@ -194,6 +194,15 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
         if (AD_LIKELY(z == 0.0)) continue;
         return s; /* the careful sweep takes over at s (tape__sweep) */
       }
+      if (AD_LIKELY(k == 2)) { /* most statements: straight-line code, arguments in recording order */
+        const uint32_t i0 = ai[0], i1 = ai[1];
+        const double p0 = ap[0], p1 = ap[1];
+        if (i0 == prev) TAPE_MADD(carry, p0, a);
+        else TAPE_MADD(adj[i0], p0, a);
+        if (i1 == prev) TAPE_MADD(carry, p1, a);
+        else TAPE_MADD(adj[i1], p1, a);
+        continue;
+      }
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
         if (i == prev) TAPE_MADD(carry, ap[j], a);
@@ -277,6 +286,7 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
   if (!t) return AD_EINVAL;
   if (!tape__ready(t)) return AD_ESTATE;
   if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
+  if (top == tape__next(t) - 1u) return tape_reverse(t); /* the last statement: start from the cursors */
   adc_pos sp = adc_tell(&t->st);
   while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
   sp.off = top - sp.chunk->first + 1;
