@@ -73,6 +73,10 @@ typedef struct tprog_ref {
   double pjv;                    /* forward mode along tprog_dir */
   double pmag[PROG_MAX_INPUTS];  /* sum over the reached paths from x_j of |product of its finite partials|: the
                                   * scale of rounding in pgrad (orders of association differ by a few ulps of it) */
+  double pmixed[PROG_MAX_INPUTS]; /* pgrad in the preaccumulating tape's order of association (tape_ops.h): the
+                                   * partials of one-operand ops multiplied forward into the next two-operand op,
+                                   * then a reverse sweep over the two-operand ops. Differs from pgrad only where
+                                   * a product overflows in one order and not in the other */
 } tprog_ref;
 
 /* What the reference executed: instructions by code, and branch outcomes. Accumulates across calls. */
@@ -130,6 +134,8 @@ typedef struct tprog_errs {
   long replays, replays_refused; /* replays at the moved point: accepted and checked, or refused by a guard */
   long nonfinite_programs;       /* programs that met an infinite or NaN value, checked under the policy */
   long policy_compared, policy_nan; /* their gradient components compared, and of those NaN by the policy */
+  long order_dependent; /* of those, components of an engine with another association (tprog_api.mixed_order) that
+                         * went through a product beyond the double range (pmag infinite), left uncompared */
 } tprog_errs;
 
 /* a and b agree under the non-finite policy: both NaN, or equal infinities (or an infinity and a finite number
