@@ -12,8 +12,15 @@
  *   rosenbrock  a = x[:-1], b = x[1:];  f = sum((1 - a)^2 + 100 (b - a^2)^2)
  *   mlp         W1, b1, w2, b2 are views of x; U (S x D) and t from the data;
  *               f = mean((tanh(U W1^T + b1) w2 + b2 - t)^2)
+ *   lse         A = max(x);  f = log(sum(exp(x - A))) + A
+ *   llsq        T (n x 128, T_ij = t_i^j, built once per session) and s = sign(t) from the workload's definition;
+ *               f = sum((s - T x)^2) / 2
+ *   gmm         GradBench's vectorised PyTorch objective: Q (k x d x d) = diag_embed(exp(q)) + the strictly lower
+ *               part scattered from l; V = Q (x_i - mu_c) for all points and components at once (n x k x d);
+ *               f = sum_i logsumexp_c(alpha + sum q - |V|^2 / 2) + const - n logsumexp(alpha) - prior
  * The other workloads are sequential (a chain of scalar ops, Horner's rule, per-element loops and branches) and
- * have no vectorised form here: peer_skip_reason says so. Errors from libtorch become AD_ESTATE (AD_ENOMEM for
+ * have no vectorised form here: peer_skip_reason says so. Sums run in libtorch's order, so values and gradients
+ * differ from the scalar workloads' by rounding (the adapter's tolerance). Errors from libtorch become AD_ESTATE (AD_ENOMEM for
  * bad_alloc). stats(): nodes are the graph's tensor ops, bytes_used the heap a fresh recording takes (mallinfo2).
  */
 #include <ATen/ATen.h>
@@ -34,11 +41,12 @@ struct eng_session {
   const double *data;
   std::vector<double> last_x;
   at::Tensor x, f; /* the inputs (requires_grad) and the objective of the last recording */
+  at::Tensor T, sgn, lidx; /* constants built once: llsq's powers and signs, gmm's lower-triangle positions */
   uint64_t ops;    /* tensor ops of the last recording */
 };
 
 static const char *tv_skip(const wl_info *w, int size) {
-  if (w->id != WL_rosenbrock && w->id != WL_mlp)
+  if (w->id != WL_rosenbrock && w->id != WL_mlp && w->id != WL_lse && w->id != WL_llsq && w->id != WL_gmm)
     return "no vectorised form: the workload is a sequence of dependent scalar ops";
   if (w->nodes(size) > 2e8) return "vectorised libtorch above 2e8 scalar nodes: tensors over 4 GB";
   return NULL;
@@ -75,6 +83,31 @@ static eng_session *tv_open(const wl_info *w, int size, const double *data) {
   s->size = size;
   s->n_in = w->n_in(size);
   s->data = data;
+  ad_status st = tv_guard([&] {
+    if (w->id == WL_llsq) { /* the workload's t_i^j by the same running product, and sign(t_i) */
+      const int64_t n = size < 2 ? 2 : size, M = s->n_in;
+      s->T = at::empty({n, M}, at::kDouble);
+      s->sgn = at::empty({n}, at::kDouble);
+      double *T = s->T.data_ptr<double>(), *sg = s->sgn.data_ptr<double>();
+      for (int64_t i = 0; i < n; ++i) {
+        double t = -1.0 + (double)i * 2.0 / (double)(n - 1), tj = t;
+        sg[i] = (double)((t > 0.0) - (t < 0.0));
+        T[i * M] = 1.0;
+        for (int64_t j = 1; j < M; ++j, tj *= t) T[i * M + j] = tj;
+      }
+    } else if (w->id == WL_gmm) { /* l's entries (1,0), (2,0), ..., (d-1,0), (2,1), ... as flat positions b d + a */
+      const int64_t d = (int64_t)data[0], L = d * (d - 1) / 2;
+      s->lidx = at::empty({L}, at::kLong);
+      int64_t *ix = s->lidx.data_ptr<int64_t>(), li = 0;
+      for (int64_t a = 0; a < d; ++a)
+        for (int64_t b = a + 1; b < d; ++b) ix[li++] = b * d + a;
+    }
+    return AD_OK;
+  });
+  if (st != AD_OK) {
+    tv_close(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -96,12 +129,49 @@ static at::Tensor tv_mlp(const at::Tensor &x, const double *data, int size, uint
   return at::square(at::tanh(at::matmul(u, W1.t()) + b1).matmul(w2) + b2 - t).mean();
 }
 
+static at::Tensor tv_lse(const at::Tensor &x, uint64_t *ops) {
+  *ops = 6; /* max, sub, exp, sum, log, add */
+  at::Tensor A = x.max();
+  return at::log(at::exp(x - A).sum()) + A;
+}
+
+static at::Tensor tv_llsq(const eng_session *s, const at::Tensor &x, uint64_t *ops) {
+  *ops = 5; /* mv, rsub, square, sum, mul */
+  return at::square(s->sgn - at::mv(s->T, x)).sum() * 0.5;
+}
+
+static at::Tensor tv_gmm(const eng_session *s, const at::Tensor &x, uint64_t *ops) {
+  const double *data = s->data;
+  const int64_t d = (int64_t)data[0], k = (int64_t)data[1], n = (int64_t)data[2], L = d * (d - 1) / 2, icf = d + L;
+  const double wm = data[3], gamma = data[4];
+  at::Tensor pts = at::from_blob(const_cast<double *>(data + 7), {n, d}, at::kDouble);
+  at::Tensor alpha = x.slice(0, 0, k), mu = x.slice(0, k, k + k * d).view({k, d});
+  at::Tensor icfm = x.slice(0, k + k * d, k + k * d + k * icf).view({k, icf});
+  at::Tensor q = icfm.slice(1, 0, d), l = icfm.slice(1, d, icf);
+  at::Tensor Qd = at::exp(q), sumq = q.sum(1);
+  at::Tensor Q = at::diag_embed(Qd);
+  if (L) Q = Q + at::zeros({k, d * d}, x.options()).index_copy(1, s->lidx, l).view({k, d, d});
+  at::Tensor xc = pts.unsqueeze(1) - mu.unsqueeze(0);                  /* n x k x d */
+  at::Tensor V = at::matmul(Q, xc.unsqueeze(-1)).squeeze(-1);          /* n x k x d */
+  at::Tensor main = alpha + sumq - at::square(V).sum(2) * 0.5;         /* n x k */
+  at::Tensor err = at::logsumexp(main, {1}).sum() + data[5] - at::logsumexp(alpha, {0}) * (double)n;
+  at::Tensor frob = at::square(Qd).sum(1) + at::square(l).sum(1);
+  at::Tensor prior = (frob * (0.5 * gamma * gamma) - sumq * wm).sum();
+  *ops = 29; /* the differentiable tensor ops above (views not counted) */
+  return err + (data[6] - prior);
+}
+
 static ad_status tv_record(eng_session *s, const double *x, double *y) {
   return tv_guard([&] {
     s->f = at::Tensor();
     s->x = at::from_blob(const_cast<double *>(x), {s->n_in}, at::kDouble).clone().requires_grad_(true);
-    if (s->w->id == WL_rosenbrock) s->f = tv_rosenbrock(s->x, &s->ops);
-    else s->f = tv_mlp(s->x, s->data, s->size, &s->ops);
+    switch (s->w->id) {
+    case WL_rosenbrock: s->f = tv_rosenbrock(s->x, &s->ops); break;
+    case WL_lse: s->f = tv_lse(s->x, &s->ops); break;
+    case WL_llsq: s->f = tv_llsq(s, s->x, &s->ops); break;
+    case WL_gmm: s->f = tv_gmm(s, s->x, &s->ops); break;
+    default: s->f = tv_mlp(s->x, s->data, s->size, &s->ops); break;
+    }
     if (y) y[0] = s->f.item<double>();
     if (x != s->last_x.data()) s->last_x.assign(x, x + s->n_in);
     return AD_OK;
@@ -169,5 +239,5 @@ static eng_api tv_api(void) {
 
 extern "C" const eng_api eng_torch_vec =
     peer_api(tv_api(), "libtorch", ADLAB_TORCH_VERSION,
-             "autograd on 1-D tensors (vectorised rewrite of rosenbrock and mlp): record, then f.backward()",
+             "autograd on tensors (vectorised rewrites of rosenbrock, mlp, lse, llsq and gmm): record, then f.backward()",
              tv_skip);
