@@ -18,6 +18,9 @@
  *   gmm         GradBench's vectorised PyTorch objective: Q (k x d x d) = diag_embed(exp(q)) + the strictly lower
  *               part scattered from l; V = Q (x_i - mu_c) for all points and components at once (n x k x d);
  *               f = sum_i logsumexp_c(alpha + sum q - |V|^2 / 2) + const - n logsumexp(alpha) - prior
+ *   ode         GradBench's RK4 on vectors: f(x, y) = cat(x_0, x[1:] y[:-1]), each stage one vector expression
+ *   lstm        ADBench's LSTM with each layer's b units as one vector per gate (its weights are diagonal, so a
+ *               gate is elementwise): per character and layer 17 vector ops, then the log-softmax of the prediction
  * The other workloads are sequential (a chain of scalar ops, Horner's rule, per-element loops and branches) and
  * have no vectorised form here: peer_skip_reason says so. Sums run in libtorch's order, so values and gradients
  * differ from the scalar workloads' by rounding (the adapter's tolerance). Errors from libtorch become AD_ESTATE (AD_ENOMEM for
@@ -46,7 +49,8 @@ struct eng_session {
 };
 
 static const char *tv_skip(const wl_info *w, int size) {
-  if (w->id != WL_rosenbrock && w->id != WL_mlp && w->id != WL_lse && w->id != WL_llsq && w->id != WL_gmm)
+  if (w->id != WL_rosenbrock && w->id != WL_mlp && w->id != WL_lse && w->id != WL_llsq && w->id != WL_gmm &&
+      w->id != WL_ode && w->id != WL_lstm)
     return "no vectorised form: the workload is a sequence of dependent scalar ops";
   if (w->nodes(size) > 2e8) return "vectorised libtorch above 2e8 scalar nodes: tensors over 4 GB";
   return NULL;
@@ -161,6 +165,56 @@ static at::Tensor tv_gmm(const eng_session *s, const at::Tensor &x, uint64_t *op
   return err + (data[6] - prior);
 }
 
+/* The ODE's right-hand side z_0 = x_0, z_i = x_i y_{i-1}: 2 ops (a product of slices, a concatenation). */
+static at::Tensor tv_ode_f(const at::Tensor &X, const at::Tensor &y, int64_t n) {
+  return at::cat({X.slice(0, 0, 1), X.slice(0, 1, n) * y.slice(0, 0, n - 1)});
+}
+
+static at::Tensor tv_ode(const eng_session *s, const at::Tensor &x, uint64_t *ops) {
+  const int64_t n = (int64_t)s->data[0], steps = (int64_t)s->data[1];
+  const double h = 2.0 / (double)steps;
+  at::Tensor X = x.slice(0, 0, n), yv = x.slice(0, n, 2 * n);
+  for (int64_t st = 0; st < steps; ++st) {
+    at::Tensor k1 = tv_ode_f(X, yv, n);
+    at::Tensor k2 = tv_ode_f(X, yv + k1 * (h / 2), n);
+    at::Tensor k3 = tv_ode_f(X, yv + k2 * (h / 2), n);
+    at::Tensor k4 = tv_ode_f(X, yv + k3 * h, n);
+    yv = yv + (((k1 + k2 * 2.0) + k3 * 2.0) + k4) * h / 6.0;
+  }
+  *ops = (uint64_t)steps * 22 + 1; /* per step: 4 right-hand sides (2 each), 3 stage inputs (2 each), 8 for the
+                                    * update; then the select */
+  return yv.select(0, n - 1);
+}
+
+static at::Tensor tv_lstm(const eng_session *s, const at::Tensor &x, uint64_t *ops) {
+  const double *data = s->data;
+  const int64_t l = (int64_t)data[0], nc = (int64_t)data[1], b = (int64_t)data[2], lb = l * b;
+  const double *state0 = data + 3, *seq = state0 + 2 * lb;
+  at::Tensor W = x.slice(0, 0, 8 * lb).view({l, 8, b});
+  at::Tensor in_w = x.slice(0, 8 * lb, 8 * lb + b), out_w = x.slice(0, 8 * lb + b, 8 * lb + 2 * b);
+  at::Tensor out_b = x.slice(0, 8 * lb + 2 * b, 8 * lb + 3 * b);
+  at::Tensor st0 = at::from_blob(const_cast<double *>(state0), {l, 2, b}, at::kDouble);
+  at::Tensor text = at::from_blob(const_cast<double *>(seq), {nc, b}, at::kDouble);
+  std::vector<at::Tensor> hid, cell;
+  for (int64_t j = 0; j < l; ++j) hid.push_back(st0[j][0]), cell.push_back(st0[j][1]);
+  at::Tensor total;
+  for (int64_t t = 0; t + 1 < nc; ++t) {
+    at::Tensor u = in_w * text[t];
+    for (int64_t j = 0; j < l; ++j) {
+      at::Tensor w = W[j], in = j ? hid[(size_t)j - 1] : u, h = hid[(size_t)j];
+      at::Tensor F = at::sigmoid(in * w[0] + w[4]), I = at::sigmoid(h * w[1] + w[5]);
+      at::Tensor O = at::sigmoid(in * w[2] + w[6]), G = at::tanh(h * w[3] + w[7]);
+      cell[(size_t)j] = cell[(size_t)j] * F + I * G;
+      hid[(size_t)j] = O * at::tanh(cell[(size_t)j]);
+    }
+    at::Tensor yp = hid[(size_t)l - 1] * out_w + out_b;
+    at::Tensor term = ((yp - at::log(at::exp(yp).sum() + 2.0)) * text[t + 1]).sum();
+    total = t ? total + term : term;
+  }
+  *ops = (uint64_t)(nc - 1) * (uint64_t)(11 + 17 * l) + 1; /* per character: 17 per layer, 11 more; the mean */
+  return total / -(double)((nc - 1) * b);
+}
+
 static ad_status tv_record(eng_session *s, const double *x, double *y) {
   return tv_guard([&] {
     s->f = at::Tensor();
@@ -170,6 +224,8 @@ static ad_status tv_record(eng_session *s, const double *x, double *y) {
     case WL_lse: s->f = tv_lse(s->x, &s->ops); break;
     case WL_llsq: s->f = tv_llsq(s, s->x, &s->ops); break;
     case WL_gmm: s->f = tv_gmm(s, s->x, &s->ops); break;
+    case WL_ode: s->f = tv_ode(s, s->x, &s->ops); break;
+    case WL_lstm: s->f = tv_lstm(s, s->x, &s->ops); break;
     default: s->f = tv_mlp(s->x, s->data, s->size, &s->ops); break;
     }
     if (y) y[0] = s->f.item<double>();
@@ -239,5 +295,5 @@ static eng_api tv_api(void) {
 
 extern "C" const eng_api eng_torch_vec =
     peer_api(tv_api(), "libtorch", ADLAB_TORCH_VERSION,
-             "autograd on tensors (vectorised rewrites of rosenbrock, mlp, lse, llsq and gmm): record, then f.backward()",
+             "autograd on tensors (vectorised rewrites of rosenbrock, mlp, lse, llsq, gmm, ode and lstm): record, then f.backward()",
              tv_skip);
