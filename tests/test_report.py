@@ -366,6 +366,44 @@ def check_bad_times(c, d, report):
     c.check("no temporary left behind", not left, str(left))
 
 
+def check_tensors(c, d, report):
+    """The "Tensors vs scalars" section: a workload and its tensor form at two sizes, ratios from the same file."""
+    times = {  # (workload, engine, mode, size): ns
+        ("rosenbrock", "primal", "value", 10): 100.0, ("rosenbrock", "tape", "grad", 10): 2000.0,
+        ("rosenbrock_t", "primal", "value", 10): 200.0, ("rosenbrock_t", "tape", "grad", 10): 500.0,
+        ("rosenbrock_t", "dual", "jvp", 10): 300.0, ("rosenbrock_t", "torch_vec", "grad", 10): 50000.0,
+        ("rosenbrock", "primal", "value", 100000): 1.0e5, ("rosenbrock", "tape", "grad", 100000): 3.0e6,
+        ("rosenbrock_t", "primal", "value", 100000): 1.0e5, ("rosenbrock_t", "tape", "grad", 100000): 1.0e6,
+        ("rosenbrock_t", "dual", "jvp", 100000): 1.5e5, ("rosenbrock_t", "torch_vec", "grad", 100000): 2.0e6,
+    }
+    entries = []
+    for (w, e, m, size), ns in times.items():
+        nodes = 8.0 * (size - 1)
+        entries.append(entry(f"{w}/{e}/{m}/{size}", ns, adbench_counters(nodes, size, 40.0 * size, ns)))
+    doc = report_doc(entries)
+    doc["context"]["peers"] = "torch_vec"
+    write_json(os.path.join(d, "tens.json"), doc)
+    rc, _, err = run_script(report, [os.path.join(d, "tens.json")])
+    md = open(os.path.join(d, "tens.md"), encoding="utf-8").read() if rc == 0 else ""
+    c.check("tensor report exits 0", rc == 0, err)
+    c.check("tensor section present", "## Tensors vs scalars" in md, md[:3000])
+    def row_of(prefix):
+        return next((l for l in md.splitlines() if l.startswith(prefix)), "")
+    row = row_of("| rosenbrock | 10 |")
+    # 10 elements: scalar tape 200 ns/element, tensor tape 50, libtorch 5000; libtorch / tensor tape 100,
+    # scalar tape / tensor tape 4, tensor tape x scalar primal 5, dual jvp x tensor primal 1.5, bytes 40
+    c.check("tensor row at 10 elements", "| 100 | 4 | 5 | 1.5 | 40 |" in row, row)
+    row = row_of("| rosenbrock | 100,000 |")
+    c.check("tensor row at 10^5 elements: libtorch / tensor tape 2, scalar / tensor 3, x primal 10",
+            "| 2 | 3 | 10 | 1.5 | 40 |" in row, row)
+    c.check("tensor plot written and linked", os.path.exists(os.path.join(d, "tens-tensors.svg")) and
+            "(tens-tensors.svg)" in md)
+    write_json(os.path.join(d, "notens.json"), report_doc([e for e in entries if "_t/" not in e["name"]]))
+    rc, _, err = run_script(report, [os.path.join(d, "notens.json")])
+    md = open(os.path.join(d, "notens.md"), encoding="utf-8").read() if rc == 0 else ""
+    c.check("no tensor form: no section", rc == 0 and "## Tensors vs scalars" not in md, err)
+
+
 def main(report):
     c = Checker("test_report")
     d = tempfile.mkdtemp(prefix="adlab-report-")
@@ -452,6 +490,7 @@ def main(report):
     check_plots(c, d, report)
     check_x_primal(c, d, report)
     check_bad_times(c, d, report)
+    check_tensors(c, d, report)
 
     # --out-dir and --name.
     out_dir = os.path.join(d, "elsewhere")
