@@ -76,9 +76,11 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
 
 /* The Jacobian with `lanes` adjoint lanes per sweep: one recording, then sweep b seeds outputs b K .. b K + K - 1
  * in lanes 0 .. K - 1 and yields those rows of J, so m outputs take ceil(m / K) sweeps. A sweep starts at the
- * highest output statement of its block and clears only the lane adjoints the previous sweep touched. */
+ * highest output statement of its block and clears only the lane adjoints the previous sweep touched. One lane is
+ * the one-adjoint sweep of et_jacobian (the vector sweep's K = 1 build gives the same bits, a little slower). */
 static ad_status et_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
   if (!tape_lanes_valid(lanes)) return AD_EINVAL;
+  if (lanes == 1) return et_jacobian(s, x, y, J);
   ad_status st = et_record(s, x, y);
   if (st != AD_OK) return st;
   double *adj = tape_adjoints_lanes(s->tape, lanes);

@@ -97,8 +97,11 @@ AD_INLINE int TL_FN(all)(TL_V a) { return TL_FN(bits)(a) == TL_FULL; }
  * when done. */
 AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict reach, const tape_pos *p) {
   adc_reader sr = p->sr, ar = p->ar;
-  /* As in the one-adjoint sweep: the adjoints of statement s - 1 ride in registers (chains of ops). */
+  /* As in the one-adjoint sweep: the adjoints of statement s - 1 ride in registers (chains of ops). They go back
+   * to memory only if a statement added into them (dirty): K lanes are K times the bytes, and most statements of
+   * a Jacobian's sweep are skipped. */
   TL_V carry = TL_FN(load)(adj + (size_t)(adc_reader_number(&sr) - 1) * TL_K);
+  int dirty = 0;
   const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
   const uint32_t *ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
   for (;;) {
@@ -109,7 +112,8 @@ AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict r
       --cnt;
       --s;
       const TL_V a = carry; /* the adjoints of s are complete */
-      TL_FN(store)(adj + (size_t)s * TL_K, a);
+      if (dirty) TL_FN(store)(adj + (size_t)s * TL_K, a);
+      dirty = 0;
       const uint32_t prev = s - 1;
       carry = TL_FN(load)(adj + (size_t)prev * TL_K);
       unsigned k = n[cnt].n;
@@ -140,6 +144,7 @@ AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict r
                 double c = TL_LANE(carry, l);
                 TAPE_MADD(c, ap[j], TL_LANE(a, l));
                 TL_LANE(carry, l) = c;
+                dirty = 1;
               } else {
                 TAPE_MADD(dst[l], ap[j], TL_LANE(a, l));
               }
@@ -155,7 +160,7 @@ AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict r
       }
       for (unsigned j = 0; j < k; ++j) {
         uint32_t i = ai[j];
-        if (i == prev) carry = TL_FN(madd)(carry, ap[j], a);
+        if (i == prev) carry = TL_FN(madd)(carry, ap[j], a), dirty = 1;
         else TL_FN(store)(adj + (size_t)i * TL_K, TL_FN(madd)(TL_FN(load)(adj + (size_t)i * TL_K), ap[j], a));
       }
     }
