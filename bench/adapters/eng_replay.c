@@ -1,5 +1,5 @@
-/* eng_replay.c: the replay engine behind eng.h: a static graph. value() and jacobian() record afresh (as the
- * tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
+/* eng_replay.c: the replay engine behind eng.h: a static graph. value(), jacobian() and jacobian_lanes() (K
+ * adjoint lanes per sweep) record afresh (as the tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
  * AD_EGUARD where the program's control flow would differ from the recording. */
 #include "../../engines/replay/replay_ops.h"
 

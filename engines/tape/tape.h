@@ -129,9 +129,11 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top);
  * One sweep carries K adjoints per statement, so a Jacobian of m outputs takes ceil(m / K) sweeps over one
  * recording: the statements, argument counts, partials and indices are read once for K outputs, and the K-wide
  * multiply-adds run as SIMD. Each lane gives bit for bit what a one-adjoint sweep (tape_reverse_from) seeded with
- * that lane's seeds gives, the non-finite policy included: a statement is reached per lane, and a statement with an
- * infinite or NaN partial propagates exactly into the lanes that reach it. K is 1, 2, 4, 8 or 16, each a build of
- * the same source (tape_lanes_sweep.h). */
+ * that lane's seeds gives (a zero may differ in sign), the non-finite policy included: a statement is reached per
+ * lane, and a statement with an infinite or NaN partial propagates exactly into the lanes that reach it. The fast
+ * sweep skips a statement whose K lanes are all zero and stops, as the one-adjoint sweep does, at a statement with
+ * an infinite or NaN partial where some lane is zero; the careful sweep from there keeps a reach bit per lane.
+ * K is 1, 2, 4, 8 or 16, each a build of the same source (tape_lanes_sweep.h). */
 
 /* The largest lane count; the lane counts are the powers of two up to it. */
 #define TAPE_LANES_MAX 16

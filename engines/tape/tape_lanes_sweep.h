@@ -1,9 +1,10 @@
 /* tape_lanes_sweep.h: the vector reverse sweep of the Jacobian tape, written once for TAPE_LANES adjoint lanes and
  * included by tape_lanes.c once per lane count (SLEEF-style: one source, several builds). No include guard.
  *
- * A statement's TAPE_LANES adjoints are one GCC vector (vector_size, aligned to 8 so that they load and store
- * unaligned from the lane array); a multiply-add is one broadcast partial times the vector, fused lane by lane
- * exactly as the one-adjoint sweep fuses it (tape.c's TAPE_MADD), so each lane is bit for bit that sweep.
+ * A statement's K = TAPE_LANES adjoints are K / 4 AVX vectors (tape_lanes_vec.h; SSE2 or scalars elsewhere) held
+ * in registers; a multiply-add is one broadcast partial times those vectors, fused lane by lane exactly as the
+ * one-adjoint sweep fuses it (tape.c's TAPE_MADD), so each lane gives the one-adjoint sweep's result bit for bit
+ * (a zero may differ in sign: a lane with adjoint 0 at a statement other lanes reach adds 0 * p).
  * Defines, with K = TAPE_LANES: static ad_status tape__lanes_K(tape_t *t, tape_pos p). */
 #if !defined(TAPE_LANES)
 #error "define TAPE_LANES (1, 2, 4, 8 or 16) before including tape_lanes_sweep.h"
