@@ -387,8 +387,10 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Times every engine with a vector mode on workload wname at size. */
+/* Times every engine with a vector mode on workload wname at size: jacobian and jacobian_lanes for every K, run in
+ * turn within each repetition (so that a change in the machine's load hits all alike), the median per variant. */
 static int time_main(const char *wname, int size, int reps) {
+  enum { NV = 1 + N_LANE_COUNTS };
   const wl_info *w = wl_find(wname);
   if (!w || size < 1 || size > w->max_size || reps < 1 || reps > 1001) {
     fprintf(stderr, "usage: test_lanes time WORKLOAD SIZE [REPS]\n");
@@ -398,30 +400,32 @@ static int time_main(const char *wname, int size, int reps) {
   double *x = (double *)malloc((size_t)n_in * sizeof *x);
   double *data = (double *)malloc(((size_t)w->n_data(size) + 1) * sizeof *data);
   double *y = (double *)malloc((size_t)n_out * sizeof *y), *J = (double *)malloc((size_t)n_in * n_out * sizeof *J);
-  double *t = (double *)malloc((size_t)reps * sizeof *t);
+  double *t = (double *)malloc((size_t)reps * NV * sizeof *t);
   if (!x || !data || !y || !J || !t) return 2;
   w->init(size, 42, x, data);
-  printf("%s size %d: n_in %d, n_out %d; median of %d Jacobians, ms\n", wname, size, n_in, n_out, reps);
+  printf("%s size %d: n_in %d, n_out %d; median of %d Jacobians, interleaved, ms\n", wname, size, n_in, n_out, reps);
   for (int en = 0; en < eng_count; ++en) {
     const eng_api *e = eng_all[en];
     if (!has_lanes(e) || eng_skip_reason(e, w, size)) continue;
     eng_session *s = e->open(w, size, data);
     if (!s) return 2;
-    double base = 0.0;
-    for (int kk = -1; kk < N_LANE_COUNTS; ++kk) {
-      int K = kk < 0 ? 0 : lane_counts[kk];
-      for (int r = -1; r < reps; ++r) { /* one warm-up */
+    for (int r = -1; r < reps; ++r) /* one warm-up round */
+      for (int v = 0; v < NV; ++v) {
+        int K = v ? lane_counts[v - 1] : 0;
         double t0 = now_ms();
         ad_status st = K ? e->jacobian_lanes(s, K, x, y, J) : e->jacobian(s, x, y, J);
         if (st != AD_OK) return 2;
-        if (r >= 0) t[r] = now_ms() - t0;
+        if (r >= 0) t[(size_t)v * reps + r] = now_ms() - t0;
       }
-      qsort(t, (size_t)reps, sizeof *t, cmp_double);
-      double med = t[reps / 2];
-      if (!K) base = med;
-      if (K) printf("  %-8s K = %-2d %9.3f ms   %5.2fx faster than jacobian\n", e->name, K, med, base / med);
-      else printf("  %-8s jacobian %9.3f ms\n", e->name, med);
+    double med[NV];
+    for (int v = 0; v < NV; ++v) {
+      qsort(t + (size_t)v * reps, (size_t)reps, sizeof *t, cmp_double);
+      med[v] = t[(size_t)v * reps + reps / 2];
     }
+    printf("  %-8s jacobian %9.3f ms\n", e->name, med[0]);
+    for (int v = 1; v < NV; ++v)
+      printf("  %-8s K = %-2d   %9.3f ms   %5.2fx faster than jacobian\n", e->name, lane_counts[v - 1], med[v],
+             med[0] / med[v]);
     e->close(s);
   }
   free(x), free(data), free(y), free(J), free(t);

@@ -62,11 +62,13 @@ static ad_status er_sweeps(eng_session *s, double *J) {
 }
 
 /* The Jacobian with `lanes` adjoint lanes per sweep over one recording: sweep b seeds outputs b K .. b K + K - 1
- * in lanes 0 .. K - 1 and yields those rows of J, so m outputs take ceil(m / K) sweeps. */
+ * in lanes 0 .. K - 1 and yields those rows of J, so m outputs take ceil(m / K) sweeps. One lane is
+ * replay_reverse's sweep, as jacobian (the vector sweep's K = 1 build gives the same values, more slowly). */
 static ad_status er_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
   if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8 && lanes != 16) return AD_EINVAL;
   ad_status st = er_record(s, x, y);
   if (st != AD_OK) return st;
+  if (lanes == 1) return er_sweeps(s, J);
   const size_t K = (size_t)lanes;
   for (int i0 = 0; i0 < s->n_out; i0 += lanes) {
     int nb = s->n_out - i0 < lanes ? s->n_out - i0 : lanes;
