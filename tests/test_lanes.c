@@ -348,6 +348,13 @@ static void test_misuse(void) {
   CHECKF(ts.adjoint_bytes >= (ts.statements + 1) * 4 * sizeof(double), "the lane adjoints count as adjoint bytes");
   tape_shrink(t);
   CHECK(t->ladj == NULL && t->lreach == NULL);
+  /* The lane adjoints cannot be allocated: NULL, AD_ENOMEM, and no sweep. */
+  for (int i = 0; i < 1000; ++i) (void)tape_input(t, 1.0);
+  ad_alloc_fail_after(0);
+  A = tape_adjoints_lanes(t, 16);
+  ad_alloc_fail_after(-1);
+  CHECK(A == NULL && tape_status(t) == AD_ENOMEM);
+  CHECK(tape_reverse_lanes(t, 16) == AD_ESTATE);
   tape_free(t);
 }
 
