@@ -721,11 +721,11 @@ ad_status replay_reverse_lanes(replay_t *t, int lanes) {
   if (lanes != t->ladj_lanes) return AD_EINVAL;
   if (t->values != AD_OK) return t->values;
   switch (lanes) {
-  case 1: tape__replay_lanes1(t); break;
-  case 2: tape__replay_lanes2(t); break;
-  case 4: tape__replay_lanes4(t); break;
-  case 8: tape__replay_lanes8(t); break;
-  default: tape__replay_lanes16(t); break;
+  case 1: replay__lanes1(t); break;
+  case 2: replay__lanes2(t); break;
+  case 4: replay__lanes4(t); break;
+  case 8: replay__lanes8(t); break;
+  default: replay__lanes16(t); break;
   }
   return AD_OK;
 }

@@ -120,7 +120,7 @@
 /* The sweep over the whole recording (replay_reverse_lanes has checked the state). The lane adjoints of statement
  * s - 1 ride in registers as replay_reverse's carry does, and go back to memory only if a statement added into
  * them. */
-static void TL_FN(replay_lanes)(replay_t *tp) {
+static void TL_CAT(replay__lanes, TL_K)(replay_t *tp) {
   replay__seal(tp);
   const double *restrict val = tp->val;
   double *restrict adj = tp->ladj;
