@@ -18,6 +18,9 @@ adlab_test(test_chunk SOURCES test_chunk.c LABELS unit)
 adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
 adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
 adlab_test(test_nonfinite SOURCES test_nonfinite.c LABELS unit agreement LIBS adlab_tprog)
+# The vector reverse sweep (K adjoint lanes) against the one-adjoint sweep; `test_lanes time mix 129` times them (n = m = 256).
+adlab_test(test_lanes SOURCES test_lanes.c LABELS unit agreement)
+adlab_test(test_lanes_replay SOURCES test_lanes_replay.c LABELS unit)
 adlab_test(test_misuse SOURCES test_misuse.c LABELS unit)
 # Without ode_adapt's step cap, its test records until memory runs out: a time limit turns that into a failure.
 set_tests_properties(test_misuse PROPERTIES TIMEOUT 120)

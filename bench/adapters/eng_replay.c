@@ -1,5 +1,5 @@
-/* eng_replay.c: the replay engine behind eng.h: a static graph. value() and jacobian() record afresh (as the
- * tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
+/* eng_replay.c: the replay engine behind eng.h: a static graph. value(), jacobian() and jacobian_lanes() (K
+ * adjoint lanes per sweep) record afresh (as the tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
  * AD_EGUARD where the program's control flow would differ from the recording. */
 #include "../../engines/replay/replay_ops.h"
 
@@ -61,6 +61,31 @@ static ad_status er_sweeps(eng_session *s, double *J) {
   return AD_OK;
 }
 
+/* The Jacobian with `lanes` adjoint lanes per sweep over one recording: sweep b seeds outputs b K .. b K + K - 1
+ * in lanes 0 .. K - 1 and yields those rows of J, so m outputs take ceil(m / K) sweeps. One lane is
+ * replay_reverse's sweep, as jacobian (the vector sweep's K = 1 build gives the same values, more slowly). */
+static ad_status er_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
+  if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8 && lanes != 16) return AD_EINVAL;
+  ad_status st = er_record(s, x, y);
+  if (st != AD_OK) return st;
+  if (lanes == 1) return er_sweeps(s, J);
+  const size_t K = (size_t)lanes;
+  for (int i0 = 0; i0 < s->n_out; i0 += lanes) {
+    int nb = s->n_out - i0 < lanes ? s->n_out - i0 : lanes;
+    double *adj = replay_adjoints_lanes(s->tape, lanes);
+    if (!adj) return replay_status(s->tape) != AD_OK ? replay_status(s->tape) : AD_ENOMEM;
+    for (int l = 0; l < nb; ++l)
+      if (s->y[i0 + l].i) adj[s->y[i0 + l].i * K + (size_t)l] = 1.0; /* a passive output has a zero row */
+    if ((st = replay_reverse_lanes(s->tape, lanes)) != AD_OK) return st;
+    for (int l = 0; l < nb; ++l) {
+      double *row = J + (size_t)(i0 + l) * s->n_in;
+      int active = s->y[i0 + l].i != 0;
+      for (int j = 0; j < s->n_in; ++j) row[j] = active ? adj[s->x[j].i * K + (size_t)l] : 0.0;
+    }
+  }
+  return AD_OK;
+}
+
 static ad_status er_jacobian(eng_session *s, const double *x, double *y, double *J) {
   ad_status st = er_record(s, x, y);
   return st != AD_OK ? st : er_sweeps(s, J);
@@ -98,4 +123,5 @@ const eng_api eng_replay = {
     .vjp = er_vjp,
     .stats = er_stats,
     .replay = er_replay,
+    .jacobian_lanes = er_jacobian_lanes,
 };

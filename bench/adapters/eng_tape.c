@@ -1,4 +1,5 @@
-/* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output. Compiled twice: as
+/* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output (jacobian), or one
+ * sweep per K outputs with K adjoint lanes (jacobian_lanes, tape_lanes.c). Compiled twice: as
  * `tape` (statement-level preaccumulation, TAPE_PREACC 1) and, from eng_tape_op.c, as `tape_op` (one statement
  * per op), so that both designs are measured in the same run. */
 #ifndef ENG_TAPE_API
@@ -74,6 +75,42 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
   return AD_OK;
 }
 
+/* The Jacobian with `lanes` adjoint lanes per sweep: one recording, then sweep b seeds outputs b K .. b K + K - 1
+ * in lanes 0 .. K - 1 and yields those rows of J, so m outputs take ceil(m / K) sweeps. A sweep starts at the
+ * highest output statement of its block and clears only the lane adjoints the previous sweep touched. One lane is
+ * the one-adjoint sweep of et_jacobian (the vector sweep's K = 1 build gives the same bits, a little slower). */
+static ad_status et_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
+  if (!tape_lanes_valid(lanes)) return AD_EINVAL;
+  if (lanes == 1) return et_jacobian(s, x, y, J);
+  ad_status st = et_record(s, x, y);
+  if (st != AD_OK) return st;
+  double *adj = tape_adjoints_lanes(s->tape, lanes);
+  if (!adj) return tape_status(s->tape) != AD_OK ? tape_status(s->tape) : AD_ENOMEM;
+  const size_t K = (size_t)lanes;
+  uint32_t touched = 0; /* lane adjoints of statements [0, touched] may be nonzero */
+  for (int i0 = 0; i0 < s->n_out; i0 += lanes) {
+    int nb = s->n_out - i0 < lanes ? s->n_out - i0 : lanes;
+    tape_clear_adjoints_lanes(s->tape, touched);
+    uint32_t top = 0;
+    for (int l = 0; l < nb; ++l) {
+      tape_var v = s->y[i0 + l];
+      if (!v.i) continue; /* a passive output has a zero row */
+      adj[v.i * K + (size_t)l] = v.d; /* the output is y.d times its statement */
+      if (v.i > top) top = v.i;
+    }
+    if (top) {
+      if ((st = tape_reverse_lanes_from(s->tape, lanes, top)) != AD_OK) return st;
+      touched = top;
+    }
+    for (int l = 0; l < nb; ++l) {
+      double *row = J + (size_t)(i0 + l) * s->n_in;
+      int active = s->y[i0 + l].i != 0;
+      for (int j = 0; j < s->n_in; ++j) row[j] = active ? adj[s->x[j].i * K + (size_t)l] : 0.0;
+    }
+  }
+  return AD_OK;
+}
+
 static eng_stats et_stats(eng_session *s) {
   eng_stats st;
   memset(&st, 0, sizeof st);
@@ -96,4 +133,5 @@ const eng_api ENG_TAPE_API = {
     .jacobian = et_jacobian,
     .vjp = et_vjp,
     .stats = et_stats,
+    .jacobian_lanes = et_jacobian_lanes,
 };

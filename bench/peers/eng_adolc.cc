@@ -4,6 +4,7 @@
  *   eng_session *s = e->open(wl_find("rosenbrock"), 1000, data);     // one ADOL-C tape tag per session
  *   e->jacobian(s, x, y, g);          // record with the Taylor stack kept, then one fos_reverse sweep
  *   e->replay(s, x2, y, g);           // ADOL-C's gradient() way: zos_forward on the tape, then fos_reverse
+ *   e->jacobian_lanes(s, 8, x, y, J); // vector reverse: fov_reverse with 8 weight vectors per sweep
  *   e->close(s);                      // removes the tape
  *
  * Recording: trace_on(tag, keep = 1, ...) with the independents marked by <<= and the dependents by >>=; the
@@ -152,6 +153,33 @@ static ad_status adolc_jacobian(eng_session *s, const double *x, double *y, doub
   return st != AD_OK ? st : adolc_rows(s, J);
 }
 
+/* ADOL-C's vector reverse mode: the Jacobian by fov_reverse with `lanes` weight vectors per sweep over the Taylor
+ * stack of one recording (rows i0 .. i0 + p - 1 of J, written by ADOL-C straight into J), so m outputs take
+ * ceil(m / lanes) sweeps. One lane is fos_reverse, as jacobian. */
+static ad_status adolc_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
+  if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8 && lanes != 16) return AD_EINVAL;
+  ad_status st = adolc_record(s, x, y);
+  if (st != AD_OK || lanes == 1) return st != AD_OK ? st : adolc_rows(s, J);
+  const size_t nu = (size_t)lanes * s->n_out;
+  double *u = (double *)ad_calloc(nu * sizeof(double));
+  double **U = (double **)ad_malloc((size_t)lanes * sizeof(double *)), **Z = (double **)ad_malloc((size_t)lanes * sizeof(double *));
+  if (!u || !U || !Z) st = AD_ENOMEM;
+  for (int i0 = 0; i0 < s->n_out && st == AD_OK; i0 += lanes) {
+    int p = s->n_out - i0 < lanes ? s->n_out - i0 : lanes;
+    for (int l = 0; l < p; ++l) {
+      U[l] = u + (size_t)l * s->n_out;
+      memset(U[l], 0, (size_t)s->n_out * sizeof(double));
+      U[l][i0 + l] = 1.0;
+      Z[l] = J + (size_t)(i0 + l) * s->n_in;
+    }
+    if (fov_reverse(s->tag, s->n_out, s->n_in, p, U, Z) < 0) st = AD_ESTATE;
+  }
+  ad_free(u, nu * sizeof(double));
+  ad_free(U, (size_t)lanes * sizeof(double *));
+  ad_free(Z, (size_t)lanes * sizeof(double *));
+  return st;
+}
+
 /* ADOL-C's gradient() on an existing tape: a zero-order forward sweep at x (keeping Taylors), then reverse. */
 static ad_status adolc_replay(eng_session *s, const double *x, double *y, double *J) {
   if (!s->recorded) return AD_ESTATE;
@@ -190,10 +218,11 @@ static eng_api adolc_api(void) {
   e.vjp = adolc_vjp;
   e.stats = adolc_stats;
   e.replay = adolc_replay;
+  e.jacobian_lanes = adolc_jacobian_lanes;
   return e;
 }
 
 extern "C" const eng_api eng_adolc =
     peer_api(adolc_api(), "ADOL-C", ADLAB_ADOLC_VERSION,
-             "adouble tape: trace_on(keep=1) + fos_reverse, buffers sized to stay in memory",
+             "adouble tape: trace_on(keep=1) + fos_reverse (fov_reverse for jacobian_lanes), buffers sized to stay in memory",
              adolc_skip);

@@ -61,6 +61,8 @@ void replay_free(replay_t *t) {
   ad_free(t->val, t->val_cap * sizeof(double));
   ad_free(t->adj, t->adj_cap * sizeof(double));
   ad_free(t->reach, t->adj_cap);
+  ad_free(t->ladj, t->ladj_cap * sizeof(double));
+  ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
   ad_free(t, sizeof *t);
 }
 
@@ -105,6 +107,12 @@ void replay_shrink(replay_t *t) {
   t->adj = NULL;
   t->reach = NULL;
   t->adj_cap = 0;
+  ad_free(t->ladj, t->ladj_cap * sizeof(double));
+  ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
+  t->ladj = NULL;
+  t->lreach = NULL;
+  t->ladj_cap = t->lreach_cap = 0;
+  t->ladj_lanes = 0;
   if (t->val_cap > REPLAY_FIRST) {
     double *v = (double *)ad_realloc(t->val, t->val_cap * sizeof(double), REPLAY_FIRST * sizeof(double));
     if (v) { /* shrinking cannot fail in practice; if it does, the larger vector is kept */
@@ -294,7 +302,8 @@ replay_stats replay_get_stats(const replay_t *t) {
   s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
                  s.statements * sizeof(double);
   s.value_bytes = t->val_cap * sizeof(double);
-  s.adjoint_bytes = t->adj_cap * (sizeof(double) + 1); /* adjoints and their reach marks */
+  s.adjoint_bytes = t->adj_cap * (sizeof(double) + 1) + /* adjoints and their reach marks, and the lanes' */
+                    t->ladj_cap * sizeof(double) + t->lreach_cap * sizeof(uint16_t);
   s.bytes_held = sizeof *t + adc_bytes_held(&t->ops) + adc_bytes_held(&t->args) + adc_bytes_held(&t->csts) +
                  s.value_bytes + s.adjoint_bytes;
   return s;
@@ -638,5 +647,85 @@ ad_status replay_reverse(replay_t *tp) {
     }
   }
   assert(s == 0);
+  return AD_OK;
+}
+
+/* ---- Vector reverse sweep: K adjoint lanes (replay_lanes_sweep.h, built once per K) ------------------------ */
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+/* The K-wide helpers are always inlined: their vector arguments never cross a call, so the ABI note GCC gives for
+ * 16-double vectors without AVX-512 does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define TAPE_LANES 1
+#include "replay_lanes_sweep.h"
+#undef TAPE_LANES
+#define TAPE_LANES 2
+#include "replay_lanes_sweep.h"
+#undef TAPE_LANES
+#define TAPE_LANES 4
+#include "replay_lanes_sweep.h"
+#undef TAPE_LANES
+#define TAPE_LANES 8
+#include "replay_lanes_sweep.h"
+#undef TAPE_LANES
+#define TAPE_LANES 16
+#include "replay_lanes_sweep.h"
+#undef TAPE_LANES
+
+static int replay__lanes_valid(int lanes) { return lanes == 1 || lanes == 2 || lanes == 4 || lanes == 8 || lanes == 16; }
+
+double *replay_adjoints_lanes(replay_t *t, int lanes) {
+  if (!t || t->status != AD_OK || !replay__lanes_valid(lanes)) return NULL;
+  size_t n = t->next, need = n * (size_t)lanes;
+  if (t->ladj_cap < need || t->lreach_cap < n) {
+    ad_free(t->ladj, t->ladj_cap * sizeof(double));
+    ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
+    size_t cap = need > t->ladj_cap ? need : t->ladj_cap, rcap = n > t->lreach_cap ? n : t->lreach_cap;
+    t->ladj = (double *)ad_malloc(cap * sizeof(double));
+    t->lreach = (uint16_t *)ad_malloc(rcap * sizeof(uint16_t));
+    if (!t->ladj || !t->lreach) {
+      ad_free(t->ladj, cap * sizeof(double));
+      ad_free(t->lreach, rcap * sizeof(uint16_t));
+      t->ladj = NULL;
+      t->lreach = NULL;
+      t->ladj_cap = t->lreach_cap = 0;
+      t->ladj_lanes = 0;
+      t->status = AD_ENOMEM;
+      t->values = t->status;
+      return NULL;
+    }
+    t->ladj_cap = cap;
+    t->lreach_cap = rcap;
+  }
+  t->ladj_lanes = lanes;
+  memset(t->ladj, 0, need * sizeof(double));
+  memset(t->lreach, 0, n * sizeof(uint16_t));
+  return t->ladj;
+}
+
+void replay_clear_adjoints_lanes(replay_t *t) {
+  if (!t || !t->ladj || !t->ladj_lanes) return;
+  size_t need = (size_t)t->next * (size_t)t->ladj_lanes;
+  memset(t->ladj, 0, (need < t->ladj_cap ? need : t->ladj_cap) * sizeof(double));
+}
+
+ad_status replay_reverse_lanes(replay_t *t, int lanes) {
+  if (!t || !replay__lanes_valid(lanes)) return AD_EINVAL;
+  if (t->status != AD_OK || !t->ladj || !t->ladj_lanes || t->lreach_cap < t->next ||
+      t->ladj_cap < (size_t)t->next * (size_t)t->ladj_lanes)
+    return AD_ESTATE;
+  if (lanes != t->ladj_lanes) return AD_EINVAL;
+  if (t->values != AD_OK) return t->values;
+  switch (lanes) {
+  case 1: replay__lanes1(t); break;
+  case 2: replay__lanes2(t); break;
+  case 4: replay__lanes4(t); break;
+  case 8: replay__lanes8(t); break;
+  default: replay__lanes16(t); break;
+  }
   return AD_OK;
 }

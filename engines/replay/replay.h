@@ -121,6 +121,11 @@ typedef struct replay_t {
   double *adj; /* adjoint vector, adj_cap slots */
   uint8_t *reach; /* adj_cap reach marks of the reverse sweep (zero between sweeps) */
   size_t adj_cap;
+  double *ladj;    /* lane adjoints of the vector sweep: ladj_lanes per statement, ladj_cap doubles */
+  size_t ladj_cap;
+  int ladj_lanes;  /* the lane count ladj was last handed out for (0: none) */
+  uint16_t *lreach; /* lreach_cap per-lane reach marks of the vector sweep (bit l: lane l; zero between sweeps) */
+  size_t lreach_cap;
   replay_guard guard; /* the last guard that fired */
 } replay_t;
 
@@ -202,6 +207,30 @@ void replay_clear_adjoints(replay_t *t);
  * adjoints, so clear them between sweeps. Returns AD_EINVAL for NULL; AD_ESTATE if the recording failed or no
  * adjoint vector was requested; AD_EGUARD after a refused replay; AD_OK otherwise. Allocates nothing. */
 ad_status replay_reverse(replay_t *t);
+
+/* ---- Vector reverse mode: K adjoint lanes per sweep ----
+ *
+ *   double *A = replay_adjoints_lanes(t, 4);            // zeroed: A[i * 4 + l] is lane l of statement i
+ *   for (int l = 0; l < 4; ++l) A[y[l].i * 4 + l] = 1.0; // lane l seeds output l
+ *   replay_reverse_lanes(t, 4);                         // A[x[j].i * 4 + l] is d y[l] / d x[j]
+ *
+ * One sweep carries K adjoints per statement, so m outputs take ceil(m / K) sweeps; each statement's partials are
+ * recomputed once for the K lanes, and the K-wide multiply-adds run as SIMD (engines/tape/tape_lanes_vec.h). Each
+ * lane gives what replay_reverse gives with that lane's seeds, the non-finite policy included (reach is tracked per
+ * lane); a zero may differ in sign. K is 1, 2, 4, 8 or 16, each a build of the same source (replay_lanes_sweep.h). */
+
+/* Returns the lane adjoints: lanes zeroed doubles per statement plus slot 0, lane l of statement i at
+ * [i * lanes + l]; valid until the next recording, reset, shrink or call with another lane count. NULL for NULL t,
+ * a lane count other than 1, 2, 4, 8, 16, or a failed recording; NULL with replay_status set to AD_ENOMEM if they
+ * cannot be allocated. */
+double *replay_adjoints_lanes(replay_t *t, int lanes);
+/* Sets every lane adjoint back to zero (between sweeps). NULL is ignored. */
+void replay_clear_adjoints_lanes(replay_t *t);
+/* The vector reverse sweep over the last complete evaluation: per lane, what replay_reverse does with that lane's
+ * seeds. Adds into the lane adjoints. Returns AD_EINVAL for NULL or a lane count other than the one of the last
+ * replay_adjoints_lanes call; AD_ESTATE if the recording failed or no lane adjoints were requested; AD_EGUARD after
+ * a refused replay; AD_OK otherwise. Allocates nothing. */
+ad_status replay_reverse_lanes(replay_t *t, int lanes);
 
 /* Internal: makes room for one record with nargs indices, ncst constants and nval values, moving to the next
  * chunk or growing the value vector. On failure sets the sticky status and redirects writes into scratch space,

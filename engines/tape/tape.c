@@ -45,6 +45,8 @@ void tape_free(tape_t *t) {
   adc_free(&t->st); /* and the arguments nested in it */
   ad_free(t->adj, t->adj_cap * sizeof(double));
   ad_free(t->reach, t->reach_cap);
+  ad_free(t->ladj, t->ladj_cap * sizeof(double));
+  ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
   ad_free(t, sizeof *t);
 }
 
@@ -64,6 +66,13 @@ void tape_shrink(tape_t *t) {
   ad_free(t->reach, t->reach_cap);
   t->reach = NULL;
   t->reach_cap = 0;
+  ad_free(t->ladj, t->ladj_cap * sizeof(double));
+  t->ladj = NULL;
+  t->ladj_cap = 0;
+  t->ladj_lanes = 0;
+  ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
+  t->lreach = NULL;
+  t->lreach_cap = 0;
   tape_reset(t);
 }
 
@@ -99,7 +108,9 @@ tape_stats tape_get_stats(const tape_t *t) {
   }
   s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t));
   s.adjoint_bytes = t->adj_cap * sizeof(double);
-  s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes + t->reach_cap;
+  s.adjoint_bytes += t->ladj_cap * sizeof(double);
+  s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes + t->reach_cap +
+                 t->lreach_cap * sizeof(uint16_t);
   return s;
 }
 
@@ -125,20 +136,6 @@ void tape_clear_adjoints(tape_t *t) {
   size_t n = tape__next(t);
   memset(t->adj, 0, (t->adj_cap < n ? t->adj_cap : n) * sizeof(double));
 }
-
-/* adj[i] += p * a, fused where the CPU has FMA (adjoints may differ from a separate multiply-add in the last bit;
- * values never do: they are computed while recording). */
-#if defined(__FMA__)
-#define TAPE_MADD(acc, p, a) ((acc) = __builtin_fma((p), (a), (acc)))
-#else
-#define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
-#endif
-
-/* Where a sweep stands: sr's first sr.off statements (and those of every chunk before it) are still to be visited,
- * last to first; ar stands just past the arguments of the last of them. */
-typedef struct tape_pos {
-  adc_reader sr, ar;
-} tape_pos;
 
 /* Sweeps from *p.
  * reach NULL, the fast sweep: a statement with a zero adjoint is skipped, which changes nothing as long as its
@@ -282,11 +279,12 @@ ad_status tape_reverse(tape_t *t) {
   return tape__sweep(t, p);
 }
 
-ad_status tape_reverse_from(tape_t *t, uint32_t top) {
-  if (!t) return AD_EINVAL;
-  if (!tape__ready(t)) return AD_ESTATE;
-  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
-  if (top == tape__next(t) - 1u) return tape_reverse(t); /* the last statement: start from the cursors */
+tape_pos tape__pos_at(const tape_t *t, uint32_t top) {
+  assert(top >= 1 && top < tape__next(t));
+  if (top == tape__next(t) - 1u) { /* the last statement: start from the cursors */
+    tape_pos end = {adc_reader_end(&t->st), adc_reader_end(&t->args)};
+    return end;
+  }
   adc_pos sp = adc_tell(&t->st);
   while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
   sp.off = top - sp.chunk->first + 1;
@@ -304,5 +302,12 @@ ad_status tape_reverse_from(tape_t *t, uint32_t top) {
     ap.off += k;
   }
   tape_pos p = {adc_reader_at(sp), adc_reader_at(ap)};
-  return tape__sweep(t, p);
+  return p;
+}
+
+ad_status tape_reverse_from(tape_t *t, uint32_t top) {
+  if (!t) return AD_EINVAL;
+  if (!tape__ready(t)) return AD_ESTATE;
+  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
+  return tape__sweep(t, tape__pos_at(t, top));
 }

@@ -64,6 +64,11 @@ typedef struct tape_t {
   size_t adj_cap;
   uint8_t *reach;      /* reach marks of a sweep that met a non-finite partial (zero between sweeps) */
   size_t reach_cap;
+  double *ladj;        /* lane adjoints of the vector sweep (tape_lanes.c): ladj_lanes per statement */
+  size_t ladj_cap;     /* in doubles */
+  int ladj_lanes;      /* the lane count ladj was last handed out for (0: none) */
+  uint16_t *lreach;    /* per-lane reach marks (bit l: lane l) of a vector sweep that met a non-finite partial */
+  size_t lreach_cap;
   struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
 } tape_t;
 
@@ -113,6 +118,58 @@ ad_status tape_reverse(tape_t *t);
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
  * Returns AD_EINVAL for NULL or top outside [1, statements], AD_ESTATE as tape_reverse. */
 ad_status tape_reverse_from(tape_t *t, uint32_t top);
+
+/* ---- vector reverse mode: K adjoint lanes per sweep (tape_lanes.c) ----
+ *
+ *   double *A = tape_adjoints_lanes(t, 4);                    // zeroed: A[i * 4 + l] is lane l of statement i
+ *   for (int l = 0; l < 4; ++l) A[y[l].i * 4 + l] = y[l].d;   // lane l seeds output l
+ *   tape_reverse_lanes_from(t, 4, top);                       // top: the highest seeded statement
+ *   ... A[x[j].i * 4 + l] is d y[l] / d x[j]
+ *
+ * One sweep carries K adjoints per statement, so a Jacobian of m outputs takes ceil(m / K) sweeps over one
+ * recording: the statements, argument counts, partials and indices are read once for K outputs, and the K-wide
+ * multiply-adds run as SIMD. Each lane gives bit for bit what a one-adjoint sweep (tape_reverse_from) seeded with
+ * that lane's seeds gives (a zero may differ in sign), the non-finite policy included: a statement is reached per
+ * lane, and a statement with an infinite or NaN partial propagates exactly into the lanes that reach it. The fast
+ * sweep skips a statement whose K lanes are all zero and stops, as the one-adjoint sweep does, at a statement with
+ * an infinite or NaN partial where some lane is zero; the careful sweep from there keeps a reach bit per lane.
+ * K is 1, 2, 4, 8 or 16, each a build of the same source (tape_lanes_sweep.h). */
+
+/* The largest lane count; the lane counts are the powers of two up to it. */
+#define TAPE_LANES_MAX 16
+/* 1 if lanes is a lane count the vector sweep is built for (1, 2, 4, 8, 16), else 0. */
+int tape_lanes_valid(int lanes);
+/* Returns the lane adjoints: lanes zeroed doubles per recorded statement plus slot 0, lane l of statement i at
+ * [i * lanes + l]; valid until the next recording, reset or call with another lane count. NULL for NULL t or an
+ * invalid lane count, and NULL with tape_status set to AD_ENOMEM if they cannot be allocated. */
+double *tape_adjoints_lanes(tape_t *t, int lanes);
+/* Sets every lane adjoint of statements 0 .. top back to zero (between sweeps; the statements above top were
+ * not touched by a sweep from top). Nothing without lane adjoints; top is clamped to the recording. */
+void tape_clear_adjoints_lanes(tape_t *t, uint32_t top);
+/* The vector reverse sweep over statements top, top - 1, ..., 1: per lane, what tape_reverse_from does with that
+ * lane's seeds (every statement above top must have zero adjoints in every lane). Adds into the lane adjoints.
+ * Returns AD_EINVAL for NULL, a lane count other than the one of the last tape_adjoints_lanes call, or top outside
+ * [1, statements]; AD_ESTATE if the recording failed or no lane adjoints were requested; AD_ENOMEM if a sweep
+ * that met a non-finite partial cannot allocate its reach marks (two bytes per statement, kept); AD_OK otherwise. */
+ad_status tape_reverse_lanes_from(tape_t *t, int lanes, uint32_t top);
+/* The same from the last statement (the whole recording). */
+ad_status tape_reverse_lanes(tape_t *t, int lanes);
+
+/* Internal: adj += p * a in a sweep, fused where the CPU has FMA (adjoints may differ from a separate
+ * multiply-add in the last bit; values never do: they are computed while recording). */
+#if defined(__FMA__)
+#define TAPE_MADD(acc, p, a) ((acc) = __builtin_fma((p), (a), (acc)))
+#else
+#define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
+#endif
+
+/* Internal: where a reverse sweep stands. sr's first sr.off statements (and those of every chunk before it) are
+ * still to be visited, last to first; ar stands just past the arguments of the last of them. */
+typedef struct tape_pos {
+  adc_reader sr, ar;
+} tape_pos;
+/* Internal: the position of a sweep that starts at statement top (1 <= top < tape__next(t)). */
+tape_pos tape__pos_at(const tape_t *t, uint32_t top);
 
 /* Internal: makes room for one statement with k arguments, moving to the next chunk (allocating it if need be).
  * On failure sets the sticky status and redirects writes into scratch space, so recording goes on harmlessly. */
