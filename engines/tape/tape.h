@@ -65,6 +65,12 @@ typedef struct tape_t {
   uint8_t *reach;      /* reach marks of a sweep that met a non-finite partial (zero between sweeps) */
   size_t reach_cap;
   struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
+  /* Checkpointing (engines/ckpt/ckpt_tape.h), all NULL without it: tape_reverse and tape_reverse_from hand the
+   * sweep to ck_reverse (which sweeps with tape_sweep_down between the regions it re-records), tape_reset calls
+   * ck_reset. */
+  ad_status (*ck_reverse)(struct tape_t *t, uint32_t top);
+  void (*ck_reset)(struct tape_t *t);
+  void *ck;
 } tape_t;
 
 typedef struct tape_stats {
@@ -96,7 +102,9 @@ tape_stats tape_get_stats(const tape_t *t);
 static inline tape_var tape_input(tape_t *t, double v);
 
 /* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
- * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset. */
+ * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset, and,
+ * with checkpointing attached (engines/ckpt/ckpt_tape.h), until the next reverse sweep, which may move it to make
+ * room for a re-recorded segment: read t->adj again after tape_reverse. */
 double *tape_adjoints(tape_t *t);
 /* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d): how an output is seeded, since a
  * variable stands for y.d times its statement. Nothing for a passive y. Call after tape_adjoints(). */
@@ -113,6 +121,36 @@ ad_status tape_reverse(tape_t *t);
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
  * Returns AD_EINVAL for NULL or top outside [1, statements], AD_ESTATE as tape_reverse. */
 ad_status tape_reverse_from(tape_t *t, uint32_t top);
+
+/* ---- Segments: what checkpointing needs (engines/ckpt/ckpt_tape.h) ---- */
+
+/* Where the recording stands (both streams' write cursors). */
+typedef struct tape_mark {
+  adc_pos st, args;
+} tape_mark;
+/* A position of a reverse sweep: the statements before it (and their arguments) are still to be visited. */
+typedef struct tape_cursor {
+  adc_reader sr, ar;
+} tape_cursor;
+
+/* The recording's end, to come back to with tape_rewind. */
+tape_mark tape_tell(const tape_t *t);
+/* Forgets every statement recorded after m (a mark of the current recording), keeping the chunks for reuse; clears
+ * an error met after m. */
+void tape_rewind(tape_t *t, tape_mark m);
+/* Makes the adjoint vector cover every statement recorded so far, keeping the values it holds (new slots zero).
+ * AD_ENOMEM (the vector unchanged), AD_ESTATE without an adjoint vector, AD_EINVAL for NULL. */
+ad_status tape_adjoints_cover(tape_t *t);
+/* A sweep cursor just above the last statement recorded, or just above statement top (1 <= top < next). */
+tape_cursor tape_cursor_end(const tape_t *t);
+ad_status tape_cursor_at(const tape_t *t, uint32_t top, tape_cursor *c);
+/* Sweeps the statements from *c down to, not including, statement stop, as tape_reverse does, and leaves *c just
+ * above stop. AD_ENOMEM as tape_reverse. The adjoint vector must cover the statements (tape_adjoints_cover). */
+ad_status tape_sweep_down(tape_t *t, tape_cursor *c, uint32_t stop);
+
+/* Sets the sticky status to s (if it is AD_OK) and sinks further recording, as a failed allocation does: for
+ * recording code outside tape.c (checkpointing) that meets an error. */
+void tape_fail(tape_t *t, ad_status s);
 
 /* Internal: makes room for one statement with k arguments, moving to the next chunk (allocating it if need be).
  * On failure sets the sticky status and redirects writes into scratch space, so recording goes on harmlessly. */
