@@ -157,6 +157,10 @@ int main(void) {
   test_schedules("ode", 1, 2);
   test_schedules("ode", 2, 4);
   test_schedules("ode", 3, 10);
+  test_schedules("lstm", 1, 3);  /* l 1, c 4: 3 steps */
+  test_schedules("lstm", 2, 15); /* l 2, c 16 */
+  test_schedules("recur", 1, 3);
+  test_schedules("recur", 2, 20);
   test_two_sweeps();
   test_memory();
   test_alloc_failure();
