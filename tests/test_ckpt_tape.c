@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../engines/ckpt/ckpt_tape.h"
+#include "../engines/tape/tape_ops.h"
 #include "eng.h"
 #include "run.h"
 #include "testkit.h"
@@ -124,6 +125,21 @@ static void test_memory(void) {
   free(all.g), free(bin.g), free(tiny.g);
 }
 
+/* A budget is respected: it bounds the checkpoints plus one step's recorded bytes; on top come the main tape, the
+ * session, the plan and the tape's chunk rounding (chunks double in size), so the allocator's high-water mark over the
+ * whole gradient stays within three times the budget (2.4 times here: 154 KB for 64 KB), where store-all needs over
+ * ten times as much. */
+static void test_budget(void) {
+  const uint64_t B = 64 << 10;
+  grad all = gradient("recur", 3, "store_all"), bud = gradient("recur", 3, "budget:64k");
+  CHECKF(bud.st == AD_OK, "%s", ad_status_str(bud.st));
+  CHECK(same_bits(&bud, &all));
+  CHECKF(all.peak > 10 * (int64_t)B, "store_all peak %lld: the budget would not matter", (long long)all.peak);
+  CHECKF(bud.peak <= 3 * (int64_t)B, "budget:64k: allocator peak %lld", (long long)bud.peak);
+  CHECKF(bud.es.recomputed > 0 && bud.es.ckpt_steps == 100, "recomputed %llu", (unsigned long long)bud.es.recomputed);
+  free(all.g), free(bud.g);
+}
+
 /* Allocation failure at every allocation of a checkpointed gradient: AD_ENOMEM or the right answer, never a crash
  * (the sanitizer build checks leaks). */
 static void test_alloc_failure(void) {
@@ -153,7 +169,44 @@ static void test_alloc_failure(void) {
   free(ref.g);
 }
 
+/* The tape's segment primitives: a sweep stopped at any statement and resumed gives the one-piece sweep's adjoints
+ * bit for bit (chunk boundaries included: 3000 statements span several chunks); rewinding forgets what came after the
+ * mark and keeps the chunks. */
+static void test_tape_segments(void) {
+  tape_t *t = tape_new();
+  ad_t x = tape_input(t, 0.5), w = tape_input(t, 1.5), y = x;
+  for (int k = 0; k < 3000; ++k) y = ad_add_vv(t, ad_mul_vv(t, y, w), ad_sin(t, ad_mul_vv(t, x, y)));
+  uint32_t top = y.i, n = top + 1;
+  double *ref = (double *)malloc(n * sizeof(double));
+  double *adj = tape_adjoints(t);
+  tape_seed(t, y, 1.0);
+  CHECK(tape_reverse(t) == AD_OK);
+  memcpy(ref, t->adj, n * sizeof(double));
+  const uint32_t stops[] = {1, 2, 255, 256, 257, 700, 1500, 2999, top - 1};
+  for (size_t j = 0; j < sizeof stops / sizeof stops[0]; ++j) {
+    adj = tape_adjoints(t);
+    tape_seed(t, y, 1.0);
+    tape_cursor c;
+    CHECK(tape_cursor_at(t, top, &c) == AD_OK);
+    CHECK(tape_sweep_down(t, &c, stops[j]) == AD_OK);
+    CHECK(tape_sweep_down(t, &c, 0) == AD_OK);
+    CHECKF(!memcmp(adj, ref, n * sizeof(double)), "stopped at %u", stops[j]);
+  }
+  tape_stats before = tape_get_stats(t);
+  tape_mark m = tape_tell(t);
+  for (int k = 0; k < 20000; ++k) y = ad_mul_vv(t, y, x);
+  CHECK(tape_get_stats(t).statements == before.statements + 20000);
+  tape_rewind(t, m);
+  tape_stats after = tape_get_stats(t);
+  CHECK(after.statements == before.statements && after.arguments == before.arguments);
+  CHECK(after.bytes_held > before.bytes_held); /* the chunks stay for the next segment */
+  CHECK(tape_cursor_at(t, 0, &(tape_cursor){0}) == AD_EINVAL);
+  free(ref);
+  tape_free(t);
+}
+
 int main(void) {
+  test_tape_segments();
   test_schedules("ode", 1, 2);
   test_schedules("ode", 2, 4);
   test_schedules("ode", 3, 10);
@@ -163,6 +216,7 @@ int main(void) {
   test_schedules("recur", 2, 20);
   test_two_sweeps();
   test_memory();
+  test_budget();
   test_alloc_failure();
   return test_report("test_ckpt_tape");
 }
