@@ -23,6 +23,8 @@ typedef struct grad {
   int64_t peak; /* the allocator's high-water mark above what was held before the evaluation */
 } grad;
 
+static const char *engine = "tape"; /* the engine gradient() runs: tape, or tape_op (no preaccumulation) */
+
 /* The tape's gradient of workload w at size with schedule spec ("" for the plain tape). */
 static grad gradient(const char *wname, int size, const char *spec) {
   grad r;
@@ -40,7 +42,7 @@ static grad gradient(const char *wname, int size, const char *spec) {
   run_case rc;
   ad_alloc_reset_stats();
   int64_t before = ad_alloc_get_stats().bytes_now;
-  r.st = run_open(&rc, wl_find(wname), eng_find("tape"), RUN_GRAD, size, 42);
+  r.st = run_open(&rc, wl_find(wname), eng_find(engine), RUN_GRAD, size, 42);
   if (r.st == AD_OK) r.st = run_eval(&rc);
   r.peak = ad_alloc_get_stats().bytes_peak - before;
   if (r.st == AD_OK) {
@@ -214,6 +216,11 @@ int main(void) {
   test_schedules("lstm", 2, 15); /* l 2, c 16 */
   test_schedules("recur", 1, 3);
   test_schedules("recur", 2, 20);
+  engine = "tape_op";
+  test_schedules("ode", 2, 4);
+  test_schedules("lstm", 1, 3);
+  test_schedules("recur", 2, 20);
+  engine = "tape";
   test_two_sweeps();
   test_memory();
   test_budget();
