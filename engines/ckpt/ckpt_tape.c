@@ -238,7 +238,8 @@ void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_siz
   if (sp.kind == CKPT_BUDGET) {
     uint64_t T = measure_step(t, ck, fn, env, p, ns, s);
     ck->stats.step_bytes = T;
-    st = ckpt_choose(sp.arg, (uint64_t)ns * sizeof(double), T, (uint64_t)n_steps, &sp);
+    /* Two step tapes at once: the steps recorded in place stay while a segment is re-recorded above them. */
+    st = ckpt_choose(sp.arg, (uint64_t)ns * sizeof(double), 2 * T, (uint64_t)n_steps, &sp);
     if (st != AD_OK) {
       tape_fail(t, st);
       return;

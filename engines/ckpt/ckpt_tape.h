@@ -25,6 +25,11 @@
  *  - Bit for bit: every step's outputs pass through one statement each (a copy: partial d of the output), in every
  *    schedule store_all included, so a re-recorded step forms the same partials and the sweep adds the same products
  *    in the same order as the store-all tape.
+ * Budgets (budget:BYTES): the first step is recorded once to measure its tape T (statements with their adjoints,
+ * arguments, boundary statements), then ckpt_choose picks the schedule for checkpoints of ns doubles and two step
+ * tapes (the in-place steps and a re-recorded one). Not counted: the rest of the main tape, the plan (24 bytes per
+ * action, about 3 per step), and the tape's chunk rounding (chunks double up to TAPE_CHUNK_MAX statements, 6.5 MB
+ * with their arguments), so the allocator's high-water mark may exceed a small budget.
  * Without ckpt_tape_attach (the plain tape engine) AD_STEPS records through: the steps' ops as if written inline.
  * Limits: the non-finite policy's reach marks (tape.h) do not cross a segment's boundary: a zero adjoint that would
  * carry a NaN (0 * Inf) into a re-recorded step counts as not reached there.
