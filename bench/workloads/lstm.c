@@ -21,7 +21,9 @@
  * character); that file is not available here, so each character is 14 bits drawn from wl_rng (0 or 1 with equal
  * probability, the top bit of one draw each), after the state.
  * Sizes: size s is row s of the table (l, c), b = 14: rows 1-3 are small cases for checks (adlab's own), rows 4-7
- * ADBench's l in {2, 4} x c in {1024, 4096}, ordered by node count. Nodes: exactly (c - 1)(17 l b + 8 b + 1). */
+ * ADBench's l in {2, 4} x c in {1024, 4096}, ordered by node count. Nodes: exactly (c - 1)(17 l b + 8 b + 1).
+ * Each character is one AD_STEPS step (engines/ckpt/ad_steps.h): state every layer's hidden and cell values and the
+ * loss sum so far, parameters all inputs; so the tape can checkpoint the c - 1 steps. */
 #ifdef WL_META
 
 #include <math.h>

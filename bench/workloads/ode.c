@@ -13,7 +13,8 @@
  *   y <- y + h (k1 + 2 k2 + 2 k3 + k4) / 6.
  * x_i uniform in [0, 1) (GradBench: numpy's rand; here wl_rng), y0 = 0. Size s is row s of the table (n, steps):
  * rows 1-3 are small cases for checks (adlab's own), rows 4-12 GradBench's n in {1000, 10000, 100000} x s in
- * {1, 10, 100}, ordered by node count. Nodes: exactly steps (18 n - 4).
+ * {1, 10, 100}, ordered by node count. Nodes: exactly steps (18 n - 4). Each RK4 step is one AD_STEPS step
+ * (engines/ckpt/ad_steps.h: state y, parameters x), so the tape can checkpoint the integration.
  *
  * ode_adapt: the same system and objective with adlab's adaptive Runge-Kutta-Fehlberg 4(5) (E. Fehlberg, NASA
  * Technical Report R-315, 1969: the embedded pair below), advancing with the 5th-order solution.
