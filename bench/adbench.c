@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engines/ckpt/ckpt_tape.h"
 #include "bench.h"
 #include "cli.h"
 #include "context.h"
@@ -51,6 +52,8 @@ static void help(void) {
           "  --seed S                    input seed (default 42, as adcheck)\n"
           "  --x-primal-pairs N          pairs of interleaved batches for x_primal (default 11; 0: not measured)\n"
           "  --context KEY=VALUE         adds (or overrides) one entry of the report's context\n"
+          "  --ckpt SCHEDULE             checkpoint the tape engines' time steps: store_all, every:K, binomial:C,\n"
+          "                              online:C or budget:BYTES (k, M, G suffixes); the context's `ckpt`\n"
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
           "  --progress                  say on stderr which workload, engine and mode is running\n"
           "workloads:");
@@ -66,6 +69,7 @@ typedef struct args {
   double min_nodes, max_nodes, dual_budget, jac_budget, max_eval_s; /* < 0: the sweep's */
   const char *context[CTX_MAX];
   int n_context, memory_manager, progress;
+  char ckpt[80]; /* "ckpt=SCHEDULE" for the context, "" without --ckpt */
 } args;
 
 static int add_workload(const char *name, void *ctx) {
@@ -92,12 +96,12 @@ static int add_mode(const char *name, void *ctx) {
 
 enum { OPT_SWEEP = 256, OPT_QUICK, OPT_FULL, OPT_WORKLOAD, OPT_ENGINE, OPT_MODE, OPT_MIN_NODES, OPT_MAX_NODES,
        OPT_STEPS, OPT_DUAL_BUDGET, OPT_JAC_BUDGET, OPT_MAX_EVAL, OPT_SEED, OPT_PAIRS, OPT_CONTEXT, OPT_NO_MM,
-       OPT_PROGRESS };
+       OPT_PROGRESS, OPT_CKPT };
 
 /* Parses adbench's own flags (Google Benchmark's are gone) into o and a. Returns 0, or 2 after a message. */
 static int parse(int argc, char **argv, plan_opts *o, args *a) {
   static const struct option opts[] = {
-      {"sweep", required_argument, NULL, OPT_SWEEP},         {"quick", no_argument, NULL, OPT_QUICK},
+      {"sweep", required_argument, NULL, OPT_SWEEP},         {"ckpt", required_argument, NULL, OPT_CKPT},         {"quick", no_argument, NULL, OPT_QUICK},
       {"full", no_argument, NULL, OPT_FULL},                 {"workload", required_argument, NULL, OPT_WORKLOAD},
       {"engine", required_argument, NULL, OPT_ENGINE},       {"mode", required_argument, NULL, OPT_MODE},
       {"min-nodes", required_argument, NULL, OPT_MIN_NODES}, {"max-nodes", required_argument, NULL, OPT_MAX_NODES},
@@ -156,6 +160,15 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
       a->context[a->n_context++] = optarg;
       break;
     case OPT_NO_MM: a->memory_manager = 0; break;
+    case OPT_CKPT: {
+      ckpt_spec sp;
+      if (ckpt_parse(optarg, &sp) != AD_OK)
+        return cli_usage_error(P, "--ckpt", "expected store_all, every:K, binomial:C, online:C or budget:BYTES");
+      ckpt_tape_set_default(&sp); /* the tape engines' sessions attach it (eng_tape.c) */
+      char spec[64];
+      snprintf(a->ckpt, sizeof a->ckpt, "ckpt=%s", ckpt_format(sp, spec, sizeof spec));
+      break;
+    }
     case OPT_PROGRESS: a->progress = 1; break;
     default: return cli_usage_error(P, "arguments", "unknown flag or missing value");
     }
@@ -187,6 +200,7 @@ static int register_plan(plan *p) {
 static int add_context(const plan *p, const args *a) {
   ctx_table t = {0};
   int ok = ctx_add_build(&t) && ctx_add_machine(&t) && plan_describe(p, &t);
+  if (ok && a->ckpt[0]) ok = ctx_set_pair(&t, a->ckpt);
   for (int i = 0; ok && i < a->n_context; ++i) ok = ctx_set_pair(&t, a->context[i]);
   for (int i = 0; ok && i < t.n; ++i) {
     ad_status st = gb_add_context(t.key[i], t.val[i]);
@@ -204,7 +218,7 @@ int main(int argc, char **argv) {
   if (rc != 0) return rc;
   plan_opts o;
   plan_defaults(&o);
-  args a = {NULL, -1, -1, -1, -1, -1, {NULL}, 0, 1, 0};
+  args a = {NULL, -1, -1, -1, -1, -1, {NULL}, 0, 1, 0, ""};
   if ((rc = parse(argc, argv, &o, &a)) != 0) return rc;
   if (gb_min_time_flag() >= 0) o.min_time = gb_min_time_flag(); /* the user's flag wins over the sweep's */
   gb_default_min_time(o.min_time);

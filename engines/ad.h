@@ -58,7 +58,8 @@ extern "C" {
   X(AD_ENOGRAD, "tensor does not require grad and has no grad_fn")                                             \
   X(AD_EGUARD, "control flow changed since recording")                                                        \
   X(AD_EFOREIGN, "a variable from another context or tape, or from before a reset or shrink")                  \
-  X(AD_EIO, "writing failed (disk full or an I/O error)")
+  X(AD_EIO, "writing failed (disk full or an I/O error)")                                                     \
+  X(AD_EBUDGET, "memory budget too small: not even one checkpoint and one step's tape fit")
 
 typedef enum ad_status {
 #define AD__X(name, msg) name,

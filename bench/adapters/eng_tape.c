@@ -7,12 +7,14 @@
 #define ENG_TAPE_NAME "tape"
 #endif
 #include "../../engines/tape/tape_ops.h"
+#include "../../engines/ckpt/ckpt_tape_ops.h" /* AD_STEPS: checkpointed when a schedule is set (ckpt_tape_default) */
 
 #define ENG_SESSION_FIELDS tape_t *tape;
 #include "eng_session.inc"
 
 static void et_close(eng_session *s) {
   if (!s) return;
+  ckpt_tape_detach(s->tape);
   tape_free(s->tape);
   sess_close(s);
 }
@@ -21,7 +23,9 @@ static eng_session *et_open(const wl_info *w, int size, const double *data) {
   eng_session *s = sess_open(w, size, data);
   if (!s) return NULL;
   s->tape = tape_new();
-  if (!s->tape) {
+  const ckpt_spec *sp = ckpt_tape_default();
+  if (!s->tape || (sp && ckpt_tape_attach(s->tape, *sp) != AD_OK)) {
+    tape_free(s->tape);
     sess_close(s);
     return NULL;
   }
@@ -50,6 +54,7 @@ static ad_status et_vjp(eng_session *s, const double *w, double *wJ) {
   adj[0] = 0.0;
   ad_status st = top ? tape_reverse_from(s->tape, top) : AD_OK; /* nothing above the last output matters */
   if (st != AD_OK) return st;
+  adj = s->tape->adj; /* a checkpointed sweep may have moved it (tape_adjoints_cover) */
   for (int j = 0; j < s->n_in; ++j) wJ[j] = adj[s->x[j].i];
   return AD_OK;
 }
@@ -68,6 +73,7 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
     if (top) { /* a passive output has a zero row */
       adj[top] = s->y[i].d; /* the output is y.d times its statement */
       if ((st = tape_reverse_from(s->tape, top)) != AD_OK) return st;
+      adj = s->tape->adj; /* a checkpointed sweep may have moved it (tape_adjoints_cover) */
       touched = top;
     }
     for (int j = 0; j < s->n_in; ++j) J[(size_t)i * s->n_in + j] = top ? adj[s->x[j].i] : 0.0;
@@ -121,6 +127,10 @@ static eng_stats et_stats(eng_session *s) {
   st.args = ts.arguments;
   st.bytes_used = ts.bytes_used;
   st.bytes_held = ts.bytes_held;
+  ckpt_tape_stats cs = ckpt_tape_get_stats(s->tape);
+  st.peak_bytes = ts.bytes_held + cs.bytes_peak; /* the tape's chunks and adjoints only grow */
+  st.ckpt_steps = cs.steps;
+  st.recomputed = cs.recomputed;
   return st;
 }
 

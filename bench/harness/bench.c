@@ -82,6 +82,11 @@ static void counters(gb_state *st, run_case *rc) {
     gb_counter(st, "bytes_per_op", (double)es.bytes_used / nodes, GB_COUNTER_PLAIN);
     if (es.args) gb_counter(st, "bytes_per_arg", (double)es.bytes_used / (double)es.args, GB_COUNTER_PLAIN);
   }
+  if (es.peak_bytes) gb_counter(st, "peak_bytes", (double)es.peak_bytes, GB_COUNTER_PLAIN);
+  if (es.ckpt_steps) { /* checkpointed steps: how many, and how many evaluations the schedule added */
+    gb_counter(st, "ckpt_steps", (double)es.ckpt_steps, GB_COUNTER_PLAIN);
+    gb_counter(st, "recomputed", (double)es.recomputed, GB_COUNTER_PLAIN);
+  }
 }
 
 void bench_case(gb_state *st, void *arg) {

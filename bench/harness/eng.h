@@ -32,6 +32,11 @@ typedef struct eng_stats {
   uint64_t args;       /* recorded arguments (edges) */
   uint64_t bytes_used; /* bytes the last recording occupies */
   uint64_t bytes_held; /* bytes the engine holds now */
+  /* Checkpointing (engines/ckpt/ckpt_tape.h; 0 where the engine does not checkpoint): */
+  uint64_t peak_bytes; /* the most bytes the engine's storage held at once since the session opened: its chunks and
+                        * adjoints (which only grow) and the checkpointing state's high-water mark */
+  uint64_t ckpt_steps; /* steps of the checkpointed regions of the last recording */
+  uint64_t recomputed; /* step evaluations beyond one per step since that recording began (reverse sweeps included) */
 } eng_stats;
 
 typedef struct eng_api {

@@ -21,7 +21,9 @@
  * character); that file is not available here, so each character is 14 bits drawn from wl_rng (0 or 1 with equal
  * probability, the top bit of one draw each), after the state.
  * Sizes: size s is row s of the table (l, c), b = 14: rows 1-3 are small cases for checks (adlab's own), rows 4-7
- * ADBench's l in {2, 4} x c in {1024, 4096}, ordered by node count. Nodes: exactly (c - 1)(17 l b + 8 b + 1). */
+ * ADBench's l in {2, 4} x c in {1024, 4096}, ordered by node count. Nodes: exactly (c - 1)(17 l b + 8 b + 1).
+ * Each character is one AD_STEPS step (engines/ckpt/ad_steps.h): state every layer's hidden and cell values and the
+ * loss sum so far, parameters all inputs; so the tape can checkpoint the c - 1 steps. */
 #ifdef WL_META
 
 #include <math.h>
@@ -40,7 +42,7 @@ static int lstm_n_data(int size) {
   const int *r = lstm_row(size);
   return LSTM_HDR + 2 * r[0] * LSTM_B + r[1] * LSTM_B;
 }
-static int lstm_n_scratch(int size) { return 2 * lstm_row(size)[0] * LSTM_B + 2 * LSTM_B; }
+static int lstm_n_scratch(int size) { return 2 * lstm_row(size)[0] * LSTM_B + 1 + 2 * LSTM_B; }
 static double lstm_nodes(int size) {
   const int *r = lstm_row(size);
   return (r[1] - 1.0) * (17.0 * r[0] * LSTM_B + 8.0 * LSTM_B + 1.0);
@@ -169,47 +171,65 @@ const wl_info wl_info_lstm = {WL_lstm, "lstm", "ADBench LSTM loss, l layers x c 
 
 #else
 
+#include "../../engines/ckpt/ad_steps.h"
+
+/* One character of lstm as a checkpointable step (engines/ckpt/ad_steps.h): the state is every layer's hidden and
+ * cell values and the loss sum so far (2 l b + 1), the parameters all of x. */
+typedef struct lstm_env {
+  int l, b;
+  const double *seq; /* the text, b bits per character */
+  ad_t *u, *yp;      /* scratch: b each */
+} lstm_env;
+
+static void lstm_step(ad_ctx *c, const void *env, int t, const ad_t *x, ad_t *s) {
+  const lstm_env *e = (const lstm_env *)env;
+  const int l = e->l, b = e->b, lb = l * b;
+  const ad_t *in_w = x + 8 * lb, *out_w = in_w + b, *out_b = out_w + b;
+  ad_t *hid = s, *cell = s + lb, *u = e->u, *yp = e->yp;
+  ad_t total = s[2 * lb];
+  const double *xt = e->seq + t * b, *gold = xt + b;
+  for (int i = 0; i < b; ++i) u[i] = ad_mul_vc(c, in_w[i], xt[i]);
+  for (int j = 0; j < l; ++j) {
+    const ad_t *w = x + 8 * j * b, *bias = w + 4 * b, *in = j ? hid + (j - 1) * b : u;
+    ad_t *h = hid + j * b, *st = cell + j * b;
+    for (int i = 0; i < b; ++i) {
+      ad_t F = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, in[i], w[i]), bias[i]));
+      ad_t I = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, h[i], w[b + i]), bias[b + i]));
+      ad_t O = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, in[i], w[2 * b + i]), bias[2 * b + i]));
+      ad_t G = ad_tanh(c, ad_add_vv(c, ad_mul_vv(c, h[i], w[3 * b + i]), bias[3 * b + i]));
+      st[i] = ad_add_vv(c, ad_mul_vv(c, st[i], F), ad_mul_vv(c, I, G));
+      h[i] = ad_mul_vv(c, O, ad_tanh(c, st[i]));
+    }
+  }
+  const ad_t *top = hid + (l - 1) * b;
+  ad_t se = ad_const(c, 0.0);
+  for (int i = 0; i < b; ++i) {
+    yp[i] = ad_add_vv(c, ad_mul_vv(c, top[i], out_w[i]), out_b[i]);
+    ad_t ei = ad_exp(c, yp[i]);
+    se = i ? ad_add_vv(c, se, ei) : ei;
+  }
+  ad_t lse = ad_log(c, ad_add_vc(c, se, 2.0));
+  for (int i = 0; i < b; ++i) {
+    ad_t term = ad_mul_vc(c, ad_sub_vv(c, yp[i], lse), gold[i]);
+    total = (t || i) ? ad_add_vv(c, total, term) : term;
+  }
+  s[2 * lb] = total;
+}
+
 static void WL_FN(lstm)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
   (void)size;
   const int l = (int)data[0], nc = (int)data[1], b = (int)data[2], lb = l * b;
   const double *state0 = data + 3, *seq = state0 + 2 * lb;
-  const ad_t *in_w = x + 8 * lb, *out_w = in_w + b, *out_b = out_w + b;
-  ad_t *hid = s, *cell = s + lb, *u = s + 2 * lb, *yp = u + b;
+  ad_t *hid = s, *cell = s + lb;
   for (int j = 0; j < l; ++j)
     for (int i = 0; i < b; ++i) {
       hid[j * b + i] = ad_const(c, state0[2 * j * b + i]);
       cell[j * b + i] = ad_const(c, state0[2 * j * b + b + i]);
     }
-  ad_t total = ad_const(c, 0.0);
-  for (int t = 0; t + 1 < nc; ++t) {
-    const double *xt = seq + t * b, *gold = xt + b;
-    for (int i = 0; i < b; ++i) u[i] = ad_mul_vc(c, in_w[i], xt[i]);
-    for (int j = 0; j < l; ++j) {
-      const ad_t *w = x + 8 * j * b, *bias = w + 4 * b, *in = j ? hid + (j - 1) * b : u;
-      ad_t *h = hid + j * b, *st = cell + j * b;
-      for (int i = 0; i < b; ++i) {
-        ad_t F = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, in[i], w[i]), bias[i]));
-        ad_t I = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, h[i], w[b + i]), bias[b + i]));
-        ad_t O = ad_logistic(c, ad_add_vv(c, ad_mul_vv(c, in[i], w[2 * b + i]), bias[2 * b + i]));
-        ad_t G = ad_tanh(c, ad_add_vv(c, ad_mul_vv(c, h[i], w[3 * b + i]), bias[3 * b + i]));
-        st[i] = ad_add_vv(c, ad_mul_vv(c, st[i], F), ad_mul_vv(c, I, G));
-        h[i] = ad_mul_vv(c, O, ad_tanh(c, st[i]));
-      }
-    }
-    const ad_t *top = hid + (l - 1) * b;
-    ad_t se = ad_const(c, 0.0);
-    for (int i = 0; i < b; ++i) {
-      yp[i] = ad_add_vv(c, ad_mul_vv(c, top[i], out_w[i]), out_b[i]);
-      ad_t ei = ad_exp(c, yp[i]);
-      se = i ? ad_add_vv(c, se, ei) : ei;
-    }
-    ad_t lse = ad_log(c, ad_add_vc(c, se, 2.0));
-    for (int i = 0; i < b; ++i) {
-      ad_t term = ad_mul_vc(c, ad_sub_vv(c, yp[i], lse), gold[i]);
-      total = (t || i) ? ad_add_vv(c, total, term) : term;
-    }
-  }
-  y[0] = ad_div_vc(c, total, -(double)((nc - 1) * b));
+  s[2 * lb] = ad_const(c, 0.0);
+  lstm_env e = {l, b, seq, s + 2 * lb + 1, s + 2 * lb + 1 + b};
+  AD_STEPS(c, lstm_step, &e, sizeof e, nc - 1, 8 * lb + 3 * b, x, 2 * lb + 1, s); /* one step per character */
+  y[0] = ad_div_vc(c, s[2 * lb], -(double)((nc - 1) * b));
 }
 
 #endif

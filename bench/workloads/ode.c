@@ -13,7 +13,8 @@
  *   y <- y + h (k1 + 2 k2 + 2 k3 + k4) / 6.
  * x_i uniform in [0, 1) (GradBench: numpy's rand; here wl_rng), y0 = 0. Size s is row s of the table (n, steps):
  * rows 1-3 are small cases for checks (adlab's own), rows 4-12 GradBench's n in {1000, 10000, 100000} x s in
- * {1, 10, 100}, ordered by node count. Nodes: exactly steps (18 n - 4).
+ * {1, 10, 100}, ordered by node count. Nodes: exactly steps (18 n - 4). Each RK4 step is one AD_STEPS step
+ * (engines/ckpt/ad_steps.h: state y, parameters x), so the tape can checkpoint the integration.
  *
  * ode_adapt: the same system and objective with adlab's adaptive Runge-Kutta-Fehlberg 4(5) (E. Fehlberg, NASA
  * Technical Report R-315, 1969: the embedded pair below), advancing with the 5th-order solution.
@@ -249,32 +250,48 @@ const wl_info wl_info_ode_adapt = {WL_ode_adapt, "ode_adapt", "adaptive RKF45 on
 
 #else
 
+#include "../../engines/ckpt/ad_steps.h"
+
 /* z = f(x, y): z_0 = x_0 (the input itself, no op), z_i = x_i y_{i-1}. */
 static void ode_f(ad_ctx *c, int n, const ad_t *x, const ad_t *yv, ad_t *z) {
   z[0] = x[0];
   for (int i = 1; i < n; ++i) z[i] = ad_mul_vv(c, x[i], yv[i - 1]);
 }
 
+/* One RK4 step of ode: the state yv (n) from the parameters x (n); AD_STEPS's step (engines/ckpt/ad_steps.h). */
+typedef struct ode_env {
+  int n;
+  double h;
+  ad_t *ws; /* scratch: k1 .. k4, u (5 n) */
+} ode_env;
+
+static void ode_step(ad_ctx *c, const void *env, int k, const ad_t *x, ad_t *yv) {
+  (void)k;
+  const ode_env *e = (const ode_env *)env;
+  const int n = e->n;
+  const double h = e->h;
+  ad_t *k1 = e->ws, *k2 = k1 + n, *k3 = k2 + n, *k4 = k3 + n, *u = k4 + n;
+  ode_f(c, n, x, yv, k1);
+  for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k1[i], h / 2));
+  ode_f(c, n, x, u, k2);
+  for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k2[i], h / 2));
+  ode_f(c, n, x, u, k3);
+  for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k3[i], h));
+  ode_f(c, n, x, u, k4);
+  for (int i = 0; i < n; ++i) {
+    ad_t sum = ad_add_vv(c, ad_add_vv(c, ad_add_vv(c, k1[i], ad_mul_vc(c, k2[i], 2.0)), ad_mul_vc(c, k3[i], 2.0)),
+                         k4[i]);
+    yv[i] = ad_add_vv(c, yv[i], ad_div_vc(c, ad_mul_vc(c, sum, h), 6.0));
+  }
+}
+
 static void WL_FN(ode)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
   (void)size;
   const int n = (int)data[0], steps = (int)data[1];
-  const double h = 2.0 / steps;
-  ad_t *yv = s, *k1 = s + n, *k2 = k1 + n, *k3 = k2 + n, *k4 = k3 + n, *u = k4 + n;
+  ad_t *yv = s;
   for (int i = 0; i < n; ++i) yv[i] = x[n + i];
-  for (int st = 0; st < steps; ++st) {
-    ode_f(c, n, x, yv, k1);
-    for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k1[i], h / 2));
-    ode_f(c, n, x, u, k2);
-    for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k2[i], h / 2));
-    ode_f(c, n, x, u, k3);
-    for (int i = 0; i < n; ++i) u[i] = ad_add_vv(c, yv[i], ad_mul_vc(c, k3[i], h));
-    ode_f(c, n, x, u, k4);
-    for (int i = 0; i < n; ++i) {
-      ad_t sum = ad_add_vv(c, ad_add_vv(c, ad_add_vv(c, k1[i], ad_mul_vc(c, k2[i], 2.0)), ad_mul_vc(c, k3[i], 2.0)),
-                           k4[i]);
-      yv[i] = ad_add_vv(c, yv[i], ad_div_vc(c, ad_mul_vc(c, sum, h), 6.0));
-    }
-  }
+  ode_env e = {n, 2.0 / steps, s + n};
+  AD_STEPS(c, ode_step, &e, sizeof e, steps, n, x, n, yv); /* checkpointable: the state is yv */
   y[0] = yv[n - 1];
 }
 

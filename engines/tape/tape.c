@@ -25,6 +25,10 @@ static void fail(tape_t *t, ad_status s) {
   adc_sink(&t->args, tape__scratch_ap, tape__scratch_ai, TAPE_SCRATCH);
 }
 
+void tape_fail(tape_t *t, ad_status s) {
+  if (t && s != AD_OK) fail(t, t->status != AD_OK ? t->status : s);
+}
+
 tape_t *tape_new(void) {
   tape_t *t = (tape_t *)ad_calloc(sizeof *t);
   if (!t) return NULL;
@@ -55,6 +59,7 @@ void tape_reset(tape_t *t) {
   t->status = AD_OK;
   t->at_fail.statements = t->at_fail.arguments = 0;
   adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
+  if (t->ck_reset) t->ck_reset(t);
 }
 
 void tape_shrink(tape_t *t) {
@@ -146,7 +151,9 @@ void tape_clear_adjoints(tape_t *t) {
  * reach non-NULL, the careful sweep: a statement is reached when its adjoint is nonzero (a seed, or contributions)
  * or a reached statement took it as an argument; reached statements propagate p * a even when a is 0
  * (0 * Inf = NaN), the others nothing. Each visited slot of reach is cleared. Returns 0 when done. */
-AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, const tape_pos *p) {
+/* The sweep stops above statement `stop` (0: sweeps to the first statement) and then leaves *p just above it, with
+ * stop's adjoint written (the carried register); a sweep that returns a statement to go on from leaves *p as it was. */
+AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, tape_pos *p, uint32_t stop) {
   adc_reader sr = p->sr, ar = p->ar;
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
@@ -160,7 +167,9 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
     const tape_nargs *n = ADC_RLANE(&sr, tape_nargs);
     size_t cnt = sr.off;
     uint32_t s = (uint32_t)adc_reader_number(&sr);
-    while (cnt) {
+    const uint64_t cfirst = sr.chunk->first; /* statements numbered from cfirst: visit offsets [lo, cnt) */
+    const size_t lo = (uint64_t)stop + 1 > cfirst ? (size_t)((uint64_t)stop + 1 - cfirst) : 0;
+    while (cnt > lo) {
       --cnt;
       --s;
       const double a = carry; /* the adjoint of s is complete: every consumer of s comes after it */
@@ -205,6 +214,14 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
         if (i == prev) TAPE_MADD(carry, ap[j], a);
         else TAPE_MADD(adj[i], ap[j], a);
       }
+    }
+    if (lo) { /* stopped above `stop`, which is in this chunk */
+      adj[stop] = carry;
+      sr.off = lo;
+      ar.off = (size_t)(ap - abase);
+      p->sr = sr;
+      p->ar = ar;
+      return 0;
     }
     if (!sr.chunk->prev) break;
     adc__step_back(&sr);
@@ -255,8 +272,8 @@ static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t 
 /* The fast sweep from p; if it meets a zero-adjoint statement with a non-finite partial, the reach marks of the
  * statements above it, then the careful sweep from it. AD_ENOMEM if the marks (one byte per statement, kept for
  * later sweeps) cannot be allocated. */
-static ad_status tape__sweep(tape_t *t, tape_pos p) {
-  uint32_t at = tape__sweep_impl(t->adj, NULL, &p);
+static ad_status tape__sweep(tape_t *t, tape_pos *p, uint32_t stop) {
+  uint32_t at = tape__sweep_impl(t->adj, NULL, p, stop);
   if (AD_LIKELY(!at)) return AD_OK;
   size_t need = tape__next(t);
   if (t->reach_cap < need) {
@@ -265,8 +282,8 @@ static ad_status tape__sweep(tape_t *t, tape_pos p) {
     t->reach_cap = t->reach ? need : 0;
     if (!t->reach) return AD_ENOMEM;
   }
-  tape__mark(t->adj, t->reach, &p, at);
-  tape__sweep_impl(t->adj, t->reach, &p);
+  tape__mark(t->adj, t->reach, p, at);
+  tape__sweep_impl(t->adj, t->reach, p, stop);
   return AD_OK;
 }
 
@@ -275,15 +292,40 @@ static int tape__ready(const tape_t *t) { return t->status == AD_OK && t->adj &&
 ad_status tape_reverse(tape_t *t) {
   if (!t) return AD_EINVAL;
   if (!tape__ready(t)) return AD_ESTATE;
-  tape_pos p = {adc_reader_end(&t->st), adc_reader_end(&t->args)};
-  return tape__sweep(t, p);
+  if (t->ck_reverse) return tape__next(t) > 1 ? t->ck_reverse(t, tape__next(t) - 1) : AD_OK;
+  tape_pos p = tape_cursor_end(t);
+  return tape__sweep(t, &p, 0);
 }
 
 tape_pos tape__pos_at(const tape_t *t, uint32_t top) {
-  assert(top >= 1 && top < tape__next(t));
+  tape_pos p;
+  ad_status st = tape_cursor_at(t, top, &p);
+  assert(st == AD_OK);
+  (void)st;
+  return p;
+}
+
+ad_status tape_reverse_from(tape_t *t, uint32_t top) {
+  if (!t) return AD_EINVAL;
+  if (!tape__ready(t)) return AD_ESTATE;
+  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
+  if (t->ck_reverse) return t->ck_reverse(t, top);
+  tape_pos p;
+  tape_cursor_at(t, top, &p);
+  return tape__sweep(t, &p, 0);
+}
+
+tape_cursor tape_cursor_end(const tape_t *t) {
+  tape_cursor c = {adc_reader_end(&t->st), adc_reader_end(&t->args)};
+  return c;
+}
+
+ad_status tape_cursor_at(const tape_t *t, uint32_t top, tape_cursor *c) {
+  if (!t || !c) return AD_EINVAL;
+  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
   if (top == tape__next(t) - 1u) { /* the last statement: start from the cursors */
-    tape_pos end = {adc_reader_end(&t->st), adc_reader_end(&t->args)};
-    return end;
+    *c = tape_cursor_end(t);
+    return AD_OK;
   }
   adc_pos sp = adc_tell(&t->st);
   while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
@@ -301,13 +343,39 @@ tape_pos tape__pos_at(const tape_t *t, uint32_t top) {
     }
     ap.off += k;
   }
-  tape_pos p = {adc_reader_at(sp), adc_reader_at(ap)};
-  return p;
+  c->sr = adc_reader_at(sp);
+  c->ar = adc_reader_at(ap);
+  return AD_OK;
 }
 
-ad_status tape_reverse_from(tape_t *t, uint32_t top) {
-  if (!t) return AD_EINVAL;
+ad_status tape_sweep_down(tape_t *t, tape_cursor *c, uint32_t stop) {
+  if (!t || !c) return AD_EINVAL;
   if (!tape__ready(t)) return AD_ESTATE;
-  if (top == 0 || top >= tape__next(t)) return AD_EINVAL;
-  return tape__sweep(t, tape__pos_at(t, top));
+  return tape__sweep(t, c, stop);
+}
+
+tape_mark tape_tell(const tape_t *t) {
+  tape_mark m = {adc_tell(&t->st), adc_tell(&t->args)};
+  return m;
+}
+
+void tape_rewind(tape_t *t, tape_mark m) {
+  adc_rewind(&t->st, m.st);
+  adc_rewind(&t->args, m.args);
+  t->status = AD_OK;
+  t->at_fail.statements = t->at_fail.arguments = 0;
+}
+
+ad_status tape_adjoints_cover(tape_t *t) {
+  if (!t) return AD_EINVAL;
+  if (!t->adj) return AD_ESTATE;
+  size_t need = tape__next(t);
+  if (t->adj_cap >= need) return AD_OK;
+  size_t cap = need + need / 4; /* segments of varying length: grow with room */
+  double *a = (double *)ad_realloc(t->adj, t->adj_cap * sizeof(double), cap * sizeof(double));
+  if (!a) return AD_ENOMEM;
+  memset(a + t->adj_cap, 0, (cap - t->adj_cap) * sizeof(double));
+  t->adj = a;
+  t->adj_cap = cap;
+  return AD_OK;
 }

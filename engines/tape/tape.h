@@ -70,6 +70,12 @@ typedef struct tape_t {
   uint16_t *lreach;    /* per-lane reach marks (bit l: lane l) of a vector sweep that met a non-finite partial */
   size_t lreach_cap;
   struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
+  /* Checkpointing (engines/ckpt/ckpt_tape.h), all NULL without it: tape_reverse and tape_reverse_from hand the
+   * sweep to ck_reverse (which sweeps with tape_sweep_down between the regions it re-records), tape_reset calls
+   * ck_reset. */
+  ad_status (*ck_reverse)(struct tape_t *t, uint32_t top);
+  void (*ck_reset)(struct tape_t *t);
+  void *ck;
 } tape_t;
 
 typedef struct tape_stats {
@@ -101,7 +107,9 @@ tape_stats tape_get_stats(const tape_t *t);
 static inline tape_var tape_input(tape_t *t, double v);
 
 /* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
- * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset. */
+ * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset, and,
+ * with checkpointing attached (engines/ckpt/ckpt_tape.h), until the next reverse sweep, which may move it to make
+ * room for a re-recorded segment: read t->adj again after tape_reverse. */
 double *tape_adjoints(tape_t *t);
 /* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d): how an output is seeded, since a
  * variable stands for y.d times its statement. Nothing for a passive y. Call after tape_adjoints(). */
@@ -118,6 +126,36 @@ ad_status tape_reverse(tape_t *t);
  * top has a zero adjoint, in time proportional to top (a Jacobian's rows: seed one output, sweep from it).
  * Returns AD_EINVAL for NULL or top outside [1, statements], AD_ESTATE as tape_reverse. */
 ad_status tape_reverse_from(tape_t *t, uint32_t top);
+
+/* ---- Segments: what checkpointing needs (engines/ckpt/ckpt_tape.h) ---- */
+
+/* Where the recording stands (both streams' write cursors). */
+typedef struct tape_mark {
+  adc_pos st, args;
+} tape_mark;
+/* A position of a reverse sweep: the statements before it (and their arguments) are still to be visited. */
+typedef struct tape_cursor {
+  adc_reader sr, ar;
+} tape_cursor;
+
+/* The recording's end, to come back to with tape_rewind. */
+tape_mark tape_tell(const tape_t *t);
+/* Forgets every statement recorded after m (a mark of the current recording), keeping the chunks for reuse; clears
+ * an error met after m. */
+void tape_rewind(tape_t *t, tape_mark m);
+/* Makes the adjoint vector cover every statement recorded so far, keeping the values it holds (new slots zero).
+ * AD_ENOMEM (the vector unchanged), AD_ESTATE without an adjoint vector, AD_EINVAL for NULL. */
+ad_status tape_adjoints_cover(tape_t *t);
+/* A sweep cursor just above the last statement recorded, or just above statement top (1 <= top < next). */
+tape_cursor tape_cursor_end(const tape_t *t);
+ad_status tape_cursor_at(const tape_t *t, uint32_t top, tape_cursor *c);
+/* Sweeps the statements from *c down to, not including, statement stop, as tape_reverse does, and leaves *c just
+ * above stop. AD_ENOMEM as tape_reverse. The adjoint vector must cover the statements (tape_adjoints_cover). */
+ad_status tape_sweep_down(tape_t *t, tape_cursor *c, uint32_t stop);
+
+/* Sets the sticky status to s (if it is AD_OK) and sinks further recording, as a failed allocation does: for
+ * recording code outside tape.c (checkpointing) that meets an error. */
+void tape_fail(tape_t *t, ad_status s);
 
 /* ---- vector reverse mode: K adjoint lanes per sweep (tape_lanes.c) ----
  *
@@ -149,7 +187,8 @@ void tape_clear_adjoints_lanes(tape_t *t, uint32_t top);
 /* The vector reverse sweep over statements top, top - 1, ..., 1: per lane, what tape_reverse_from does with that
  * lane's seeds (every statement above top must have zero adjoints in every lane). Adds into the lane adjoints.
  * Returns AD_EINVAL for NULL, a lane count other than the one of the last tape_adjoints_lanes call, or top outside
- * [1, statements]; AD_ESTATE if the recording failed or no lane adjoints were requested; AD_ENOMEM if a sweep
+ * [1, statements]; AD_ESTATE if the recording failed, no lane adjoints were requested or checkpointing is
+ * attached (ckpt_tape.h: its segments are re-recorded by the one-adjoint sweep only); AD_ENOMEM if a sweep
  * that met a non-finite partial cannot allocate its reach marks (two bytes per statement, kept); AD_OK otherwise. */
 ad_status tape_reverse_lanes_from(tape_t *t, int lanes, uint32_t top);
 /* The same from the last statement (the whole recording). */
@@ -163,11 +202,9 @@ ad_status tape_reverse_lanes(tape_t *t, int lanes);
 #define TAPE_MADD(acc, p, a) ((acc) += (p) * (a))
 #endif
 
-/* Internal: where a reverse sweep stands. sr's first sr.off statements (and those of every chunk before it) are
- * still to be visited, last to first; ar stands just past the arguments of the last of them. */
-typedef struct tape_pos {
-  adc_reader sr, ar;
-} tape_pos;
+/* Internal: where a reverse sweep stands (a tape_cursor): sr's first sr.off statements (and those of every chunk
+ * before it) are still to be visited, last to first; ar stands just past the arguments of the last of them. */
+typedef tape_cursor tape_pos;
 /* Internal: the position of a sweep that starts at statement top (1 <= top < tape__next(t)). */
 tape_pos tape__pos_at(const tape_t *t, uint32_t top);
 

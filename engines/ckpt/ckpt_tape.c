@@ -1,0 +1,367 @@
+/* ckpt_tape.c: checkpointed time steps on the tape engine (see ckpt_tape.h). */
+#include "ckpt_tape.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* One AD_STEPS region of the current recording. */
+typedef struct ck_region {
+  ckpt_tape_fn fn;
+  void *env;
+  size_t env_size;
+  int np, ns;
+  tape_var *p;         /* the parameters (np) */
+  tape_var *s0;        /* the state before step 0 (ns), as recorded */
+  uint64_t steps;
+  uint32_t border[2];  /* first statement of each block of ns border statements (outputs of a step, push0) */
+  uint32_t lo;         /* the main sweep stops above this statement (the last border statement) */
+  ckpt_plan plan;
+  double *slot;        /* plan.slots * ns values */
+  int swept;           /* a reverse sweep ran: the forward sweep's checkpoints are gone */
+} ck_region;
+
+typedef struct ck_state {
+  ckpt_spec spec;
+  ck_region *r;
+  size_t n, cap;
+  tape_var *wv; /* working variables: state (ns) then passive parameters (np) */
+  double *w;    /* the current state's values (ns) */
+  size_t wcap;  /* ns + np the work buffers hold */
+  ckpt_tape_stats stats;
+} ck_state;
+
+static const ckpt_spec *ck_default;
+static ckpt_spec ck_default_spec;
+
+void ckpt_tape_set_default(const ckpt_spec *sp) {
+  if (sp) ck_default_spec = *sp;
+  ck_default = sp ? &ck_default_spec : NULL;
+}
+const ckpt_spec *ckpt_tape_default(void) { return ck_default; }
+
+/* ---- accounted allocation ---- */
+
+static void *ck_alloc(ck_state *ck, size_t n) {
+  void *p = ad_malloc(n ? n : 1);
+  if (p) {
+    ck->stats.bytes_now += n;
+    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
+  }
+  return p;
+}
+static void ck_release(ck_state *ck, void *p, size_t n) {
+  if (!p) return;
+  ad_free(p, n ? n : 1);
+  ck->stats.bytes_now -= n;
+}
+static void ck_note_plan(ck_state *ck, const ckpt_plan *pl, int sign) {
+  size_t b = pl->cap * sizeof *pl->act;
+  if (sign > 0) {
+    ck->stats.bytes_now += b;
+    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
+  } else {
+    ck->stats.bytes_now -= b;
+  }
+}
+
+static void region_free(ck_state *ck, ck_region *r) {
+  ck_release(ck, r->env, r->env_size);
+  ck_release(ck, r->p, (size_t)r->np * sizeof(tape_var));
+  ck_release(ck, r->s0, (size_t)r->ns * sizeof(tape_var));
+  ck_release(ck, r->slot, (size_t)r->plan.slots * r->ns * sizeof(double));
+  ck_note_plan(ck, &r->plan, -1);
+  ckpt_plan_free(&r->plan);
+  memset(r, 0, sizeof *r);
+}
+
+/* tape_reset: the regions belong to the recording being forgotten. */
+static void ck_reset(tape_t *t) {
+  ck_state *ck = (ck_state *)t->ck;
+  for (size_t j = 0; j < ck->n; ++j) region_free(ck, &ck->r[j]);
+  ck->n = 0;
+  uint64_t peak = ck->stats.bytes_peak, now = ck->stats.bytes_now;
+  memset(&ck->stats, 0, sizeof ck->stats);
+  ck->stats.bytes_peak = peak;
+  ck->stats.bytes_now = now;
+  ck->stats.chosen = ck->spec;
+}
+
+static ad_status ck_reverse(tape_t *t, uint32_t top);
+
+ad_status ckpt_tape_attach(tape_t *t, ckpt_spec sp) {
+  if (!t) return AD_EINVAL;
+  ckpt_tape_detach(t);
+  ck_state *ck = (ck_state *)ad_calloc(sizeof *ck);
+  if (!ck) return AD_ENOMEM;
+  ck->spec = sp;
+  ck->stats.chosen = sp;
+  t->ck = ck;
+  t->ck_reset = ck_reset;
+  t->ck_reverse = ck_reverse;
+  return AD_OK;
+}
+
+void ckpt_tape_detach(tape_t *t) {
+  if (!t || !t->ck) return;
+  ck_state *ck = (ck_state *)t->ck;
+  ck_reset(t);
+  ck_release(ck, ck->wv, ck->wcap * sizeof(tape_var));
+  ck_release(ck, ck->w, ck->wcap * sizeof(double));
+  ad_free(ck->r, ck->cap * sizeof *ck->r);
+  ad_free(ck, sizeof *ck);
+  t->ck = NULL;
+  t->ck_reset = NULL;
+  t->ck_reverse = NULL;
+}
+
+ckpt_tape_stats ckpt_tape_get_stats(const tape_t *t) {
+  ckpt_tape_stats s;
+  memset(&s, 0, sizeof s);
+  if (!t || !t->ck) return s;
+  s = ((const ck_state *)t->ck)->stats;
+  s.recomputed = s.evaluations > s.steps ? s.evaluations - s.steps : 0;
+  return s;
+}
+
+/* ---- steps ---- */
+
+/* The variable standing for output v of a step: a statement of its own (a copy with partial v.d of an active v, an
+ * independent-like statement for a passive one), so that every schedule passes states between steps the same way. */
+AD_INLINE tape_var boundary(tape_t *t, tape_var v) {
+  tape_var r;
+  r.v = v.v;
+  r.d = 1.0;
+  r.i = v.i ? tape__push1(t, v.i, v.d) : tape__push0(t);
+  return r;
+}
+
+/* Records steps [a, b) from vars (ns, updated), each step's outputs passed through boundary statements. */
+static void record_steps(tape_t *t, ck_state *ck, const ck_region *r, uint64_t a, uint64_t b, tape_var *vars) {
+  for (uint64_t k = a; k < b; ++k) {
+    r->fn(t, r->env, (int)k, r->p, vars);
+    for (int i = 0; i < r->ns; ++i) vars[i] = boundary(t, vars[i]);
+  }
+  ck->stats.evaluations += b - a;
+}
+
+/* Steps [a, b) on values only, from and into ck->w: passive copies of the state and the parameters, so the ops
+ * record nothing (anything a misbehaving step records is dropped). */
+static void advance(tape_t *t, ck_state *ck, const ck_region *r, uint64_t a, uint64_t b) {
+  tape_var *sv = ck->wv, *pv = ck->wv + r->ns;
+  for (int j = 0; j < r->np; ++j) pv[j].v = r->p[j].v, pv[j].d = 0.0, pv[j].i = 0;
+  for (int i = 0; i < r->ns; ++i) sv[i].v = ck->w[i], sv[i].d = 0.0, sv[i].i = 0;
+  tape_mark m = tape_tell(t);
+  ad_status before = tape_status(t);
+  for (uint64_t k = a; k < b; ++k) r->fn(t, r->env, (int)k, pv, sv);
+  if (before == AD_OK) tape_rewind(t, m);
+  for (int i = 0; i < r->ns; ++i) ck->w[i] = sv[i].v;
+  ck->stats.evaluations += b - a;
+}
+
+/* Runs a non-REVERSE action. */
+static void act(tape_t *t, ck_state *ck, ck_region *r, const ckpt_action *x) {
+  size_t ns = (size_t)r->ns;
+  switch (x->kind) {
+  case CKPT_ADVANCE: advance(t, ck, r, x->a, x->b); break;
+  case CKPT_STORE: memcpy(r->slot + x->slot * ns, ck->w, ns * sizeof(double)); break;
+  case CKPT_RESTORE: memcpy(ck->w, r->slot + x->slot * ns, ns * sizeof(double)); break;
+  default: assert(0 && "REVERSE is not run here");
+  }
+}
+
+/* The step's input variables for a segment starting at a: the region's own inputs at step 0, else the current values
+ * standing for border block `blk`. */
+static void segment_inputs(const ck_state *ck, const ck_region *r, uint64_t a, int blk, tape_var *vars) {
+  for (int i = 0; i < r->ns; ++i) {
+    if (a == 0) {
+      vars[i] = r->s0[i];
+    } else {
+      vars[i].v = ck->w[i];
+      vars[i].d = 1.0;
+      vars[i].i = r->border[blk] + (uint32_t)i;
+    }
+  }
+}
+
+static ad_status work_buffers(ck_state *ck, size_t need) {
+  if (ck->wcap >= need) return AD_OK;
+  ck_release(ck, ck->wv, ck->wcap * sizeof(tape_var));
+  ck_release(ck, ck->w, ck->wcap * sizeof(double));
+  ck->wv = (tape_var *)ck_alloc(ck, need * sizeof(tape_var));
+  ck->w = (double *)ck_alloc(ck, need * sizeof(double));
+  ck->wcap = need;
+  if (!ck->wv || !ck->w) {
+    ck_release(ck, ck->wv, ck->wv ? need * sizeof(tape_var) : 0);
+    ck_release(ck, ck->w, ck->w ? need * sizeof(double) : 0);
+    ck->wv = NULL, ck->w = NULL, ck->wcap = 0;
+    return AD_ENOMEM;
+  }
+  return AD_OK;
+}
+
+/* The bytes one step's tape takes, measured by recording step 0 from s and dropping it: statements (1 byte and an
+ * 8-byte adjoint each) and arguments (12 bytes each), boundary statements included. */
+static uint64_t measure_step(tape_t *t, ck_state *ck, ckpt_tape_fn fn, const void *env, const tape_var *p, int ns,
+                             const tape_var *s) {
+  tape_var *vars = ck->wv;
+  memcpy(vars, s, (size_t)ns * sizeof *vars);
+  tape_stats a = tape_get_stats(t);
+  tape_mark m = tape_tell(t);
+  fn(t, env, 0, p, vars);
+  for (int i = 0; i < ns; ++i) vars[i] = boundary(t, vars[i]);
+  tape_stats b = tape_get_stats(t);
+  tape_rewind(t, m);
+  ck->stats.evaluations += 1;
+  return (b.statements - a.statements) * (1 + sizeof(double)) + (b.arguments - a.arguments) * 12;
+}
+
+void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_size, int n_steps, int np,
+                     const tape_var *p, int ns, tape_var *s) {
+  ck_state *ck = (ck_state *)t->ck;
+  if (!ck) { /* no schedule: record through */
+    for (int k = 0; k < n_steps; ++k) fn(t, env, k, p, s);
+    return;
+  }
+  if (n_steps <= 0) return;
+  if (tape_status(t) != AD_OK) { /* the recording failed already: keep the values right, record nothing */
+    for (int k = 0; k < n_steps; ++k) fn(t, env, k, p, s);
+    return;
+  }
+  ad_status st = work_buffers(ck, (size_t)ns + (size_t)np);
+  if (st != AD_OK) {
+    tape_fail(t, st);
+    return;
+  }
+  ckpt_spec sp = ck->spec;
+  ck->stats.steps += (uint64_t)n_steps;
+  ck->stats.regions += 1;
+  if (sp.kind == CKPT_BUDGET) {
+    uint64_t T = measure_step(t, ck, fn, env, p, ns, s);
+    ck->stats.step_bytes = T;
+    /* Two step tapes at once: the steps recorded in place stay while a segment is re-recorded above them. */
+    st = ckpt_choose(sp.arg, (uint64_t)ns * sizeof(double), 2 * T, (uint64_t)n_steps, &sp);
+    if (st != AD_OK) {
+      tape_fail(t, st);
+      return;
+    }
+  }
+  ck->stats.chosen = sp;
+  if (sp.kind == CKPT_STORE_ALL || n_steps == 1) { /* everything in place, through the same boundary statements */
+    ck_region tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.fn = fn, tmp.env = (void *)(uintptr_t)env, tmp.p = (tape_var *)(uintptr_t)p, tmp.ns = ns;
+    record_steps(t, ck, &tmp, 0, (uint64_t)n_steps, s);
+    return;
+  }
+  /* A checkpointed region. */
+  if (ck->n == ck->cap) {
+    size_t cap = ck->cap ? 2 * ck->cap : 4;
+    ck_region *nr = (ck_region *)ad_realloc(ck->r, ck->cap * sizeof *nr, cap * sizeof *nr);
+    if (!nr) {
+      tape_fail(t, AD_ENOMEM);
+      return;
+    }
+    ck->r = nr;
+    ck->cap = cap;
+  }
+  ck_region *r = &ck->r[ck->n];
+  memset(r, 0, sizeof *r);
+  r->fn = fn;
+  r->np = np;
+  r->ns = ns;
+  r->steps = (uint64_t)n_steps;
+  st = ckpt_plan_make(&r->plan, sp, r->steps);
+  if (st == AD_OK) {
+    ck_note_plan(ck, &r->plan, +1);
+    r->env_size = env_size;
+    r->env = ck_alloc(ck, env_size);
+    r->p = (tape_var *)ck_alloc(ck, (size_t)np * sizeof(tape_var));
+    r->s0 = (tape_var *)ck_alloc(ck, (size_t)ns * sizeof(tape_var));
+    r->slot = (double *)ck_alloc(ck, (size_t)r->plan.slots * ns * sizeof(double));
+    if (!r->env || !r->p || !r->s0 || !r->slot) st = AD_ENOMEM;
+  }
+  if (st != AD_OK) {
+    region_free(ck, r);
+    tape_fail(t, st);
+    return;
+  }
+  ++ck->n;
+  memcpy(r->env, env, env_size);
+  memcpy(r->p, p, (size_t)np * sizeof(tape_var));
+  memcpy(r->s0, s, (size_t)ns * sizeof(tape_var));
+  ck->stats.slots = r->plan.slots;
+  ck->stats.slot_bytes = (uint64_t)r->plan.slots * ns * sizeof(double);
+  /* Two blocks of border statements: the inputs of the segment recorded in place read block 0. */
+  for (int blk = 0; blk < 2; ++blk) {
+    r->border[blk] = tape__next(t);
+    for (int i = 0; i < ns; ++i) tape__push0(t);
+  }
+  r->lo = tape__next(t) - 1;
+  /* The forward sweep: the plan's actions up to its first REVERSE, then that one in place. */
+  for (int i = 0; i < ns; ++i) ck->w[i] = s[i].v;
+  for (size_t j = 0; j < r->plan.first_reverse; ++j) act(t, ck, r, &r->plan.act[j]);
+  const ckpt_action *fr = &r->plan.act[r->plan.first_reverse];
+  assert(fr->kind == CKPT_REVERSE && fr->b == r->steps);
+  segment_inputs(ck, r, fr->a, 0, s);
+  record_steps(t, ck, r, fr->a, fr->b, s);
+}
+
+/* ---- the reverse sweep ---- */
+
+/* The reverse sweep of region r's steps below the ones recorded in place, after the main sweep gathered the adjoints
+ * of their inputs in border block 0. */
+static ad_status region_reverse(tape_t *t, ck_state *ck, ck_region *r) {
+  const ckpt_plan *pl = &r->plan;
+  if (r->swept) /* the checkpoints of the forward sweep: again from the first one */
+    for (size_t j = 0; j < pl->first_reverse; ++j) act(t, ck, r, &pl->act[j]);
+  r->swept = 1;
+  tape_var *vars = ck->wv;
+  int cur = 0; /* the block holding the adjoints of the next segment's outputs */
+  for (size_t j = pl->first_reverse + 1; j < pl->n; ++j) {
+    const ckpt_action *x = &pl->act[j];
+    if (x->kind != CKPT_REVERSE) {
+      act(t, ck, r, x);
+      continue;
+    }
+    int other = cur ^ 1;
+    tape_mark m = tape_tell(t);
+    uint32_t base = tape__next(t);
+    segment_inputs(ck, r, x->a, other, vars);
+    record_steps(t, ck, r, x->a, x->b, vars);
+    ad_status st = tape_status(t);
+    if (st == AD_OK) st = tape_adjoints_cover(t);
+    if (st != AD_OK) {
+      tape_rewind(t, m);
+      return st;
+    }
+    double *adj = t->adj;
+    uint32_t top = tape__next(t) - 1;
+    memset(adj + base, 0, ((size_t)top + 1 - base) * sizeof(double));
+    for (int i = r->ns; i-- > 0;) { /* seed the outputs' copies (fresh statements: = is +=) */
+      adj[vars[i].i] = adj[r->border[cur] + (uint32_t)i];
+      adj[r->border[cur] + (uint32_t)i] = 0.0;
+    }
+    if (x->a) memset(adj + r->border[other], 0, (size_t)r->ns * sizeof(double));
+    tape_cursor c = tape_cursor_end(t);
+    st = tape_sweep_down(t, &c, base - 1);
+    tape_rewind(t, m);
+    if (st != AD_OK) return st;
+    cur = other;
+  }
+  return AD_OK;
+}
+
+static ad_status ck_reverse(tape_t *t, uint32_t top) {
+  ck_state *ck = (ck_state *)t->ck;
+  tape_cursor c;
+  ad_status st = tape_cursor_at(t, top, &c);
+  for (size_t j = ck->n; st == AD_OK && j-- > 0;) {
+    ck_region *r = &ck->r[j];
+    if (r->lo >= top) continue; /* above the outputs swept: nothing of it is reached */
+    st = tape_sweep_down(t, &c, r->lo);
+    if (st == AD_OK) st = region_reverse(t, ck, r);
+  }
+  if (st == AD_OK) st = tape_sweep_down(t, &c, 0);
+  if (t->reach) memset(t->reach, 0, t->reach_cap); /* marks left on statements below a segment's start */
+  return st;
+}
