@@ -5,7 +5,7 @@
 #define ENG_TAPE_API eng_tape
 #define ENG_TAPE_NAME "tape"
 #endif
-#include "../../engines/tape/tape_ops.h"
+#include "../../engines/tape/tape_array.h"
 
 #define ENG_SESSION_FIELDS tape_t *tape;
 #include "eng_session.inc"
@@ -32,7 +32,7 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
   tape_t *t = s->tape;
   tape_reset(t);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = tape_input(t, x[i]);
-  s->fn(t, s->size, s->data, s->x, s->y, s->s);
+  sess_run(s, t); /* array errors are in the tape's status too */
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
   return tape_status(t);

@@ -65,7 +65,21 @@ typedef struct tape_t {
   uint8_t *reach;      /* reach marks of a sweep that met a non-finite partial (zero between sweeps) */
   size_t reach_cap;
   struct tape_stats_at_fail { uint64_t statements, arguments; } at_fail; /* what was recorded before an error */
+  struct tape_arrays *arrays; /* array ops' records and arena (tape_array.h); NULL until an array op records */
 } tape_t;
+
+/* The argument count of an array op's statement (tape_array.h): it has no arguments in the argument stream; the
+ * reverse sweep hands it to tape__arrays_stmt. */
+#define TAPE_NARGS_ARRAY 255u
+/* Hooks of the array side (tape_array.c), called by tape.c; all accept NULL. */
+void tape__arrays_free(struct tape_arrays *A);
+void tape__arrays_reset(struct tape_arrays *A);
+uint64_t tape__arrays_bytes_used(const struct tape_arrays *A);
+uint64_t tape__arrays_bytes_held(const struct tape_arrays *A);
+/* Before a sweep: zeroed array adjoints and reach flags; AD_ENOMEM if they cannot be allocated. */
+ad_status tape__arrays_begin(struct tape_arrays *A);
+/* Visits array statement s in a sweep (reach: NULL in the fast sweep; propagate 0: reach marks only). */
+void tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate);
 
 typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */

@@ -1,0 +1,16 @@
+/* dual_array.h: arrays for the dual engine, for now the fallback over its scalar ops (ad_array_generic.h): one
+ * dual variable per element, correct and bit-identical with the native engines, at the scalar engine's cost.
+ * Native dual arrays are the next step (design: ad_array.h).
+ *
+ *   #include "dual/dual_array.h"
+ *   ad_arr X = ad_arr_stack(c, x, n);
+ *   ad_t f = ad_arr_sum(c, ad_arr_sqr(c, X));
+ *   if (ad_arr_status(c) != AD_OK) ...       // then ad_arena_reset(ad_arena_default()) before the next recording
+ */
+#ifndef DUAL_ARRAY_H
+#define DUAL_ARRAY_H
+
+#include "dual_ops.h"
+#include "../ad_array_generic.h"
+
+#endif
