@@ -77,8 +77,14 @@ void ad_arena_free(ad_arena *a) {
   memset(a, 0, sizeof *a);
 }
 
-static __thread ad_arena ad__default_arena;
-ad_arena *ad_arena_default(void) { return &ad__default_arena; }
+static __thread ad_arena ad__own_arena; /* the thread's arena when no driver chose one */
+static __thread ad_arena *ad__cur_arena;
+ad_arena *ad_arena_default(void) { return ad__cur_arena ? ad__cur_arena : &ad__own_arena; }
+ad_arena *ad_arena_use(ad_arena *a) {
+  ad_arena *prev = ad__cur_arena;
+  ad__cur_arena = a;
+  return prev;
+}
 
 const char *const ad_aop_name[AD_AOP_COUNT] = {
 #define AD_AOP(name, in, out, torch, doc) #name,

@@ -32,8 +32,9 @@
  * records) from the arena, which grows by a new chunk when full. The tape's arena is in its context
  * (tape_array.h) and is reset with tape_reset and freed with tape_free. The primal and dual engines have no
  * context (their ad_ctx is NULL), nor do graph and replay have a field for it yet: their arrays come from the
- * calling thread's default arena, ad_arena_default(), which their driver resets before each evaluation. An array
- * is valid until its arena is reset. Constant data arrays (ad_arr_data) are not copied: the data must outlive the
+ * calling thread's current arena, ad_arena_default(), which the driver owns and chooses with ad_arena_use (the
+ * benchmark session holds one, resets it before each evaluation and frees it when it closes). An array is valid
+ * until its arena is reset. Constant data arrays (ad_arr_data) are not copied: the data must outlive the
  * arrays made from it.
  *
  * ERRORS. A failed allocation or a bad argument (mismatched shapes, an out-of-range slice, index or axis, a
@@ -100,8 +101,12 @@ void ad_arena_reset(ad_arena *a);
 void ad_arena_free(ad_arena *a);
 /* Records error s unless an error is already recorded (the first wins). */
 void ad_arena_fail(ad_arena *a, ad_status s);
-/* The calling thread's default arena (primal, dual and the fallback engines take array memory from it). */
+/* The calling thread's current arena: primal, dual and the fallback engines take array memory from it. It is the
+ * arena last passed to ad_arena_use, or (none, or NULL) an arena of the thread's own, which is never freed. */
 ad_arena *ad_arena_default(void);
+/* Makes a the calling thread's current arena (NULL: the thread's own); returns the previous choice (NULL for the
+ * thread's own). A driver owns its arena: it sets it around a computation and frees it when done. */
+ad_arena *ad_arena_use(ad_arena *a);
 
 /* ---- Shapes ------------------------------------------------------------------------------------------------------ */
 

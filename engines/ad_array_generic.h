@@ -14,8 +14,8 @@
  * Differences from the native engines, beyond cost: max and max_axis are chains of fmax_vv, so a tie among the
  * largest elements splits the gradient by the pairwise rule of ad_ops.def (half at each tie) rather than evenly;
  * constant data arrays become ad_const elements when an op needs them as variables.
- * Memory: the element arrays come from the calling thread's default arena (ad_arena_default()), which the driver
- * resets before each recording; the engine's own nodes live in its context as usual.
+ * Memory: the element arrays come from the calling thread's current arena (ad_arena_default(), chosen by the
+ * driver with ad_arena_use and reset by it before each recording); the engine's own nodes live in its context as usual.
  * Include after the engine's <engine>_ops.h.
  */
 #ifndef AD_ARRAY_GENERIC_H

@@ -5,7 +5,7 @@
  *   #include "dual/dual_array.h"
  *   ad_arr X = ad_arr_stack(c, x, n);
  *   ad_t f = ad_arr_sum(c, ad_arr_sqr(c, X));
- *   if (ad_arr_status(c) != AD_OK) ...       // then ad_arena_reset(ad_arena_default()) before the next recording
+ *   if (ad_arr_status(c) != AD_OK) ...       // the thread's current arena holds the elements (ad_array.h)
  */
 #ifndef DUAL_ARRAY_H
 #define DUAL_ARRAY_H

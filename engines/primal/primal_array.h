@@ -4,7 +4,7 @@
  *   double x[3] = {1, 2, 3};
  *   ad_arr X = ad_arr_stack(NULL, x, 3);                       // copies the three values
  *   double f = ad_arr_sum(NULL, ad_arr_exp(NULL, X));          // e + e^2 + e^3
- *   ad_arena_reset(ad_arena_default());                         // the arrays' memory, all at once
+ *   ad_arena_reset(ad_arena_default());                         // the arrays' memory, all at once (ad_array.h)
  *
  * An ad_arr holds its values (v) and shape. Elementwise ops call the kernels of ad_kernels.h (SLEEF's vector
  * builds), which compute the bits of the scalar ops; reductions and products sum left to right in the order every

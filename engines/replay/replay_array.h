@@ -5,7 +5,7 @@
  *   #include "replay/replay_array.h"
  *   ad_arr X = ad_arr_stack(c, x, n);
  *   ad_t f = ad_arr_sum(c, ad_arr_sqr(c, X));
- *   if (ad_arr_status(c) != AD_OK) ...       // then ad_arena_reset(ad_arena_default()) before the next recording
+ *   if (ad_arr_status(c) != AD_OK) ...       // the thread's current arena holds the elements (ad_array.h)
  */
 #ifndef REPLAY_ARRAY_H
 #define REPLAY_ARRAY_H
