@@ -15,7 +15,7 @@
  * THE ARRAY TYPE. Every engine defines `ad_arr` beside `ad_t`: a 1-D (n) or 2-D (rows x cols, row-major) array of
  * variables, passed by value (a small struct: pointers and a shape). What it holds per engine:
  *   primal  the values (double *);
- *   dual    the values and the tangents (two double arrays; tangents NULL when no element has one);
+ *   dual    the values and the tangents (two double arrays; tangents NULL when no element has one; dual_array.h);
  *   tape    the values, and where its adjoints live (the record that made it, an offset in the tape's array
  *           adjoint space): the tape records ONE statement per array op (tape/tape_array.h says what it stores);
  *   graph, replay: the FALLBACK (ad_array_generic.h): an array of the engine's own scalar variables, one node or
@@ -60,7 +60,22 @@
  *
  * THE OPS. Elementwise: every op of ad_ops.def, with the value and partials of its line (no second copy of a rule).
  * Beyond: the list ad_array_ops.def (sum, sum_axis, max, max_axis, dot, mv, mm with transposes, slice, gather,
- * stack, get, reshape), which gives their names and PyTorch grad_fn names once.
+ * stack, get, reshape), which gives their names and PyTorch grad_fn names once. Every engine's <engine>_array.h
+ * defines, with the same names (c is the engine's context, NULL for primal and dual):
+ *   ad_arr  ad_arr_stack(c, const ad_t *x, int64_t n)        n scalar variables as a 1-D array
+ *   ad_arr  ad_arr_data(c, const double *d, int64_t n)       constant data, 1-D (reshape for 2-D)
+ *   ad_t    ad_arr_get(c, X, int64_t i)                      element i, row-major
+ *   ad_arr  ad_arr_slice(c, X, lo, hi), ad_arr_row(c, X, r), ad_arr_reshape(c, X, rows, cols)  views
+ *                                                            (reshape rows 0: 1-D of cols)
+ *   ad_arr  ad_arr_gather(c, X, const int32_t *idx, int64_t n)
+ *   ad_arr  ad_arr_<op>(c, X[, Y | k])                       every op of ad_ops.def, by its kind (U, VV, VC, CV)
+ *   ad_arr  ad_arr_<op>_bs(c, X, ad_t s), ad_arr_<op>_as(c, ad_t s, Y)   VV ops with a scalar variable
+ *   ad_t    ad_arr_sum(c, X), ad_arr_max(c, X), ad_arr_dot(c, X, Y)
+ *   ad_arr  ad_arr_sum_axis(c, X, axis), ad_arr_max_axis(c, X, axis)     axis 0: over rows; 1: over columns
+ *   ad_arr  ad_arr_mv(c, A, int transA, x), ad_arr_mm(c, A, int transA, B, int transB)
+ *   int64_t ad_arr_n(X);  ad_status ad_arr_status(c)
+ * Phase 1 leaves out: row broadcasting, cumulative sums, empty arrays, array outputs seeded directly (reduce them
+ * or read elements), native graph and replay array nodes.
  */
 #ifndef AD_ARRAY_H
 #define AD_ARRAY_H
