@@ -212,6 +212,70 @@ static void test_structural(void) {
   }
 }
 
+/* The non-finite policy of ad_ops.def across scalar and array statements: program q in array or scalar form at
+ * x (4), y (4, y[1] = 0 where sqrt has an infinite partial); gradient into g (8).
+ *  q 0: f = sum(X) + 0 * sum(sqrt(Y)): sqrt is reached with a zero adjoint: d/dy1 = 0 * Inf = NaN;
+ *  q 1: f = sum(exp(X)) + sum(sin(X)) with an unused sqrt(y1) * y2 between them (an unreached infinite partial:
+ *       the fast sweep hands over to the careful one there): d/dy = 0, no NaN;
+ *  q 2: f = sum(X * g), g = sum(sqrt(Y)) * 0 broadcast: reached through an array op with zero adjoints. */
+static void nonfinite_program(int q, int arr, double *g) {
+  double xv[4] = {0.5, -1.0, 2.0, 0.25}, yv[4] = {1.0, 0.0, 4.0, 2.0};
+  tape_t *t = tape_new();
+  tape_var x[4], y[4], f;
+  for (int i = 0; i < 4; ++i) x[i] = tape_input(t, xv[i]);
+  for (int i = 0; i < 4; ++i) y[i] = tape_input(t, yv[i]);
+  if (arr) {
+    ad_arr X = ad_arr_stack(t, x, 4), Y = ad_arr_stack(t, y, 4);
+    if (q == 0) f = ad_add_vv(t, ad_arr_sum(t, X), ad_mul_vc(t, ad_arr_sum(t, ad_arr_sqrt(t, Y)), 0.0));
+    else if (q == 1) {
+      tape_var a = ad_arr_sum(t, ad_arr_exp(t, X));
+      tape_var unused = ad_mul_vv(t, ad_sqrt(t, y[1]), y[2]);
+      (void)unused;
+      f = ad_add_vv(t, a, ad_arr_sum(t, ad_arr_sin(t, X)));
+    } else
+      f = ad_arr_sum(t, ad_arr_mul_vv_bs(t, X, ad_mul_vc(t, ad_arr_sum(t, ad_arr_sqrt(t, Y)), 0.0)));
+  } else {
+    tape_var sx = x[0], sy = ad_sqrt(t, y[0]);
+    for (int i = 1; i < 4; ++i) sx = ad_add_vv(t, sx, x[i]), sy = ad_add_vv(t, sy, ad_sqrt(t, y[i]));
+    if (q == 0) f = ad_add_vv(t, sx, ad_mul_vc(t, sy, 0.0));
+    else if (q == 1) {
+      tape_var a = ad_exp(t, x[0]);
+      for (int i = 1; i < 4; ++i) a = ad_add_vv(t, a, ad_exp(t, x[i]));
+      tape_var unused = ad_mul_vv(t, ad_sqrt(t, y[1]), y[2]);
+      (void)unused;
+      tape_var b = ad_sin(t, x[0]);
+      for (int i = 1; i < 4; ++i) b = ad_add_vv(t, b, ad_sin(t, x[i]));
+      f = ad_add_vv(t, a, b);
+    } else {
+      tape_var k = ad_mul_vc(t, sy, 0.0);
+      f = ad_mul_vv(t, x[0], k);
+      for (int i = 1; i < 4; ++i) f = ad_add_vv(t, f, ad_mul_vv(t, x[i], k));
+    }
+  }
+  CHECK(tape_status(t) == AD_OK);
+  double *adj = tape_adjoints(t);
+  tape_seed(t, f, 1.0);
+  CHECK(tape_reverse(t) == AD_OK);
+  for (int i = 0; i < 4; ++i) g[i] = adj[x[i].i], g[4 + i] = adj[y[i].i];
+  tape_free(t);
+}
+
+static void test_nonfinite(void) {
+  for (int q = 0; q < 3; ++q) {
+    double ga[8], gs[8];
+    nonfinite_program(q, 1, ga);
+    nonfinite_program(q, 0, gs);
+    for (int i = 0; i < 8; ++i)
+      CHECKF((ga[i] != ga[i] && gs[i] != gs[i]) || fabs(ga[i] - gs[i]) <= 1e-14 * (1 + fabs(gs[i])),
+             "non-finite program %d, entry %d: array %g, scalar %g", q, i, ga[i], gs[i]);
+  }
+  double g[8];
+  nonfinite_program(0, 1, g);
+  CHECK(g[0] == 1.0 && g[4] == 0.0 && g[5] != g[5]); /* (1, ..., 0, NaN, ...) */
+  nonfinite_program(1, 1, g);
+  CHECK(g[5] == 0.0 && g[6] == 0.0);
+}
+
 /* Ties in max share the gradient evenly (AmaxBackward0). */
 static void test_max_ties(void) {
   tape_t *t = tape_new();
@@ -434,6 +498,7 @@ int main(void) {
   test_elementwise();
   test_structural();
   test_max_ties();
+  test_nonfinite();
   test_one_statement();
   test_bad_input();
   test_alloc_failure();

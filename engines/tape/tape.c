@@ -180,7 +180,7 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
         continue;
       }
       if (AD_UNLIKELY(k == TAPE_NARGS_ARRAY)) { /* an array op: its record propagates (tape_array.c) */
-        tape__arrays_stmt(arrays, adj, reach, s, 1);
+        if (tape__arrays_stmt(arrays, adj, reach, s, 1)) return s; /* the careful sweep takes over at s */
         carry = adj[prev];
         continue;
       }

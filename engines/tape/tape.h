@@ -78,8 +78,10 @@ uint64_t tape__arrays_bytes_used(const struct tape_arrays *A);
 uint64_t tape__arrays_bytes_held(const struct tape_arrays *A);
 /* Before a sweep: zeroed array adjoints and reach flags; AD_ENOMEM if they cannot be allocated. */
 ad_status tape__arrays_begin(struct tape_arrays *A);
-/* Visits array statement s in a sweep (reach: NULL in the fast sweep; propagate 0: reach marks only). */
-void tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate);
+/* Visits array statement s in a sweep (reach: NULL in the fast sweep; propagate 0: reach marks only). Returns 1
+ * when the fast sweep must hand over to the careful one at s (s has a zero adjoint and a non-finite partial, the
+ * case tape.c's fast sweep hands over at for scalar statements too), having done nothing; 0 otherwise. */
+int tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate);
 
 typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */

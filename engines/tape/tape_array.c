@@ -399,18 +399,40 @@ static void ta_ew_back(struct tape_arrays *A, double *adj, const tape_aopnd *o, 
 /* The gradient share of element x of a max whose result is m: 1/ties at the largest elements (NaN: at NaNs). */
 static int ta_is_max(double x, double m) { return x == m || (m != m && x != x); }
 
-void tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate) {
+/* 1 if any of n values is infinite or NaN. */
+static int ta_nonfinite_n(const double *p, int64_t n) {
+  double z = 0.0;
+  for (int64_t i = 0; i < n; ++i) z += p[i] - p[i];
+  return z != 0.0;
+}
+/* 1 if a partial of record r is infinite or NaN (for the products: an operand value, which is the partial of the
+ * other operand). */
+static int ta_nonfinite(const tape_arec *r) {
+  switch (r->kind) {
+  case TA_EW:
+    return (r->pa ? ta_nonfinite_n(r->pa, r->n) : (r->ca - r->ca) != 0.0) ||
+           (r->pb ? ta_nonfinite_n(r->pb, r->n) : (r->cb - r->cb) != 0.0);
+  case TA_STACK: return r->sd && ta_nonfinite_n(r->sd, r->n);
+  case TA_DOT: return ta_nonfinite_n(r->a.v, r->sa.cols) || ta_nonfinite_n(r->b.v, r->sa.cols);
+  case TA_MV: return ta_nonfinite_n(r->a.v, ad_shape_n(r->sa)) || ta_nonfinite_n(r->b.v, ad_shape_n(r->sb));
+  case TA_MM: return ta_nonfinite_n(r->a.v, ad_shape_n(r->sa)) || ta_nonfinite_n(r->b.v, ad_shape_n(r->sb));
+  default: return 0; /* partials 1, or an even share of a finite adjoint */
+  }
+}
+
+int tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate) {
   tape_arec *r = ta_find(A, s);
   uint32_t ri = (uint32_t)(r - A->recs) + 1u;
   int reached = A->reached[ri] || adj[s] != 0.0 || (reach && reach[s]);
   if (reach) reach[s] = 0;
-  if (!reached) return;
+  if (!reached) /* the fast sweep cannot tell whether a zero-adjoint path reaches it: the careful one can */
+    return !reach && propagate && ta_nonfinite(r);
   A->reached[ri] = 1;
   ta_mark(A, reach, &r->a);
   ta_mark(A, reach, &r->b);
   if (r->kind == TA_STACK && reach)
     for (uint32_t j = 0; j < r->n; ++j) reach[r->si ? r->si[j] : r->a.si + j] = 1;
-  if (!propagate) return;
+  if (!propagate) return 0;
   const double a = adj[s];              /* scalar results */
   const double *ybar = A->aadj + r->aoff; /* array results */
   switch (r->kind) {
@@ -502,4 +524,5 @@ void tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint3
   }
   default: assert(0 && "unknown array record");
   }
+  return 0;
 }

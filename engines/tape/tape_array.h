@@ -43,9 +43,9 @@
  * (seed scalar outputs: an array output is reduced or read with ad_arr_get).
  * Non-finite policy (ad_ops.def): a record propagates when it is reached: when its scalar result has a nonzero
  * adjoint (or a reach mark in the careful sweep) or a reached array op propagated into it; reached records
- * propagate adjoint * partial by IEEE rules even for zero adjoints. Phase-1 limit: in the fast sweep a scalar
- * statement with a zero adjoint that leads into an array op is not seen as reaching it, so an infinite partial
- * there gives 0 where the scalar tape gives NaN.
+ * propagate adjoint * partial by IEEE rules even for zero adjoints. As for scalar statements, the fast sweep hands
+ * over to the careful one (reach marks) at the first unreached record with a zero adjoint and a non-finite partial,
+ * so x + 0 * sum(sqrt(Y)) at Y = 0 gives the scalar tape's (1, NaN).
  * Errors: a bad shape or index, or a failed allocation, sets the arena status and the tape's sticky status
  * (tape_status), so tape_reverse refuses the recording.
  */
