@@ -314,6 +314,19 @@ static void test_one_statement(void) {
   /* reset forgets the arrays */
   tape_reset(t);
   CHECK(ad_arr_status(t) == AD_OK && tape_get_stats(t).statements == 0);
+  /* shrink frees the array side; the next array op creates it again */
+  tape_t *fresh = tape_new();
+  uint64_t held = tape_get_stats(fresh).bytes_held;
+  tape_free(fresh);
+  tape_shrink(t);
+  CHECKF(tape_get_stats(t).bytes_held == held, "bytes held after shrink: %llu, a new tape: %llu",
+         (unsigned long long)tape_get_stats(t).bytes_held, (unsigned long long)held);
+  x[0] = tape_input(t, 1.0);
+  x[1] = tape_input(t, 2.0);
+  f = ad_arr_sum(t, ad_arr_sqr(t, ad_arr_stack(t, x, 2)));
+  adj = tape_adjoints(t);
+  tape_seed(t, f, 1.0);
+  CHECK(tape_reverse(t) == AD_OK && f.v == 5.0 && adj[x[0].i] == 2.0 && adj[x[1].i] == 4.0);
   tape_free(t);
 }
 

@@ -66,6 +66,8 @@ void tape_shrink(tape_t *t) {
   ad_free(t->reach, t->reach_cap);
   t->reach = NULL;
   t->reach_cap = 0;
+  tape__arrays_free(t->arrays); /* the array side is created again by the next array op */
+  t->arrays = NULL;
   tape_reset(t);
 }
 
