@@ -1,6 +1,6 @@
 /* test_array: the arrays of engines/ad_array.h on the tape engine (native: one statement per array op), against
  * the scalar tape running the same computation element by element:
- *  - every op of ad_ops.def lifted elementwise, in every form (array op array, array op scalar variable, scalar
+ *  - every op of ad_ops.def lifted elementwise, at sizes 1 .. 64, in every form (array op array, array op scalar variable, scalar
  *    variable op array, array op one-element array (broadcast), constant data op array, array op constant,
  *    constant op array): values bit-identical to the scalar ops, gradients to 1e-13;
  *  - sum, sum_axis, max, max_axis, dot, mv and mm with every transpose, slice, row, reshape, gather, get, stack
@@ -20,7 +20,7 @@
 #include "../engines/tape/tape_array.h"
 #include "testkit.h"
 
-enum { N = 7 };
+enum { N = 64 }; /* the largest array of the elementwise checks */
 
 static uint64_t rng_s = 12345;
 static double urand(double lo, double hi) {
@@ -98,23 +98,23 @@ static const char *const form_name[F_COUNT] = {"array op array", "array op scala
                                                "array op 1-element array", "data op array"};
 
 /* One op in one form: the array program f = sum(W * op(A, B)) against the scalar one, on two tapes with the same
- * inputs (xa[0..N), xb[0..N), s). */
-static void check_op(const op_case *oc, int form) {
+ * inputs (xa[0..n), xb[0..n), s). */
+static void check_op(const op_case *oc, int form, int n) {
   int pos_a = (oc->facts & AD_POS_A) != 0;
   double xa[N], xb[N], w[N], d[N], sv = operand(0), ka = operand(pos_a), kb = operand(0);
-  for (int i = 0; i < N; ++i) xa[i] = operand(pos_a), xb[i] = operand(0), w[i] = urand(-1, 1), d[i] = operand(pos_a);
+  for (int i = 0; i < n; ++i) xa[i] = operand(pos_a), xb[i] = operand(0), w[i] = urand(-1, 1), d[i] = operand(pos_a);
   if (form == F_AS && pos_a) sv = fabs(sv);
   double fs = 0, fa = 0, ga[2 * N + 1], gs[2 * N + 1];
   for (int pass = 0; pass < 2; ++pass) {
     tape_t *t = tape_new();
     tape_var A[N], B[N], S;
-    for (int i = 0; i < N; ++i) A[i] = tape_input(t, xa[i]);
-    for (int i = 0; i < N; ++i) B[i] = tape_input(t, xb[i]);
+    for (int i = 0; i < n; ++i) A[i] = tape_input(t, xa[i]);
+    for (int i = 0; i < n; ++i) B[i] = tape_input(t, xb[i]);
     S = tape_input(t, sv);
     tape_var f;
     if (pass == 0) { /* scalar reference: acc = z0 * w0, acc = acc + zi * wi (the order of ad_arr_sum) */
       f = tape__var(0, 0, 0);
-      for (int i = 0; i < N; ++i) {
+      for (int i = 0; i < n; ++i) {
         tape_var a = A[i], b = B[i];
         if (form == F_BS) b = S;
         if (form == F_AS) a = S;
@@ -124,35 +124,38 @@ static void check_op(const op_case *oc, int form) {
         f = i ? ad_add_vv(t, f, z) : z;
       }
     } else {
-      ad_arr XA = ad_arr_stack(t, A, N), XB = ad_arr_stack(t, B, N), Z;
+      ad_arr XA = ad_arr_stack(t, A, n), XB = ad_arr_stack(t, B, n), Z;
       if (form == F_BS) Z = oc->bs(t, XA, S);
       else if (form == F_AS) Z = oc->as(t, S, XB);
       else if (form == F_BCAST) Z = oc->a(t, XA, ad_arr_slice(t, XB, 0, 1), ka, kb);
-      else if (form == F_DATA) Z = oc->a(t, ad_arr_data(t, d, N), XB, ka, kb);
+      else if (form == F_DATA) Z = oc->a(t, ad_arr_data(t, d, n), XB, ka, kb);
       else Z = oc->a(t, XA, XB, ka, kb);
-      f = ad_arr_sum(t, ad_arr_mul_vv(t, Z, ad_arr_data(t, w, N)));
+      f = ad_arr_sum(t, ad_arr_mul_vv(t, Z, ad_arr_data(t, w, n)));
     }
     CHECKF(tape_status(t) == AD_OK, "%s, %s: %s", oc->name, form_name[form], ad_status_str(tape_status(t)));
     double *adj = tape_adjoints(t);
     tape_seed(t, f, 1.0);
     CHECK(tape_reverse(t) == AD_OK);
     double *g = pass ? ga : gs;
-    for (int i = 0; i < N; ++i) g[i] = adj[A[i].i], g[N + i] = adj[B[i].i];
-    g[2 * N] = adj[S.i];
+    for (int i = 0; i < n; ++i) g[i] = adj[A[i].i], g[n + i] = adj[B[i].i];
+    g[2 * n] = adj[S.i];
     *(pass ? &fa : &fs) = f.v;
     tape_free(t);
   }
-  CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s, %s: value %.17g, scalar ops %.17g", oc->name, form_name[form], fa, fs);
-  double e = rel_err(ga, gs, 2 * N + 1);
-  CHECKF(e <= 1e-13, "%s, %s: gradient error %.1e against the scalar tape", oc->name, form_name[form], e);
+  CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s, %s, n %d: value %.17g, scalar ops %.17g", oc->name, form_name[form], n, fa, fs);
+  double e = rel_err(ga, gs, 2 * n + 1);
+  CHECKF(e <= 1e-13, "%s, %s, n %d: gradient error %.1e against the scalar tape", oc->name, form_name[form], n, e);
 }
 
 static void test_elementwise(void) {
   for (size_t k = 0; k < sizeof op_cases / sizeof *op_cases; ++k) {
     const op_case *oc = &op_cases[k];
-    check_op(oc, F_AA); /* U: a only; VC: a op constant; CV: constant op b */
-    if (oc->kind == AD_KIND_VV)
-      for (int f = F_BS; f < F_COUNT; ++f) check_op(oc, f);
+    static const int sizes[] = {1, 2, 3, 5, 7, 8, 13, 31, 64}; /* tails of every kernel width, 1 .. 64 */
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; ++si) {
+      check_op(oc, F_AA, sizes[si]); /* U: a only; VC: a op constant; CV: constant op b */
+      if (oc->kind == AD_KIND_VV)
+        for (int f = F_BS; f < F_COUNT; ++f) check_op(oc, f, sizes[si]);
+    }
   }
 }
 
