@@ -16,7 +16,9 @@
  *
  * Bit-identity. SLEEF's vector u10 builds compute the same algorithm as its scalar builds of the same FMA class:
  * Sleef_<f>d4_u10avx2 gives the bits of Sleef_<f>d1_u10purecfma and Sleef_<f>d2_u10sse2 those of
- * Sleef_<f>d1_u10purec (tests/test_array.c compares them on 10^5 arguments per function). ad_math.h binds the
+ * Sleef_<f>d1_u10purec (measured: no difference in 2 x 10^6 arguments per function for AVX2; tests/test_array.c
+ * checks the loader's build against the scalar ops on every op, values and partials, and SSE2 against purec on
+ * 10^5 arguments per function, on every run). ad_math.h binds the
  * scalar functions by the same CPU test (FMA), so a kernel computes the same bits as the scalar op it lifts, on
  * every element: primal, every derivative engine and the scalar form of a workload agree bit for bit on
  * elementwise values. Arithmetic is per lane IEEE with -ffp-contract=off, as in the scalar ops.
