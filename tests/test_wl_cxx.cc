@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../engines/primal/primal_ops.h"
+#include "../engines/primal/primal_array.h"
 #include "eng.h"
 #include "testkit.h"
 #include "wl.h"

@@ -1,33 +1,33 @@
 /* eng_dual.c: the dual engine behind eng.h: forward mode, one pass per input for a full Jacobian. */
-#include "../../engines/dual/dual_ops.h"
+#include "../../engines/dual/dual_array.h"
 
 #define ENG_SESSION_FIELDS
 #include "eng_session.inc"
 
 /* One forward pass with tangent v (NULL: zero tangent), writing y and, if jv, the directional derivative. */
-static void dual_pass(eng_session *s, const double *x, const double *v, int unit, double *y, double *jv) {
+static ad_status dual_pass(eng_session *s, const double *x, const double *v, int unit, double *y, double *jv) {
   for (int i = 0; i < s->n_in; ++i) s->x[i] = dual_make(x[i], v ? v[i] : (i == unit ? 1.0 : 0.0));
-  s->fn(NULL, s->size, s->data, s->x, s->y, s->s);
+  ad_status st = sess_run(s, NULL);
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
   if (jv)
     for (int i = 0; i < s->n_out; ++i) jv[i] = s->y[i].d;
+  return st;
 }
 
 static ad_status dual_value(eng_session *s, const double *x, double *y) {
-  dual_pass(s, x, NULL, -1, y, NULL);
-  return AD_OK;
+  return dual_pass(s, x, NULL, -1, y, NULL);
 }
 
 static ad_status dual_jvp(eng_session *s, const double *x, const double *v, double *y, double *jv) {
-  dual_pass(s, x, v, -1, y, jv);
-  return AD_OK;
+  return dual_pass(s, x, v, -1, y, jv);
 }
 
 /* Column by column: pass j seeds input j and yields column j of J. */
 static ad_status dual_jacobian(eng_session *s, const double *x, double *y, double *J) {
   for (int j = 0; j < s->n_in; ++j) {
-    dual_pass(s, x, NULL, j, j == 0 ? y : NULL, NULL);
+    ad_status st = dual_pass(s, x, NULL, j, j == 0 ? y : NULL, NULL);
+    if (st != AD_OK) return st;
     for (int i = 0; i < s->n_out; ++i) J[(size_t)i * s->n_in + j] = s->y[i].d;
   }
   return AD_OK;

@@ -1,6 +1,6 @@
 /* eng_graph.c: the graph engine behind eng.h: build the graph once (inputs are leaves that require grad), then
  * one backward pass per output, each with retain_graph so the same graph can be swept again. */
-#include "../../engines/graph/graph_ops.h"
+#include "../../engines/graph/graph_array.h"
 
 #define ENG_SESSION_FIELDS                                                                                     \
   graph_ctx *g;                                                                                                \
@@ -35,11 +35,11 @@ static ad_status eg_value(eng_session *s, const double *x, double *y) {
   graph_ctx *g = s->g;
   graph_reset(g);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = graph_leaf(g, x[i], 1);
-  s->fn(g, s->size, s->data, s->x, s->y, s->s);
+  ad_status st = sess_run(s, g);
   s->recorded = 1;
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i]->value;
-  return graph_status(g);
+  return graph_status(g) != AD_OK ? graph_status(g) : st;
 }
 
 /* Clears the inputs' grads to None, so a pass leaves exactly its own gradient in them. */

@@ -1,14 +1,14 @@
 /* eng_primal.c: the primal engine behind eng.h: every workload on plain doubles. */
-#include "../../engines/primal/primal_ops.h"
+#include "../../engines/primal/primal_array.h"
 
 #define ENG_SESSION_FIELDS
 #include "eng_session.inc"
 
 static ad_status primal_value(eng_session *s, const double *x, double *y) {
   for (int i = 0; i < s->n_in; ++i) s->x[i] = x[i];
-  s->fn(NULL, s->size, s->data, s->x, s->y, s->s);
+  ad_status st = sess_run(s, NULL);
   for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i];
-  return AD_OK;
+  return st;
 }
 
 static ad_status primal_jacobian(eng_session *s, const double *x, double *y, double *J) {

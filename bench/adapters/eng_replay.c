@@ -1,7 +1,7 @@
 /* eng_replay.c: the replay engine behind eng.h: a static graph. value(), jacobian() and jacobian_lanes() (K
  * adjoint lanes per sweep) record afresh (as the tape engine does); replay() re-evaluates that recording at new inputs and sweeps it backwards, refusing with
  * AD_EGUARD where the program's control flow would differ from the recording. */
-#include "../../engines/replay/replay_ops.h"
+#include "../../engines/replay/replay_array.h"
 
 #define ENG_SESSION_FIELDS                                                                                     \
   replay_t *tape;                                                                                              \
@@ -30,11 +30,12 @@ static ad_status er_record(eng_session *s, const double *x, double *y) {
   replay_t *t = s->tape;
   replay_reset(t);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = replay_input(t, x[i]);
-  s->fn(t, s->size, s->data, s->x, s->y, s->s);
+  ad_status st = sess_run(s, t);
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
-  s->recorded = replay_status(t) == AD_OK;
-  return replay_status(t);
+  if (replay_status(t) != AD_OK) st = replay_status(t);
+  s->recorded = st == AD_OK;
+  return st;
 }
 
 static ad_status er_vjp(eng_session *s, const double *w, double *wJ) {

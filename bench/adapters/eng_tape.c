@@ -8,6 +8,7 @@
 #endif
 #include "../../engines/tape/tape_ops.h"
 #include "../../engines/ckpt/ckpt_tape_ops.h" /* AD_STEPS: checkpointed when a schedule is set (ckpt_tape_default) */
+#include "../../engines/tape/tape_array.h"
 
 #define ENG_SESSION_FIELDS tape_t *tape;
 #include "eng_session.inc"
@@ -37,7 +38,7 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
   tape_t *t = s->tape;
   tape_reset(t);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = tape_input(t, x[i]);
-  s->fn(t, s->size, s->data, s->x, s->y, s->s);
+  sess_run(s, t); /* array errors are in the tape's status too */
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
   return tape_status(t);
@@ -87,7 +88,8 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
  * the one-adjoint sweep of et_jacobian (the vector sweep's K = 1 build gives the same bits, a little slower). */
 static ad_status et_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
   if (!tape_lanes_valid(lanes)) return AD_EINVAL;
-  if (lanes == 1) return et_jacobian(s, x, y, J);
+  /* One lane, or array ops (the vector sweep takes scalar statements only): the one-adjoint sweeps. */
+  if (lanes == 1 || wl_is_tensor(s->w)) return et_jacobian(s, x, y, J);
   ad_status st = et_record(s, x, y);
   if (st != AD_OK) return st;
   double *adj = tape_adjoints_lanes(s->tape, lanes);

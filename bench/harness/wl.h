@@ -26,7 +26,7 @@ extern "C" {
 
 /* The workloads, in report order. Add a line here and a file in bench/workloads/ to add one. */
 #define WL_LIST(X) X(seed) X(chain) X(rosenbrock) X(poly) X(mlp) X(branchy) X(gmm) X(ba) X(lstm) X(det) X(lse) \
-  X(ode) X(ode_adapt) X(llsq) X(mix) X(recur)
+  X(ode) X(ode_adapt) X(llsq) X(mix) X(recur) X(rosenbrock_t) X(lse_t) X(llsq_t) X(mlp_t)
 
 typedef enum wl_id {
 #define WL__X(name) WL_##name,
@@ -87,5 +87,14 @@ static inline double wl_rng_uniform(wl_rng *r, double lo, double hi) {
 
 /* Name of a workload function in an engine build. */
 #define WL_FN(name) wl_fn_##name
+
+/* 1 for a workload in tensor form (named <workload>_t, written against the arrays of engines/ad_array.h). */
+int wl_is_tensor(const wl_info *w);
+/* A tensor-form workload in a build whose engine has no arrays (a peer tool's adapter): a function that is never
+ * run, since eng_skip_reason skips tensor workloads for peers. */
+#define WL_NO_ARRAYS(name)                                                                                     \
+  static void WL_FN(name)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {          \
+    (void)c, (void)size, (void)data, (void)x, (void)y, (void)s;                                                \
+  }
 
 #endif

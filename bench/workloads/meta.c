@@ -19,6 +19,11 @@ const wl_info *wl_find(const char *name) {
   return NULL;
 }
 
+int wl_is_tensor(const wl_info *w) {
+  size_t n = w && w->name ? strlen(w->name) : 0;
+  return n > 2 && strcmp(w->name + n - 2, "_t") == 0;
+}
+
 int wl_size_for_nodes(const wl_info *w, double nodes) {
   int lo = 1, hi = w->max_size;
   if (w->nodes(hi) < nodes) return hi;

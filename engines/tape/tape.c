@@ -51,6 +51,7 @@ void tape_free(tape_t *t) {
   ad_free(t->reach, t->reach_cap);
   ad_free(t->ladj, t->ladj_cap * sizeof(double));
   ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
+  tape__arrays_free(t->arrays);
   ad_free(t, sizeof *t);
 }
 
@@ -60,6 +61,7 @@ void tape_reset(tape_t *t) {
   t->at_fail.statements = t->at_fail.arguments = 0;
   adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
   if (t->ck_reset) t->ck_reset(t);
+  tape__arrays_reset(t->arrays);
 }
 
 void tape_shrink(tape_t *t) {
@@ -78,6 +80,8 @@ void tape_shrink(tape_t *t) {
   ad_free(t->lreach, t->lreach_cap * sizeof(uint16_t));
   t->lreach = NULL;
   t->lreach_cap = 0;
+  tape__arrays_free(t->arrays); /* the array side is created again by the next array op */
+  t->arrays = NULL;
   tape_reset(t);
 }
 
@@ -111,11 +115,11 @@ tape_stats tape_get_stats(const tape_t *t) {
     s.statements = t->at_fail.statements;
     s.arguments = t->at_fail.arguments;
   }
-  s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t));
+  s.bytes_used = s.statements + s.arguments * (sizeof(double) + sizeof(uint32_t)) + tape__arrays_bytes_used(t->arrays);
   s.adjoint_bytes = t->adj_cap * sizeof(double);
   s.adjoint_bytes += t->ladj_cap * sizeof(double);
   s.bytes_held = sizeof *t + adc_bytes_held(&t->st) + adc_bytes_held(&t->args) + s.adjoint_bytes + t->reach_cap +
-                 t->lreach_cap * sizeof(uint16_t);
+                 t->lreach_cap * sizeof(uint16_t) + tape__arrays_bytes_held(t->arrays);
   return s;
 }
 
@@ -152,8 +156,10 @@ void tape_clear_adjoints(tape_t *t) {
  * or a reached statement took it as an argument; reached statements propagate p * a even when a is 0
  * (0 * Inf = NaN), the others nothing. Each visited slot of reach is cleared. Returns 0 when done. */
 /* The sweep stops above statement `stop` (0: sweeps to the first statement) and then leaves *p just above it, with
- * stop's adjoint written (the carried register); a sweep that returns a statement to go on from leaves *p as it was. */
-AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, tape_pos *p, uint32_t stop) {
+ * stop's adjoint written (the carried register); a sweep that returns a statement to go on from leaves *p as it was.
+ * Array ops' statements (argument count TAPE_NARGS_ARRAY) are handed to tape_array.c. */
+AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reach, tape_pos *p, uint32_t stop,
+                                    struct tape_arrays *arrays) {
   adc_reader sr = p->sr, ar = p->ar;
   /* Most statements feed the statement right after them (chains of ops). The adjoint of statement s - 1 is
    * carried in a register (loaded from memory before statement s adds its share), so a chain costs one
@@ -179,6 +185,11 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
       unsigned k = n[cnt].n;
       if (!k) {
         if (reach) reach[s] = 0;
+        continue;
+      }
+      if (AD_UNLIKELY(k == TAPE_NARGS_ARRAY)) { /* an array op: its record propagates (tape_array.c) */
+        if (tape__arrays_stmt(arrays, adj, reach, s, 1)) return s; /* the careful sweep takes over at s */
+        carry = adj[prev];
         continue;
       }
       while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
@@ -232,7 +243,7 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
 /* The reach marks of the statements from position *p down to, not including, statement stop, after the fast sweep
  * visited them: a statement is reached if its (final) adjoint is nonzero or a reached statement took it as an
  * argument, as in the careful sweep. Leaves in *p the position just above stop (stop is the next to visit). */
-static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t stop) {
+static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t stop, struct tape_arrays *arrays) {
   adc_reader sr = p->sr, ar = p->ar;
   const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
   for (;;) {
@@ -249,6 +260,10 @@ static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t 
       --cnt;
       --s;
       unsigned k = n[cnt].n;
+      if (k == TAPE_NARGS_ARRAY) {
+        tape__arrays_stmt(arrays, (double *)adj, reach, s, 0); /* marks only: writes no adjoint */
+        continue;
+      }
       const int reached = adj[s] != 0.0 || reach[s];
       reach[s] = 0;
       if (!k) continue;
@@ -273,7 +288,13 @@ static void tape__mark(const double *adj, uint8_t *reach, tape_pos *p, uint32_t 
  * statements above it, then the careful sweep from it. AD_ENOMEM if the marks (one byte per statement, kept for
  * later sweeps) cannot be allocated. */
 static ad_status tape__sweep(tape_t *t, tape_pos *p, uint32_t stop) {
-  uint32_t at = tape__sweep_impl(t->adj, NULL, p, stop);
+  if (AD_UNLIKELY(t->arrays != NULL)) {
+    /* The array side clears its adjoints here: a sweep in pieces (checkpointing's segments) would lose them. */
+    if (stop || t->ck_reverse) return AD_ESTATE;
+    ad_status st = tape__arrays_begin(t->arrays);
+    if (st != AD_OK) return st;
+  }
+  uint32_t at = tape__sweep_impl(t->adj, NULL, p, stop, t->arrays);
   if (AD_LIKELY(!at)) return AD_OK;
   size_t need = tape__next(t);
   if (t->reach_cap < need) {
@@ -282,8 +303,8 @@ static ad_status tape__sweep(tape_t *t, tape_pos *p, uint32_t stop) {
     t->reach_cap = t->reach ? need : 0;
     if (!t->reach) return AD_ENOMEM;
   }
-  tape__mark(t->adj, t->reach, p, at);
-  tape__sweep_impl(t->adj, t->reach, p, stop);
+  tape__mark(t->adj, t->reach, p, at, t->arrays);
+  tape__sweep_impl(t->adj, t->reach, p, stop, t->arrays);
   return AD_OK;
 }
 
@@ -337,6 +358,7 @@ ad_status tape_cursor_at(const tape_t *t, uint32_t top, tape_cursor *c) {
   const tape_nargs *n = (const tape_nargs *)sp.chunk->lane[0];
   for (size_t j = 0; j < sp.off; ++j) {
     unsigned k = n[j].n;
+    if (k == TAPE_NARGS_ARRAY) k = 0; /* an array op's statement has no arguments */
     if (k && ap.chunk->cap - ap.off < k) {
       ap.chunk = ap.chunk->next;
       ap.off = 0;

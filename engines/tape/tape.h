@@ -76,7 +76,24 @@ typedef struct tape_t {
   ad_status (*ck_reverse)(struct tape_t *t, uint32_t top);
   void (*ck_reset)(struct tape_t *t);
   void *ck;
+  struct tape_arrays *arrays; /* array ops' records and arena (tape_array.h); NULL until an array op records */
 } tape_t;
+
+/* The argument count of an array op's statement (tape_array.h): it has no arguments in the argument stream; the
+ * reverse sweep hands it to tape__arrays_stmt. */
+#define TAPE_NARGS_ARRAY 255u
+/* Hooks of the array side (tape_array.c), called by tape.c; all accept NULL. */
+void tape__arrays_free(struct tape_arrays *A);
+void tape__arrays_reset(struct tape_arrays *A);
+uint64_t tape__arrays_bytes_used(const struct tape_arrays *A);
+uint32_t tape__arrays_count(const struct tape_arrays *A); /* array ops recorded (0 for NULL) */
+uint64_t tape__arrays_bytes_held(const struct tape_arrays *A);
+/* Before a sweep: zeroed array adjoints and reach flags; AD_ENOMEM if they cannot be allocated. */
+ad_status tape__arrays_begin(struct tape_arrays *A);
+/* Visits array statement s in a sweep (reach: NULL in the fast sweep; propagate 0: reach marks only). Returns 1
+ * when the fast sweep must hand over to the careful one at s (s has a zero adjoint and a non-finite partial, the
+ * case tape.c's fast sweep hands over at for scalar statements too), having done nothing; 0 otherwise. */
+int tape__arrays_stmt(struct tape_arrays *A, double *adj, uint8_t *reach, uint32_t s, int propagate);
 
 typedef struct tape_stats {
   uint64_t statements;    /* recorded statements, inputs included */
@@ -187,8 +204,9 @@ void tape_clear_adjoints_lanes(tape_t *t, uint32_t top);
 /* The vector reverse sweep over statements top, top - 1, ..., 1: per lane, what tape_reverse_from does with that
  * lane's seeds (every statement above top must have zero adjoints in every lane). Adds into the lane adjoints.
  * Returns AD_EINVAL for NULL, a lane count other than the one of the last tape_adjoints_lanes call, or top outside
- * [1, statements]; AD_ESTATE if the recording failed, no lane adjoints were requested or checkpointing is
- * attached (ckpt_tape.h: its segments are re-recorded by the one-adjoint sweep only); AD_ENOMEM if a sweep
+ * [1, statements]; AD_ESTATE if the recording failed, no lane adjoints were requested, checkpointing is
+ * attached (ckpt_tape.h: its segments are re-recorded by the one-adjoint sweep only) or the recording holds array
+ * ops (tape_array.h: swept by the one-adjoint sweep only); AD_ENOMEM if a sweep
  * that met a non-finite partial cannot allocate its reach marks (two bytes per statement, kept); AD_OK otherwise. */
 ad_status tape_reverse_lanes_from(tape_t *t, int lanes, uint32_t top);
 /* The same from the last statement (the whole recording). */

@@ -71,7 +71,8 @@ static int tape__lanes_ready(const tape_t *t) {
 
 ad_status tape_reverse_lanes_from(tape_t *t, int lanes, uint32_t top) {
   if (!t || !tape_lanes_valid(lanes)) return AD_EINVAL;
-  if (!tape__lanes_ready(t) || t->ck_reverse) return AD_ESTATE; /* checkpointed: not for the vector sweep */
+  /* checkpointed, or with array ops: not for the vector sweep */
+  if (!tape__lanes_ready(t) || t->ck_reverse || tape__arrays_count(t->arrays)) return AD_ESTATE;
   if (lanes != t->ladj_lanes || top == 0 || top >= tape__next(t)) return AD_EINVAL;
   tape_pos p = tape__pos_at(t, top);
   switch (lanes) {
