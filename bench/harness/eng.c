@@ -27,7 +27,7 @@ int eng_is_peer(const eng_api *e) { return e && e->tool; }
 
 const char *eng_skip_reason(const eng_api *e, const wl_info *w, int size) {
   if (!e || !w || !e->tool) return NULL;
-  if (wl_is_tensor(w)) return "no tensor form in this peer's adapter yet";
+  if (wl_is_tensor(w) && !e->tensors) return "no tensor form in this peer's adapter";
   if (!e->skip) return NULL;
   return e->skip(w, size);
 }

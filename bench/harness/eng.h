@@ -72,6 +72,9 @@ typedef struct eng_api {
   /* Why the tool cannot run workload w at size (too slow, too much memory, no vectorised form), or NULL. NULL
    * pointer: it runs everything. */
   const char *(*skip)(const wl_info *w, int size);
+  /* 1: the tool's adapter runs the tensor-form workloads (<workload>_t, wl_is_tensor) with a program of its own;
+   * 0: they are skipped for it (adlab's own engines run every workload) */
+  int tensors;
 } eng_api;
 
 #define ENG__X(name) extern const eng_api eng_##name;

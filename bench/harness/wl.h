@@ -81,6 +81,9 @@ static inline double wl_rng_uniform(wl_rng *r, double lo, double hi) {
   return lo + (hi - lo) * ((double)(wl_rng_next(r) >> 11) * 0x1.0p-53);
 }
 
+/* 1 for a workload in tensor form (named <workload>_t, written against the arrays of engines/ad_array.h). */
+int wl_is_tensor(const wl_info *w);
+
 #ifdef __cplusplus
 }
 #endif
@@ -88,10 +91,8 @@ static inline double wl_rng_uniform(wl_rng *r, double lo, double hi) {
 /* Name of a workload function in an engine build. */
 #define WL_FN(name) wl_fn_##name
 
-/* 1 for a workload in tensor form (named <workload>_t, written against the arrays of engines/ad_array.h). */
-int wl_is_tensor(const wl_info *w);
 /* A tensor-form workload in a build whose engine has no arrays (a peer tool's adapter): a function that is never
- * run, since eng_skip_reason skips tensor workloads for peers. */
+ * run, since eng_skip_reason skips tensor workloads for peers (unless eng_api.tensors: a program of their own). */
 #define WL_NO_ARRAYS(name)                                                                                     \
   static void WL_FN(name)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {          \
     (void)c, (void)size, (void)data, (void)x, (void)y, (void)s;                                                \

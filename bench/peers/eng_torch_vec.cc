@@ -21,6 +21,7 @@
  *   ode         GradBench's RK4 on vectors: f(x, y) = cat(x_0, x[1:] y[:-1]), each stage one vector expression
  *   lstm        ADBench's LSTM with each layer's b units as one vector per gate (its weights are diagonal, so a
  *               gate is elementwise): per character and layer 17 vector ops, then the log-softmax of the prediction
+ * A tensor-form workload (<workload>_t) runs its scalar twin's form: the same inputs, data and function.
  * The other workloads are sequential (a chain of scalar ops, Horner's rule, per-element loops and branches) and
  * have no vectorised form here: peer_skip_reason says so. Sums run in libtorch's order, so values and gradients
  * differ from the scalar workloads' by rounding (the adapter's tolerance). Errors from libtorch become AD_ESTATE (AD_ENOMEM for
@@ -48,7 +49,21 @@ struct eng_session {
   uint64_t ops;    /* tensor ops of the last recording */
 };
 
-static const char *tv_skip(const wl_info *w, int size) {
+/* The workload whose vectorised form runs: a tensor-form workload (<workload>_t) reads the same inputs and data as
+ * its scalar twin and computes the same function, so it runs the twin's form. */
+static const wl_info *tv_form(const wl_info *w) {
+  if (!wl_is_tensor(w)) return w;
+  char name[64];
+  size_t n = strlen(w->name);
+  if (n - 2 >= sizeof name) return w;
+  memcpy(name, w->name, n - 2);
+  name[n - 2] = 0;
+  const wl_info *twin = wl_find(name);
+  return twin ? twin : w;
+}
+
+static const char *tv_skip(const wl_info *w0, int size) {
+  const wl_info *w = tv_form(w0);
   if (w->id != WL_rosenbrock && w->id != WL_mlp && w->id != WL_lse && w->id != WL_llsq && w->id != WL_gmm &&
       w->id != WL_ode && w->id != WL_lstm)
     return "no vectorised form: the workload is a sequence of dependent scalar ops";
@@ -83,12 +98,12 @@ static eng_session *tv_open(const wl_info *w, int size, const double *data) {
   void *p = ad_malloc(sizeof(eng_session));
   if (!p) return NULL;
   eng_session *s = new (p) eng_session();
-  s->w = w;
+  s->w = tv_form(w);
   s->size = size;
   s->n_in = w->n_in(size);
   s->data = data;
   ad_status st = tv_guard([&] {
-    if (w->id == WL_llsq) { /* the workload's t_i^j by the same running product, and sign(t_i) */
+    if (s->w->id == WL_llsq) { /* the workload's t_i^j by the same running product, and sign(t_i) */
       const int64_t n = size < 2 ? 2 : size, M = s->n_in;
       s->T = at::empty({n, M}, at::kDouble);
       s->sgn = at::empty({n}, at::kDouble);
@@ -99,7 +114,7 @@ static eng_session *tv_open(const wl_info *w, int size, const double *data) {
         T[i * M] = 1.0;
         for (int64_t j = 1; j < M; ++j, tj *= t) T[i * M + j] = tj;
       }
-    } else if (w->id == WL_gmm) { /* l's entries (1,0), (2,0), ..., (d-1,0), (2,1), ... as flat positions b d + a */
+    } else if (s->w->id == WL_gmm) { /* l's entries (1,0), (2,0), ..., (d-1,0), (2,1), ... as flat positions b d + a */
       const int64_t d = (int64_t)data[0], L = d * (d - 1) / 2;
       s->lidx = at::empty({L}, at::kLong);
       int64_t *ix = s->lidx.data_ptr<int64_t>(), li = 0;
@@ -290,6 +305,7 @@ static eng_api tv_api(void) {
   e.jacobian = tv_jacobian;
   e.vjp = tv_vjp;
   e.stats = tv_stats;
+  e.tensors = 1;
   return e;
 }
 
