@@ -55,6 +55,8 @@ typedef struct eng_api {
    * AD_EGUARD if control flow at x would differ from the recording (call value() or jacobian() to record
    * again); y and J are then unspecified. AD_ESTATE without a recording. NULL elsewhere. */
   ad_status (*replay)(eng_session *s, const double *x, double *y, double *J);
+  /* Vector modes: value y and Jacobian J (as jacobian) with `lanes` directions per pass (forward) or per reverse sweep (reverse), lanes one of 1, 2, 4, 8, 16; AD_EINVAL for another count. NULL: no vector mode. */
+  ad_status (*jacobian_lanes)(eng_session *s, int lanes, const double *x, double *y, double *J);
 
   /* ---- peers: other AD tools behind the same calling convention (bench/peers/); all zero for adlab's own ---- */
   const char *tool;    /* the tool ("ADOL-C", "Sacado", "Ceres", "libtorch"); NULL for adlab's own engines */

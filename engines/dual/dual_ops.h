@@ -16,6 +16,21 @@
  * is unchanged). A constant, and an input seeded with 0, have no tangent; a tangent that comes out 0 from a
  * product with a seeded one (x * 0) is a zero tangent, and 0 * Inf = NaN then follows IEEE. Read a tangent with
  * dual_tangent (which gives +0.0 for none). The context is unused; pass NULL.
+ *
+ * Vector mode (SLEEF-style: one source, several builds): compiled with DUAL_LANES = K (2, 4, 8 or 16; default 1),
+ * each variable carries one value and K tangents, one per seeded direction, so a Jacobian takes ceil(n / K)
+ * passes. The value and the partials are computed once per op (scalars); only the K-wide tangent update
+ * `d = da * a.d + db * b.d` runs lane by lane, as a GCC vector (dual_vec). Each lane follows the same rules as the
+ * K = 1 build, bit for bit: -0.0 in a lane means "no tangent in that direction", a term whose operand lane has no
+ * tangent is left out, and the result lane has no tangent only where every operand lane has none.
+ *
+ *   #define DUAL_LANES 4
+ *   #include "dual/dual_ops.h"
+ *   ad_t x = dual_make_unit(2.0, 0), w = dual_make_unit(1.0, 1);  // lane 0 seeds dx, lane 1 seeds dw
+ *   ad_t y = ad_mul_vv(NULL, x, w);  // y.d[0] == dy/dx == 1, y.d[1] == dy/dw == 2, lanes 2, 3: no tangent
+ *
+ * K = 1 keeps the scalar code below unchanged (struct { double v, d; }), so the one-tangent engine costs what it
+ * always did.
  */
 #ifndef DUAL_OPS_H
 #define DUAL_OPS_H
@@ -25,6 +40,15 @@
 #include "../ad.h"
 
 #define AD_ENGINE_NAME "dual"
+
+#ifndef DUAL_LANES
+#define DUAL_LANES 1
+#endif
+#if DUAL_LANES != 1 && DUAL_LANES != 2 && DUAL_LANES != 4 && DUAL_LANES != 8 && DUAL_LANES != 16
+#error "DUAL_LANES must be 1, 2, 4, 8 or 16"
+#endif
+
+#if DUAL_LANES == 1 /* ---- one tangent: a scalar ---- */
 
 typedef struct dual_t { double v, d; } dual_t;
 typedef dual_t ad_t;
@@ -91,6 +115,117 @@ AD_INLINE double dual__term(double p, double d) { return dual_absent(d) ? 0.0 : 
 #define AD_OP(name, kind, torch, facts, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
 #undef AD_OP
+
+#else /* ---- K tangents: a vector ---- */
+
+typedef struct dual_ctx dual_ctx; /* never defined: dual numbers need no state */
+typedef dual_ctx ad_ctx;
+
+#define DUAL_NONE (-0.0) /* the tangent of a variable that does not depend on the seeded direction */
+
+/* K tangents as one GCC vector; alignment 8, so a variable is exactly 8 + 8 K bytes (value first). */
+typedef double dual_vec __attribute__((vector_size(DUAL_LANES * sizeof(double)), aligned(8)));
+typedef long long dual_mask __attribute__((vector_size(DUAL_LANES * sizeof(double)), aligned(8)));
+typedef struct dual_t { double v; dual_vec d; } dual_t;
+typedef dual_t ad_t;
+
+#define DUAL__SIGN ((long long)0x8000000000000000ull)
+
+/* Every lane DUAL_NONE. */
+AD_INLINE dual_vec dual_none_vec(void) { return (dual_vec)((dual_mask){0} + DUAL__SIGN); }
+/* Lane mask: all ones where d's lane means "no tangent" (the bit pattern of -0.0), zero elsewhere. */
+AD_INLINE dual_mask dual_absent_lanes(dual_vec d) { return (dual_mask)d == DUAL__SIGN; }
+/* 1 if some lane of mask m is set. */
+AD_INLINE int dual__any(dual_mask m) {
+  long long acc = 0;
+  for (int l = 0; l < DUAL_LANES; ++l) acc |= m[l];
+  return acc != 0;
+}
+/* The terms p * d of one operand, +0.0 in the lanes where it has no tangent (mask none). */
+AD_INLINE dual_vec dual__terms(double p, dual_vec d, dual_mask none) { return (dual_vec)((dual_mask)(p * d) & ~none); }
+/* s in the lanes outside none, DUAL_NONE in the lanes of none. */
+AD_INLINE dual_vec dual__keep(dual_vec s, dual_mask none) {
+  return (dual_vec)(((dual_mask)s & ~none) | (none & DUAL__SIGN));
+}
+
+AD_INLINE ad_t dual__make(double v, dual_vec d) { ad_t r; r.v = v; r.d = d; return r; }
+/* A variable with value v and no tangent in any lane. */
+AD_INLINE ad_t dual_make_none(double v) { return dual__make(v, dual_none_vec()); }
+/* A variable with value v, tangent 1 in lane `lane` and none in the others (lane outside [0, K): none at all). */
+AD_INLINE ad_t dual_make_unit(double v, int lane) {
+  dual_vec d = dual_none_vec();
+  if (lane >= 0 && lane < DUAL_LANES) d[lane] = 1.0;
+  return dual__make(v, d);
+}
+/* x's tangent in lane l, +0.0 when it has none. */
+AD_INLINE double dual_tangent_lane(ad_t x, int l) { return x.d[l] + 0.0; }
+AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return dual_make_none(v); }
+AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
+
+/* One operand: d = da * x.d + 0.0 lane by lane, none where x has none. The +0.0 (as in K = 1) keeps a computed
+ * tangent from being -0.0. */
+#define DUAL__ONE(p, xd)                                                                                       \
+  do {                                                                                                         \
+    dual_mask nx_ = dual_absent_lanes(xd);                                                                     \
+    r_.d = dual__keep((p) * (xd) + 0.0, nx_);                                                                  \
+  } while (0)
+
+#define DUAL_OP_U(name, pre, value, da, db)                                                                    \
+  AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x) {                                                                \
+    (void)c;                                                                                                   \
+    double a = x.v, b = 0;                                                                                     \
+    ad_m2 t = pre;                                                                                             \
+    (void)b, (void)t;                                                                                          \
+    double v = value;                                                                                          \
+    ad_t r_;                                                                                                   \
+    r_.v = v;                                                                                                  \
+    DUAL__ONE(da, x.d);                                                                                        \
+    return r_;                                                                                                 \
+  }
+/* Two operands: each term where its operand lane has a tangent, summed (+0.0 as in K = 1); none where both
+ * operand lanes have none. A partial is evaluated only if some lane of its operand has a tangent. */
+#define DUAL_OP_VV(name, pre, value, da, db)                                                                   \
+  AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, ad_t y) {                                                        \
+    (void)c;                                                                                                   \
+    double a = x.v, b = y.v;                                                                                   \
+    ad_m2 t = pre;                                                                                             \
+    (void)t;                                                                                                   \
+    double v = value;                                                                                          \
+    dual_mask nx = dual_absent_lanes(x.d), ny = dual_absent_lanes(y.d);                                        \
+    dual_vec tx = {0}, ty = {0};                                                                               \
+    if (dual__any(~nx)) tx = dual__terms((da), x.d, nx);                                                       \
+    if (dual__any(~ny)) ty = dual__terms((db), y.d, ny);                                                       \
+    return dual__make(v, dual__keep(tx + ty + 0.0, nx & ny));                                                  \
+  }
+#define DUAL_OP_VC(name, pre, value, da, db)                                                                   \
+  AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, double k) {                                                      \
+    (void)c;                                                                                                   \
+    double a = x.v, b = k;                                                                                     \
+    ad_m2 t = pre;                                                                                             \
+    (void)t;                                                                                                   \
+    double v = value;                                                                                          \
+    ad_t r_;                                                                                                   \
+    r_.v = v;                                                                                                  \
+    DUAL__ONE(da, x.d);                                                                                        \
+    return r_;                                                                                                 \
+  }
+#define DUAL_OP_CV(name, pre, value, da, db)                                                                   \
+  AD_INLINE ad_t ad_##name(ad_ctx *c, double k, ad_t y) {                                                      \
+    (void)c;                                                                                                   \
+    double a = k, b = y.v;                                                                                     \
+    ad_m2 t = pre;                                                                                             \
+    (void)t;                                                                                                   \
+    double v = value;                                                                                          \
+    ad_t r_;                                                                                                   \
+    r_.v = v;                                                                                                  \
+    DUAL__ONE(db, y.d);                                                                                        \
+    return r_;                                                                                                 \
+  }
+#define AD_OP(name, kind, torch, facts, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
+#include "../ad_ops.def"
+#undef AD_OP
+
+#endif
 
 #define DUAL_CMP(name, op)                                                                                     \
   AD_INLINE int ad_##name##_vv(ad_ctx *c, ad_t x, ad_t y) { (void)c; return x.v op y.v; }                      \
