@@ -28,8 +28,7 @@ static ad_status dl_jacobian(void *vs, const double *x, double *y, double *J) {
     int lanes = n - j0 < DUAL_LANES ? n - j0 : DUAL_LANES;
     for (int i = 0; i < m; ++i) {
       double *row = J + (size_t)i * n + j0;
-      dual_vec d = s->y[i].d;
-      for (int l = 0; l < lanes; ++l) row[l] = d[l];
+      for (int l = 0; l < lanes; ++l) row[l] = dual_lane(s->y[i], l);
     }
   }
   return AD_OK;

@@ -27,7 +27,7 @@
  *   #define DUAL_LANES 4
  *   #include "dual/dual_ops.h"
  *   ad_t x = dual_make_unit(2.0, 0), w = dual_make_unit(1.0, 1);  // lane 0 seeds dx, lane 1 seeds dw
- *   ad_t y = ad_mul_vv(NULL, x, w);  // y.d[0] == dy/dx == 1, y.d[1] == dy/dw == 2, lanes 2, 3: no tangent
+ *   ad_t y = ad_mul_vv(NULL, x, w);  // dual_tangent_lane(y, 0) == dy/dx == 1, (y, 1) == dy/dw == 2, lanes 2, 3: none
  *
  * K = 1 keeps the scalar code below unchanged (struct { double v, d; }), so the one-tangent engine costs what it
  * always did.
@@ -123,24 +123,44 @@ typedef dual_ctx ad_ctx;
 
 #define DUAL_NONE (-0.0) /* the tangent of a variable that does not depend on the seeded direction */
 
-/* K tangents as one GCC vector; alignment 8, so a variable is exactly 8 + 8 K bytes (value first). */
-typedef double dual_vec __attribute__((vector_size(DUAL_LANES * sizeof(double)), aligned(8)));
-typedef long long dual_mask __attribute__((vector_size(DUAL_LANES * sizeof(double)), aligned(8)));
-typedef struct dual_t { double v; dual_vec d; } dual_t;
+/* The K tangents as DUAL_CHUNKS GCC vectors of DUAL_W lanes, DUAL_W the widest the CPU computes in one
+ * instruction (4 with AVX, else 2). One vector of all K lanes would be simpler, but GCC lowers comparisons of
+ * vectors wider than the hardware's lane by lane (scalar compares and cmov: 630 instructions instead of about
+ * 150 on mix at K = 8); chunks of the hardware's width keep every lane operation one instruction per chunk.
+ * Alignment 8, so a variable is exactly 8 + 8 K bytes, value first. */
+#if defined(__AVX__)
+#define DUAL__HW 4
+#else
+#define DUAL__HW 2
+#endif
+#define DUAL_W (DUAL_LANES < DUAL__HW ? DUAL_LANES : DUAL__HW)
+#define DUAL_CHUNKS (DUAL_LANES / DUAL_W)
+typedef double dual_vec __attribute__((vector_size(DUAL_W * sizeof(double)), aligned(8)));
+typedef long long dual_mask __attribute__((vector_size(DUAL_W * sizeof(double)), aligned(8)));
+typedef struct dual_t { double v; dual_vec d[DUAL_CHUNKS]; } dual_t;
 typedef dual_t ad_t;
 
 #define DUAL__SIGN ((long long)0x8000000000000000ull)
 
 /* Every lane DUAL_NONE. */
-AD_INLINE dual_vec dual_none_vec(void) { return (dual_vec)((dual_mask){0} + DUAL__SIGN); }
+AD_INLINE dual_vec dual__none(void) { return (dual_vec)((dual_mask){0} + DUAL__SIGN); }
 /* Lane mask: all ones where d's lane means "no tangent" (the bit pattern of -0.0), zero elsewhere. */
-AD_INLINE dual_mask dual_absent_lanes(dual_vec d) { return (dual_mask)d == DUAL__SIGN; }
-/* 1 if some lane of mask m is set. */
+AD_INLINE dual_mask dual__absent(dual_vec d) { return (dual_mask)d == DUAL__SIGN; }
+/* 1 if some lane of mask m is set (one vptest with AVX). */
+#if defined(__AVX__) && DUAL_W == 4
+#include <immintrin.h>
+AD_INLINE int dual__any(dual_mask m) {
+  __m256i v;
+  memcpy(&v, &m, sizeof v);
+  return !_mm256_testz_si256(v, v);
+}
+#else
 AD_INLINE int dual__any(dual_mask m) {
   long long acc = 0;
-  for (int l = 0; l < DUAL_LANES; ++l) acc |= m[l];
+  for (int l = 0; l < DUAL_W; ++l) acc |= m[l];
   return acc != 0;
 }
+#endif
 /* The terms p * d of one operand, +0.0 in the lanes where it has no tangent (mask none). */
 AD_INLINE dual_vec dual__terms(double p, dual_vec d, dual_mask none) { return (dual_vec)((dual_mask)(p * d) & ~none); }
 /* s in the lanes outside none, DUAL_NONE in the lanes of none. */
@@ -148,27 +168,34 @@ AD_INLINE dual_vec dual__keep(dual_vec s, dual_mask none) {
   return (dual_vec)(((dual_mask)s & ~none) | (none & DUAL__SIGN));
 }
 
-AD_INLINE ad_t dual__make(double v, dual_vec d) { ad_t r; r.v = v; r.d = d; return r; }
 /* A variable with value v and no tangent in any lane. */
-AD_INLINE ad_t dual_make_none(double v) { return dual__make(v, dual_none_vec()); }
+AD_INLINE ad_t dual_make_none(double v) {
+  ad_t r;
+  r.v = v;
+  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__none();
+  return r;
+}
 /* A variable with value v, tangent 1 in lane `lane` and none in the others (lane outside [0, K): none at all). */
 AD_INLINE ad_t dual_make_unit(double v, int lane) {
-  dual_vec d = dual_none_vec();
-  if (lane >= 0 && lane < DUAL_LANES) d[lane] = 1.0;
-  return dual__make(v, d);
+  ad_t r = dual_make_none(v);
+  if (lane >= 0 && lane < DUAL_LANES) r.d[lane / DUAL_W][lane % DUAL_W] = 1.0;
+  return r;
 }
+/* x's raw tangent in lane l: -0.0 when it has none (as the K = 1 engine's x.d). */
+AD_INLINE double dual_lane(ad_t x, int l) { return x.d[l / DUAL_W][l % DUAL_W]; }
 /* x's tangent in lane l, +0.0 when it has none. */
-AD_INLINE double dual_tangent_lane(ad_t x, int l) { return x.d[l] + 0.0; }
+AD_INLINE double dual_tangent_lane(ad_t x, int l) { return dual_lane(x, l) + 0.0; }
 AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return dual_make_none(v); }
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
 
-/* One operand: d = da * x.d + 0.0 lane by lane, none where x has none. The +0.0 (as in K = 1) keeps a computed
+/* One operand: d = p * x.d + 0.0 lane by lane, none where x has none. The +0.0 (as in K = 1) keeps a computed
  * tangent from being -0.0. */
-#define DUAL__ONE(p, xd)                                                                                       \
-  do {                                                                                                         \
-    dual_mask nx_ = dual_absent_lanes(xd);                                                                     \
-    r_.d = dual__keep((p) * (xd) + 0.0, nx_);                                                                  \
-  } while (0)
+AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
+  ad_t r;
+  r.v = v;
+  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__keep(p * x->d[q] + 0.0, dual__absent(x->d[q]));
+  return r;
+}
 
 #define DUAL_OP_U(name, pre, value, da, db)                                                                    \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x) {                                                                \
@@ -177,13 +204,11 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
     ad_m2 t = pre;                                                                                             \
     (void)b, (void)t;                                                                                          \
     double v = value;                                                                                          \
-    ad_t r_;                                                                                                   \
-    r_.v = v;                                                                                                  \
-    DUAL__ONE(da, x.d);                                                                                        \
-    return r_;                                                                                                 \
+    return dual__one(v, (da), &x);                                                                             \
   }
 /* Two operands: each term where its operand lane has a tangent, summed (+0.0 as in K = 1); none where both
- * operand lanes have none. A partial is evaluated only if some lane of its operand has a tangent. */
+ * operand lanes have none. A partial is evaluated only if some lane of its operand has a tangent (else its terms
+ * are all masked to +0.0 whatever it is). */
 #define DUAL_OP_VV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, ad_t y) {                                                        \
     (void)c;                                                                                                   \
@@ -191,11 +216,17 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    dual_mask nx = dual_absent_lanes(x.d), ny = dual_absent_lanes(y.d);                                        \
-    dual_vec tx = {0}, ty = {0};                                                                               \
-    if (dual__any(~nx)) tx = dual__terms((da), x.d, nx);                                                       \
-    if (dual__any(~ny)) ty = dual__terms((db), y.d, ny);                                                       \
-    return dual__make(v, dual__keep(tx + ty + 0.0, nx & ny));                                                  \
+    dual_mask nx[DUAL_CHUNKS], ny[DUAL_CHUNKS], hx = {0}, hy = {0};                                            \
+    for (int q = 0; q < DUAL_CHUNKS; ++q) {                                                                    \
+      nx[q] = dual__absent(x.d[q]), ny[q] = dual__absent(y.d[q]);                                              \
+      hx |= ~nx[q], hy |= ~ny[q];                                                                              \
+    }                                                                                                          \
+    double pa = dual__any(hx) ? (da) : 0.0, pb = dual__any(hy) ? (db) : 0.0;                                   \
+    ad_t r;                                                                                                    \
+    r.v = v;                                                                                                   \
+    for (int q = 0; q < DUAL_CHUNKS; ++q)                                                                      \
+      r.d[q] = dual__keep(dual__terms(pa, x.d[q], nx[q]) + dual__terms(pb, y.d[q], ny[q]) + 0.0, nx[q] & ny[q]); \
+    return r;                                                                                                  \
   }
 #define DUAL_OP_VC(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, double k) {                                                      \
@@ -204,10 +235,7 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    ad_t r_;                                                                                                   \
-    r_.v = v;                                                                                                  \
-    DUAL__ONE(da, x.d);                                                                                        \
-    return r_;                                                                                                 \
+    return dual__one(v, (da), &x);                                                                             \
   }
 #define DUAL_OP_CV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, double k, ad_t y) {                                                      \
@@ -216,10 +244,7 @@ AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    ad_t r_;                                                                                                   \
-    r_.v = v;                                                                                                  \
-    DUAL__ONE(db, y.d);                                                                                        \
-    return r_;                                                                                                 \
+    return dual__one(v, (db), &y);                                                                             \
   }
 #define AD_OP(name, kind, torch, facts, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
