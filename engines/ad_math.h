@@ -4,7 +4,12 @@
  *   double e = ad_m_exp(1.0);         // SLEEF exp, 1.0-ULP
  *   printf("%s\n", ad_math_variant()); // "purecfma" on CPUs with FMA, "purec" elsewhere
  *
- * The transcendental functions come from SLEEF's scalar 1.0-ULP builds. Each symbol below is a GNU indirect
+ * Which functions is a build option, ADLAB_ELEMFN (ad_math_choice() names it; bench/elemfn.c measures each):
+ *   sleef_u10  SLEEF's scalar 1.0-ULP builds (the default, see README "Elementary functions" for the measurement);
+ *   sleef_u35  SLEEF's scalar 3.5-ULP builds of sincos, tan, log and tanh (exp and pow: 1.0-ULP, SLEEF has no other);
+ *   libm       the C library's sincos, tan, exp, log, tanh and pow (glibc: correctly rounded in most cases).
+ * Every engine calls the same functions whatever the choice, so engines stay bit-identical with each other.
+ * With SLEEF, the transcendental functions come from its scalar builds. Each symbol below is a GNU indirect
  * function: the dynamic loader picks `Sleef_<f>d1_u10purecfma` when the CPU has FMA and `Sleef_<f>d1_u10purec`
  * otherwise, once, at load time. A call is then one direct call through the PLT, exactly like any call into a
  * shared library: no per-call dispatch. The purecfma builds measured about twice as fast as SLEEF's
@@ -35,8 +40,12 @@ double ad_m_log(double x) AD_CONST_FN;
 double ad_m_tanh(double x) AD_CONST_FN;
 double ad_m_pow(double x, double y) AD_CONST_FN;
 
-/* Which SLEEF build the loader picked: "purecfma" or "purec". Never NULL. */
+/* Which SLEEF build the loader picks: "purecfma" or "purec" (used by the sleef_* choices). Never NULL. */
 const char *ad_math_variant(void);
+
+/* The elementary functions this build calls (the CMake option ADLAB_ELEMFN): "sleef_u10", "sleef_u35" or "libm".
+ * Never NULL. */
+const char *ad_math_choice(void);
 
 static inline double ad_m_sqrt(double x) { return __builtin_sqrt(x); }
 static inline double ad_m_fabs(double x) { return __builtin_fabs(x); }
