@@ -52,6 +52,8 @@ const char *ad_math_variant(void) { return ad__has_fma() ? "purecfma" : "purec";
 
 #if defined(AD_ELEMFN_LIBM) /* ---- the C library: one tail call each ---- */
 
+/* glibc's sincos: as fast as sin and cos called apart, even on a chain of dependent ops (19.5 ns latency each way
+ * on the reference machine), and one call. */
 ad_m2 ad_m_sincos(double x) {
   ad_m2 r;
   sincos(x, &r.x, &r.y);
