@@ -17,6 +17,12 @@ adlab_test(test_preacc SOURCES test_preacc.c LABELS unit)
 adlab_test(test_chunk SOURCES test_chunk.c LABELS unit)
 adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
 adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
+# The dual engine's K-lane builds against K = 1 on random programs, lane by lane (one executable per K).
+foreach(_k 2 4 8 16)
+  adlab_test(test_dual_lanes_${_k} SOURCES test_dual_lanes.c LABELS fuzz unit LIBS adlab_tprog)
+  target_compile_definitions(test_dual_lanes_${_k} PRIVATE DUAL_LANES=${_k})
+  target_compile_options(test_dual_lanes_${_k} PRIVATE -Wno-psabi)
+endforeach()
 adlab_test(test_nonfinite SOURCES test_nonfinite.c LABELS unit agreement LIBS adlab_tprog)
 adlab_test(test_misuse SOURCES test_misuse.c LABELS unit)
 # Without ode_adapt's step cap, its test records until memory runs out: a time limit turns that into a failure.

@@ -20,8 +20,8 @@
  * Vector mode (SLEEF-style: one source, several builds): compiled with DUAL_LANES = K (2, 4, 8 or 16; default 1),
  * each variable carries one value and K tangents, one per seeded direction, so a Jacobian takes ceil(n / K)
  * passes. The value and the partials are computed once per op (scalars); only the K-wide tangent update
- * `d = da * a.d + db * b.d` runs lane by lane, as a GCC vector (dual_vec). Each lane follows the same rules as the
- * K = 1 build, bit for bit: -0.0 in a lane means "no tangent in that direction", a term whose operand lane has no
+ * `d = da * a.d + db * b.d` runs lane by lane, as GCC vectors (dual_vec). Each lane follows the same rules as the
+ * K = 1 build, bit for bit: a lane either has a tangent or not (a bit per lane), a term whose operand lane has no
  * tangent is left out, and the result lane has no tangent only where every operand lane has none.
  *
  *   #define DUAL_LANES 4
@@ -124,10 +124,16 @@ typedef dual_ctx ad_ctx;
 #define DUAL_NONE (-0.0) /* the tangent of a variable that does not depend on the seeded direction */
 
 /* The K tangents as DUAL_CHUNKS GCC vectors of DUAL_W lanes, DUAL_W the widest the CPU computes in one
- * instruction (4 with AVX, else 2). One vector of all K lanes would be simpler, but GCC lowers comparisons of
- * vectors wider than the hardware's lane by lane (scalar compares and cmov: 630 instructions instead of about
- * 150 on mix at K = 8); chunks of the hardware's width keep every lane operation one instruction per chunk.
- * Alignment 8, so a variable is exactly 8 + 8 K bytes, value first. */
+ * instruction (4 with AVX, else 2): GCC lowers comparisons of vectors wider than the hardware's lane by lane
+ * (scalar compares and cmov), so one vector of all K lanes cost 630 instructions on mix at K = 8, chunks 170.
+ *
+ * "No tangent" is a bit per lane (m, bit l for lane l: 1 = has a tangent), not the -0.0 pattern of K = 1: a lane
+ * without a tangent holds +0.0, so a finite partial p gives p * 0 = 0 there and the tangent update is plain
+ * vector arithmetic, `d = pa * a.d + pb * b.d + 0.0`, with no per-lane select. Only a partial that is infinite or
+ * NaN (where p * 0 would be NaN) takes the masked path, which leaves such lanes out exactly as K = 1 does. Each
+ * lane's bits equal the K = 1 engine's (dual_lane gives -0.0 for a lane without a tangent, as K = 1's x.d). The
+ * -0.0 pattern per lane cost a compare and a blend per chunk and operand: K = 8 was 1.3 to 9 times slower than
+ * Sacado's SFad<double, 8> across the workloads. */
 #if defined(__AVX__)
 #define DUAL__HW 4
 #else
@@ -137,65 +143,58 @@ typedef dual_ctx ad_ctx;
 #define DUAL_CHUNKS (DUAL_LANES / DUAL_W)
 typedef double dual_vec __attribute__((vector_size(DUAL_W * sizeof(double)), aligned(8)));
 typedef long long dual_mask __attribute__((vector_size(DUAL_W * sizeof(double)), aligned(8)));
-typedef struct dual_t { double v; dual_vec d[DUAL_CHUNKS]; } dual_t;
+typedef struct dual_t {
+  double v;
+  unsigned m;                /* bit l: lane l has a tangent */
+  dual_vec d[DUAL_CHUNKS];   /* the tangents, +0.0 in lanes without one */
+} dual_t;
 typedef dual_t ad_t;
-
-#define DUAL__SIGN ((long long)0x8000000000000000ull)
-
-/* Every lane DUAL_NONE. */
-AD_INLINE dual_vec dual__none(void) { return (dual_vec)((dual_mask){0} + DUAL__SIGN); }
-/* Lane mask: all ones where d's lane means "no tangent" (the bit pattern of -0.0), zero elsewhere. */
-AD_INLINE dual_mask dual__absent(dual_vec d) { return (dual_mask)d == DUAL__SIGN; }
-/* 1 if some lane of mask m is set (one vptest with AVX). */
-#if defined(__AVX__) && DUAL_W == 4
-#include <immintrin.h>
-AD_INLINE int dual__any(dual_mask m) {
-  __m256i v;
-  memcpy(&v, &m, sizeof v);
-  return !_mm256_testz_si256(v, v);
-}
-#else
-AD_INLINE int dual__any(dual_mask m) {
-  long long acc = 0;
-  for (int l = 0; l < DUAL_W; ++l) acc |= m[l];
-  return acc != 0;
-}
-#endif
-/* The terms p * d of one operand, +0.0 in the lanes where it has no tangent (mask none). */
-AD_INLINE dual_vec dual__terms(double p, dual_vec d, dual_mask none) { return (dual_vec)((dual_mask)(p * d) & ~none); }
-/* s in the lanes outside none, DUAL_NONE in the lanes of none. */
-AD_INLINE dual_vec dual__keep(dual_vec s, dual_mask none) {
-  return (dual_vec)(((dual_mask)s & ~none) | (none & DUAL__SIGN));
-}
 
 /* A variable with value v and no tangent in any lane. */
 AD_INLINE ad_t dual_make_none(double v) {
   ad_t r;
-  r.v = v;
-  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__none();
+  r.v = v, r.m = 0;
+  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = (dual_vec){0};
   return r;
 }
 /* A variable with value v, tangent 1 in lane `lane` and none in the others (lane outside [0, K): none at all). */
 AD_INLINE ad_t dual_make_unit(double v, int lane) {
   ad_t r = dual_make_none(v);
-  if (lane >= 0 && lane < DUAL_LANES) r.d[lane / DUAL_W][lane % DUAL_W] = 1.0;
+  if (lane >= 0 && lane < DUAL_LANES) r.d[lane / DUAL_W][lane % DUAL_W] = 1.0, r.m = 1u << lane;
   return r;
 }
 /* x's raw tangent in lane l: -0.0 when it has none (as the K = 1 engine's x.d). */
-AD_INLINE double dual_lane(ad_t x, int l) { return x.d[l / DUAL_W][l % DUAL_W]; }
+AD_INLINE double dual_lane(ad_t x, int l) { return (x.m >> l & 1u) ? x.d[l / DUAL_W][l % DUAL_W] : DUAL_NONE; }
 /* x's tangent in lane l, +0.0 when it has none. */
-AD_INLINE double dual_tangent_lane(ad_t x, int l) { return dual_lane(x, l) + 0.0; }
+AD_INLINE double dual_tangent_lane(ad_t x, int l) { return (x.m >> l & 1u) ? x.d[l / DUAL_W][l % DUAL_W] + 0.0 : 0.0; }
 AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return dual_make_none(v); }
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
 
-/* One operand: d = p * x.d + 0.0 lane by lane, none where x has none. The +0.0 (as in K = 1) keeps a computed
- * tangent from being -0.0. */
-AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
-  ad_t r;
-  r.v = v;
-  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__keep(p * x->d[q] + 0.0, dual__absent(x->d[q]));
-  return r;
+/* Lane mask of chunk q of bit set m: all ones in the lanes whose bit is set. */
+AD_INLINE dual_mask dual__lanes(unsigned m, int q) {
+  dual_mask bit;
+  for (int l = 0; l < DUAL_W; ++l) bit[l] = 1ll << (q * DUAL_W + l);
+  return (((dual_mask){0} + (long long)m) & bit) != 0;
 }
+/* Chunk q of the terms p * x.d: plain when p is finite (lanes without a tangent hold 0, and p * 0 = 0); else
+ * +0.0 in the lanes without a tangent, as K = 1 leaves their term out. */
+AD_INLINE dual_vec dual__terms(double p, const ad_t *x, int q) {
+  if (AD_LIKELY(__builtin_isfinite(p))) return p * x->d[q];
+  return (dual_vec)((dual_mask)(p * x->d[q]) & dual__lanes(x->m, q));
+}
+
+/* One operand: d = p * x.d + 0.0 where x has a tangent (+0.0 keeps a computed tangent from being -0.0, as in
+ * K = 1); p is evaluated only if some lane has one. */
+#define DUAL__ONE(v, p, x)                                                                                     \
+  ad_t r;                                                                                                      \
+  r.v = (v), r.m = (x).m;                                                                                      \
+  if (!r.m) {                                                                                                  \
+    for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = (dual_vec){0};                                              \
+    return r;                                                                                                  \
+  }                                                                                                            \
+  double p_ = (p);                                                                                             \
+  for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__terms(p_, &(x), q) + 0.0;                               \
+  return r;
 
 #define DUAL_OP_U(name, pre, value, da, db)                                                                    \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x) {                                                                \
@@ -204,11 +203,9 @@ AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
     ad_m2 t = pre;                                                                                             \
     (void)b, (void)t;                                                                                          \
     double v = value;                                                                                          \
-    return dual__one(v, (da), &x);                                                                             \
+    DUAL__ONE(v, da, x)                                                                                        \
   }
-/* Two operands: each term where its operand lane has a tangent, summed (+0.0 as in K = 1); none where both
- * operand lanes have none. A partial is evaluated only if some lane of its operand has a tangent (else its terms
- * are all masked to +0.0 whatever it is). */
+/* Two operands: the terms of each operand with a tangent in some lane, summed (+0.0 as in K = 1). */
 #define DUAL_OP_VV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, ad_t x, ad_t y) {                                                        \
     (void)c;                                                                                                   \
@@ -216,16 +213,12 @@ AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    dual_mask nx[DUAL_CHUNKS], ny[DUAL_CHUNKS], hx = {0}, hy = {0};                                            \
-    for (int q = 0; q < DUAL_CHUNKS; ++q) {                                                                    \
-      nx[q] = dual__absent(x.d[q]), ny[q] = dual__absent(y.d[q]);                                              \
-      hx |= ~nx[q], hy |= ~ny[q];                                                                              \
-    }                                                                                                          \
-    double pa = dual__any(hx) ? (da) : 0.0, pb = dual__any(hy) ? (db) : 0.0;                                   \
+    if (!y.m) { DUAL__ONE(v, da, x) }                                                                          \
+    if (!x.m) { DUAL__ONE(v, db, y) }                                                                          \
+    double pa = (da), pb = (db);                                                                               \
     ad_t r;                                                                                                    \
-    r.v = v;                                                                                                   \
-    for (int q = 0; q < DUAL_CHUNKS; ++q)                                                                      \
-      r.d[q] = dual__keep(dual__terms(pa, x.d[q], nx[q]) + dual__terms(pb, y.d[q], ny[q]) + 0.0, nx[q] & ny[q]); \
+    r.v = v, r.m = x.m | y.m;                                                                                  \
+    for (int q = 0; q < DUAL_CHUNKS; ++q) r.d[q] = dual__terms(pa, &x, q) + dual__terms(pb, &y, q) + 0.0;      \
     return r;                                                                                                  \
   }
 #define DUAL_OP_VC(name, pre, value, da, db)                                                                   \
@@ -235,7 +228,7 @@ AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    return dual__one(v, (da), &x);                                                                             \
+    DUAL__ONE(v, da, x)                                                                                        \
   }
 #define DUAL_OP_CV(name, pre, value, da, db)                                                                   \
   AD_INLINE ad_t ad_##name(ad_ctx *c, double k, ad_t y) {                                                      \
@@ -244,7 +237,7 @@ AD_INLINE ad_t dual__one(double v, double p, const ad_t *x) {
     ad_m2 t = pre;                                                                                             \
     (void)t;                                                                                                   \
     double v = value;                                                                                          \
-    return dual__one(v, (db), &y);                                                                             \
+    DUAL__ONE(v, db, y)                                                                                        \
   }
 #define AD_OP(name, kind, torch, facts, pre, value, da, db) DUAL_OP_##kind(name, pre, value, da, db)
 #include "../ad_ops.def"
