@@ -21,14 +21,22 @@ static ad_status dl_jacobian(void *vs, const double *x, double *y, double *J) {
   eng_session *s = (eng_session *)vs;
   int n = s->n_in, m = s->n_out;
   for (int j0 = 0; j0 < n; j0 += DUAL_LANES) {
-    for (int i = 0; i < n; ++i) s->x[i] = dual_make_unit(x[i], i - j0);
+    /* in place, field by field: a K-lane variable is 16 + 8 K bytes, and whole-struct copies cost more here than
+     * the workload itself on small ones (ba) */
+    for (int i = 0; i < n; ++i) {
+      ad_t *v = &s->x[i];
+      v->v = x[i], v->m = 0;
+      for (int q = 0; q < DUAL_CHUNKS; ++q) v->d[q] = (dual_vec){0};
+      if (i >= j0 && i < j0 + DUAL_LANES) v->m = 1u << (i - j0), v->d[(i - j0) / DUAL_W][(i - j0) % DUAL_W] = 1.0;
+    }
     s->fn(NULL, s->size, s->data, s->x, s->y, s->s);
     if (j0 == 0)
       for (int i = 0; i < m; ++i) y[i] = s->y[i].v;
     int lanes = n - j0 < DUAL_LANES ? n - j0 : DUAL_LANES;
     for (int i = 0; i < m; ++i) {
+      const ad_t *v = &s->y[i];
       double *row = J + (size_t)i * n + j0;
-      for (int l = 0; l < lanes; ++l) row[l] = dual_lane(s->y[i], l);
+      for (int l = 0; l < lanes; ++l) row[l] = (v->m >> l & 1u) ? v->d[l / DUAL_W][l % DUAL_W] : DUAL_NONE;
     }
   }
   return AD_OK;
