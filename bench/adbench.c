@@ -8,7 +8,8 @@
  *   adbench --benchmark_list_tests              the names, without running anything
  *   adbench --help                              Google Benchmark's flags, then adbench's own
  *
- * Names are <workload>/<engine>/<mode>/<size>, size being the workload's size parameter (adcheck's --size).
+ * Names are <workload>/<engine>/<mode>/<size>, size being the workload's size parameter (adcheck's --size);
+ * vector modes (engines with jacobian_lanes) add their lane count: <workload>/<engine>/grad/lanes:K/<size>.
  * Modes (run.h's RUN_MODE_LIST), chosen by the engine's kind, so engines added to the registry join by themselves:
  *   value    the primal engine: the function alone, the baseline of every ratio;
  *   jvp      forward engines: one directional derivative (one pass);
@@ -17,6 +18,9 @@
  *   reverse  reverse engines: the reverse sweep alone (vjp) on a recording made once before the timed loop;
  *   replay   engines that can re-evaluate a recording: value and full Jacobian by replaying the recording made
  *            once before the timed loop; guard_refusals counts replays at other inputs refused by guards.
+ * --lanes K,... (default 1,2,4,8,16 on the grid workloads only): grad of engines with vector modes again with K
+ * directions per forward pass or reverse sweep, as cases grad/lanes:K; given explicitly, on every workload;
+ * --lanes none: no vector cases.
  * The plan (sizes, the Jacobian crossover grid of workloads with the grid flag, skips and their reasons):
  * harness/plan.h. What one run does and its counters, x_primal among them (each engine's time over the
  * primal's, measured interleaved, with its spread): harness/bench.h. The report's context (build, machine,
@@ -45,6 +49,8 @@ static void help(void) {
           "  --workload NAME[,NAME...]   only these workloads\n"
           "  --engine NAME[,NAME...]     only these engines\n"
           "  --mode value|jvp|grad|reverse|replay[,...]  only these modes\n"
+          "  --lanes K[,K...]|none       vector modes: grad also with K = 1, 2, 4, 8, 16 lanes (default: all five,\n"
+          "                              on grid workloads only; given, on every workload)\n"
           "  --min-nodes N --max-nodes N --steps K  node targets from N to N in K steps per decade\n"
           "  --dual-budget X             largest n_in * nodes for the forward engines' full gradient\n"
           "  --jacobian-budget X         the crossover grid instead: largest nodes * max(n_in, n_out) of a shape\n"
@@ -88,6 +94,16 @@ static int add_engine(const char *name, void *ctx) {
   return 1;
 }
 
+static int add_lanes(const char *name, void *ctx) {
+  plan_opts *o = (plan_opts *)ctx;
+  long k;
+  if (!cli_long(name, 1, 16, &k) || (k & (k - 1)) || o->n_lanes >= PLAN_MAX_LANES) return 0;
+  for (int i = 0; i < o->n_lanes; ++i)
+    if (o->lanes[i] == (int)k) return 0;
+  o->lanes[o->n_lanes++] = (int)k;
+  return 1;
+}
+
 static int add_mode(const char *name, void *ctx) {
   int m = run_mode_find(name);
   if (m >= 0) ((plan_opts *)ctx)->modes |= 1u << m;
@@ -96,7 +112,7 @@ static int add_mode(const char *name, void *ctx) {
 
 enum { OPT_SWEEP = 256, OPT_QUICK, OPT_FULL, OPT_WORKLOAD, OPT_ENGINE, OPT_MODE, OPT_MIN_NODES, OPT_MAX_NODES,
        OPT_STEPS, OPT_DUAL_BUDGET, OPT_JAC_BUDGET, OPT_MAX_EVAL, OPT_SEED, OPT_PAIRS, OPT_CONTEXT, OPT_NO_MM,
-       OPT_PROGRESS, OPT_CKPT };
+       OPT_PROGRESS, OPT_CKPT, OPT_LANES };
 
 /* Parses adbench's own flags (Google Benchmark's are gone) into o and a. Returns 0, or 2 after a message. */
 static int parse(int argc, char **argv, plan_opts *o, args *a) {
@@ -110,6 +126,7 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
       {"max-eval-time", required_argument, NULL, OPT_MAX_EVAL}, {"seed", required_argument, NULL, OPT_SEED},
       {"x-primal-pairs", required_argument, NULL, OPT_PAIRS}, {"context", required_argument, NULL, OPT_CONTEXT},
       {"no-memory-manager", no_argument, NULL, OPT_NO_MM},   {"progress", no_argument, NULL, OPT_PROGRESS},
+      {"lanes", required_argument, NULL, OPT_LANES},
       {NULL, 0, NULL, 0}};
   const char *P = "adbench";
   long num;
@@ -158,6 +175,11 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
       if (!strchr(optarg, '=') || *optarg == '=') return cli_usage_error(P, "--context", "expected KEY=VALUE");
       if (a->n_context == CTX_MAX) return cli_usage_error(P, "--context", "too many");
       a->context[a->n_context++] = optarg;
+      break;
+    case OPT_LANES:
+      o->n_lanes = 0, o->lanes_all = strcmp(optarg, "none") != 0;
+      if (o->lanes_all && cli_each(optarg, add_lanes, o) < 0)
+        return cli_usage_error(P, "--lanes", "expected lane counts from 1, 2, 4, 8, 16 (each once), or none");
       break;
     case OPT_NO_MM: a->memory_manager = 0; break;
     case OPT_CKPT: {

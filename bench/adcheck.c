@@ -44,12 +44,13 @@ static void help(void) {
          "                           named workload's largest is an error, above another's skips it\n"
          "  --seed S                 input seed (default 42)\n"
          "  --fd-max K               finite differences on at most K coordinates (default 64)\n"
-         "  --tol CHECK=T            tolerance T for CHECK (engines, manual, fd, replay) for every engine\n"
+         "  --tol CHECK=T            tolerance T for CHECK (engines, manual, fd, replay, lanes) for every engine\n"
          "  --max-seconds S          time budget per workload and size (default 60; 0: none): an engine or\n"
          "                           reference that would pass it is skipped, with a message, and counted\n"
          "  --json FILE|-            also write every case as JSON (non-finite numbers as null, listed in\n"
          "                           a <field>_nonfinite string)\n"
-         "checks: value (bit for bit against the primal engine), engines, manual, fd, replay; tolerances:");
+         "checks: value (bit for bit against the primal engine), engines, manual, fd, replay, lanes (vector modes:\n"
+         "every lane count against 1); tolerances:");
   for (int c = 0; c < JD_CHECK_COUNT; ++c) printf(" %s %g", jd_check_name[c], jd_tol(NULL, c));
   printf(" (peers: their own, if larger)\nworkloads:");
   for (int i = 0; i < WL_COUNT; ++i) printf(" %s (max size %d)", wl_all[i]->name, wl_all[i]->max_size);

@@ -41,6 +41,11 @@ static int ad_k__level(void) { return 0; }
 #endif
 
 AD_K_RESOLVER static int ad_k__pick(void) {
+#if defined(AD_ELEMFN_LIBM) || defined(AD_ELEMFN_SLEEF_U35)
+  /* The scalar ops call other elementary functions than SLEEF's u10 builds (ad_math.h, ADLAB_ELEMFN), and the
+   * vector builds would not give their bits: the purec build, which calls the scalar ops' own functions. */
+  return 0;
+#endif
   int l = ad_k__level();
   if (l == 2 && ad_k__avx2_built) return 2;
   if (l == 1 && ad_k__sse2_built) return 1;

@@ -13,6 +13,10 @@
  *   sse2   2 lanes, Sleef_<f>d2_u10sse2, chosen on x86-64 CPUs without FMA;
  *   purec  1 lane, the scalar ad_m_* functions (ad_math.h): CPUs with FMA but no AVX2, and other architectures.
  * Each ad_k_<name> is a GNU indirect function bound once, at load time, like ad_math.h's scalar functions.
+ * The vector builds serve the build option ADLAB_ELEMFN=sleef_u10 (ad_math.h), whose scalar ops are SLEEF's u10
+ * builds. With libm or sleef_u35 the scalar ops call other functions, whose bits no SLEEF vector build gives: the
+ * loader then binds the purec build (arithmetic still vectorised by the compiler, elementary functions one call
+ * per element), so that arrays and scalar ops stay bit-identical under every choice.
  *
  * Bit-identity. SLEEF's vector u10 builds compute the same algorithm as its scalar builds of the same FMA class:
  * Sleef_<f>d4_u10avx2 gives the bits of Sleef_<f>d1_u10purecfma and Sleef_<f>d2_u10sse2 those of

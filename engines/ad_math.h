@@ -1,10 +1,21 @@
 /* ad_math.h: the elementary functions every adlab engine uses, so that all engines compute bit-identical values.
  *
- *   ad_m2 t = ad_m_sincos(0.5);       // t.x = sin(0.5), t.y = cos(0.5), one SLEEF call
- *   double e = ad_m_exp(1.0);         // SLEEF exp, 1.0-ULP
+ *   ad_m2 t = ad_m_sincos(0.5);       // t.x = sin(0.5), t.y = cos(0.5), one call
+ *   double e = ad_m_exp(1.0);         // exp of the build's choice (ad_math_choice(): "libm" by default)
  *   printf("%s\n", ad_math_variant()); // "purecfma" on CPUs with FMA, "purec" elsewhere
  *
- * The transcendental functions come from SLEEF's scalar 1.0-ULP builds. Each symbol below is a GNU indirect
+ * Which functions is a build option, ADLAB_ELEMFN (ad_math_choice() names it; bench/elemfn.c measures each):
+ *   libm       the C library's sincos, tan, exp, log, tanh and pow (glibc: within 1 ULP). The default.
+ *   sleef_u10  SLEEF's scalar 1.0-ULP builds (the same bits on every machine and C library);
+ *   sleef_u35  SLEEF's scalar 3.5-ULP builds of sincos, tan, log and tanh (exp and pow: 1.0-ULP, SLEEF has no other).
+ * Every engine calls the same functions whatever the choice, so engines stay bit-identical with each other.
+ * Why libm: on the reference machine (AMD EPYC, glibc 2.36, SLEEF 3.5.1) libm and sleef_u35 cost the same over
+ * the six functions (91 ns per call summed, sleef_u10 120: bench/elemfn) and over the workloads that call them
+ * (primal time 0.76 and 0.77 of sleef_u10's, geometric mean), libm is the fastest on a chain of dependent calls
+ * (chain: 0.63 of sleef_u10, sleef_u35 0.79), the most accurate, and what the peer AD tools call, so comparisons
+ * with them measure differentiation, not elementary functions. Its price: the values depend on the C library
+ * (sleef_u10's do not; choose it for figures reproducible across machines).
+ * With SLEEF, the transcendental functions come from its scalar builds. Each symbol below is a GNU indirect
  * function: the dynamic loader picks `Sleef_<f>d1_u10purecfma` when the CPU has FMA and `Sleef_<f>d1_u10purec`
  * otherwise, once, at load time. A call is then one direct call through the PLT, exactly like any call into a
  * shared library: no per-call dispatch. The purecfma builds measured about twice as fast as SLEEF's
@@ -35,8 +46,12 @@ double ad_m_log(double x) AD_CONST_FN;
 double ad_m_tanh(double x) AD_CONST_FN;
 double ad_m_pow(double x, double y) AD_CONST_FN;
 
-/* Which SLEEF build the loader picked: "purecfma" or "purec". Never NULL. */
+/* Which SLEEF build the loader picks: "purecfma" or "purec" (used by the sleef_* choices). Never NULL. */
 const char *ad_math_variant(void);
+
+/* The elementary functions this build calls (the CMake option ADLAB_ELEMFN): "sleef_u10", "sleef_u35" or "libm".
+ * Never NULL. */
+const char *ad_math_choice(void);
 
 static inline double ad_m_sqrt(double x) { return __builtin_sqrt(x); }
 static inline double ad_m_fabs(double x) { return __builtin_fabs(x); }

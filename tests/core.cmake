@@ -19,6 +19,12 @@ adlab_test(test_ckpt SOURCES test_ckpt.c LABELS unit)
 adlab_test(test_ckpt_tape SOURCES test_ckpt_tape.c LABELS unit agreement)
 adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
 adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
+# The dual engine's K-lane builds against K = 1 on random programs, lane by lane (one executable per K).
+foreach(_k 2 4 8 16)
+  adlab_test(test_dual_lanes_${_k} SOURCES test_dual_lanes.c LABELS fuzz unit LIBS adlab_tprog)
+  target_compile_definitions(test_dual_lanes_${_k} PRIVATE DUAL_LANES=${_k})
+  target_compile_options(test_dual_lanes_${_k} PRIVATE -Wno-psabi)
+endforeach()
 adlab_test(test_nonfinite SOURCES test_nonfinite.c LABELS unit agreement LIBS adlab_tprog)
 # The vector reverse sweep (K adjoint lanes) against the one-adjoint sweep; `test_lanes time mix 129` times them (n = m = 256).
 adlab_test(test_lanes SOURCES test_lanes.c LABELS unit agreement)

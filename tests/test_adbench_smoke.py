@@ -63,9 +63,13 @@ def check_mix_grid(c, adbench, d, derivative_engines):
     c.check("quick grid reaches past the crossovers of m = 1 and 16",
             (16, 1) in expect and (128, 16) in expect and (8, 256) in expect and (16, 256) not in expect)
     shapes = mix_shapes()
-    seen = {}
+    seen, lanes_seen = {}, set()
     for b in doc["benchmarks"]:
         parts = b["name"].split("/")
+        key = None
+        if len(parts) == 5 and re.fullmatch(r"lanes:(1|2|4|8|16)", parts[3]):  # a vector mode: its own line
+            key = f"{parts[1]}/{parts[3]}"
+            del parts[3]
         c.check(f"{b['name']}: mix, grad mode only", len(parts) == 4 and parts[0] == "mix" and parts[2] == "grad")
         if len(parts) != 4 or not parts[3].isdigit():
             continue
@@ -78,23 +82,41 @@ def check_mix_grid(c, adbench, d, derivative_engines):
                 f"{b.get('n_in')} {b.get('n_out')} {b.get('size')}")
         if parts[1] == "dual":  # the workload's own count: mul, add and sin per term, then the sums
             c.check(f"{b['name']}: nodes = 4nm - m", b.get("nodes") == 4 * n * m - m, str(b.get("nodes")))
-        seen.setdefault(parts[1], []).append((n, m))
+        seen.setdefault(key or parts[1], []).append((n, m))
     for e in derivative_engines:
         c.check(f"mix grid on {e}: every shape, in order of m then n", seen.get(e) == expect,
                 f"{seen.get(e)} vs {expect}")
+    for k in (1, 2, 4, 8, 16):  # the dual engine's vector modes run the same grid
+        c.check(f"mix grid on dual with lanes:{k}: every shape", seen.get(f"dual/lanes:{k}") == expect,
+                f"{seen.get(f'dual/lanes:{k}')} vs {expect}")
     c.check("mix grid: no primal (it has no Jacobian)", "primal" not in seen, str(seen.keys()))
 
     # --jacobian-budget bounds the grid (and replaces --dual-budget there); the names carry mix's size index.
     rc, listed, err = run([adbench, "--workload=mix", "--engine=dual", "--jacobian-budget=1000", "--dual-budget=1",
                            "--benchmark_list_tests"])
-    want = [f"mix/dual/grad/{mix_size(n, m)}" for n, m in grid_shapes([1, 16, 256], 1e6, 1000)]
-    c.check("--jacobian-budget=1000: (1..8, 1) and (1, 16)", rc == 0 and listed.split() == want and len(want) == 5,
-            f"{listed.split()} vs {want}: {err}")
+    want = [f"mix/dual/grad{lanes}/{mix_size(n, m)}" for lanes in ["", "/lanes:1", "/lanes:2", "/lanes:4",
+                                                                     "/lanes:8", "/lanes:16"]
+            for n, m in grid_shapes([1, 16, 256], 1e6, 1000)]
+    c.check("--jacobian-budget=1000: (1..8, 1) and (1, 16), plain and with 1..16 lanes",
+            rc == 0 and listed.split() == want and len(want) == 30, f"{listed.split()} vs {want}: {err}")
+    rc, listed, err = run([adbench, "--workload=mix,chain", "--engine=dual,tape,graph", "--jacobian-budget=1000",
+                           "--lanes=4,16", "--mode=grad", "--benchmark_list_tests"])
+    names = listed.split()
+    c.check("--lanes=4,16: grad/lanes:4 and :16 on mix and chain, for the engines with vector modes (not graph)",
+            rc == 0 and any(n.startswith("chain/dual/grad/lanes:16/") for n in names) and
+            any(n.startswith("mix/dual/grad/lanes:4/") for n in names) and
+            any(n.startswith("chain/tape/grad/lanes:4/") for n in names) and
+            any(n.startswith("mix/graph/grad/") for n in names) and
+            not any("lanes:8" in n or n.startswith("chain/graph/grad/lanes") or n.startswith("mix/graph/grad/lanes")
+                    for n in names), f"{names}: {err}")
+    for bad in ("3", "4,4", "", "32"):
+        rc, _, err = run([adbench, f"--lanes={bad}", "--benchmark_list_tests"])
+        c.check(f"--lanes={bad!r} refused (exit 2)", rc == 2, err[-300:])
     out2 = os.path.join(d, "mix-budget.json")
     rc, _, err = run([adbench, "--workload=mix", "--engine=dual", "--jacobian-budget=1000", "--dual-budget=1",
                       "--benchmark_min_time=0.001", f"--benchmark_out={out2}"])
     runs = json.load(open(out2, encoding="utf-8"))["benchmarks"] if rc == 0 and os.path.exists(out2) else []
-    c.check("--dual-budget does not skip the grid's dual Jacobians", len(runs) == 5 and
+    c.check("--dual-budget does not skip the grid's dual Jacobians", len(runs) == 30 and
             not any(b.get("error_occurred") for b in runs), str([b.get("error_message") for b in runs]))
 
     # Too slow on the grid: extrapolated by nodes times passes.
@@ -234,6 +256,9 @@ def main(adbench, report):
     seen_engines, seen_workloads, modes = set(), set(), {}
     for b in doc.get("benchmarks", []):
         parts = b["name"].split("/")
+        if len(parts) == 5 and re.fullmatch(r"lanes:(1|2|4|8|16)", parts[3]):  # a vector mode of grad
+            c.check(f"{b['name']}: lanes on grad only", parts[2] == "grad")
+            del parts[3]
         c.check(f"{b['name']}: named workload/engine/mode/size", len(parts) == 4 and parts[3].isdigit())
         if len(parts) != 4:
             continue

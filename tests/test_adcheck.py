@@ -95,7 +95,7 @@ with tempfile.TemporaryDirectory() as d:
     check(st == 0, f"--json run: exit {st}\n{out}")
     with open(path) as f:
         doc = json.loads(f.read(), parse_constant=reject)
-    check(set(doc["tolerances"]) == {"engines", "manual", "fd", "replay"}, f"tolerances {doc['tolerances']}")
+    check(set(doc["tolerances"]) == {"engines", "manual", "fd", "replay", "lanes"}, f"tolerances {doc['tolerances']}")
     check(doc["summary"]["cases"] == 3 and doc["summary"]["exit_status"] == 0, f"summary {doc['summary']}")
     cases = {c["workload"]: c for c in doc["checks"]}
     mix = cases["mix"]

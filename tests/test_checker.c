@@ -1,7 +1,8 @@
 /* test_checker: the checker (checker.h) fed known-wrong answers must fail, naming the engine, the workload and
  * the entry. A test-only engine wraps the tape engine and corrupts its Jacobian in a chosen way: a wrong partial,
  * a NaN, two coordinates swapped, one entry short (never written), or out of memory (counted apart, not a
- * disagreement). Also: the uncorrupted wrapper passes, the time budget skips and counts, and the JSON writer
+ * disagreement); a vector-mode engine whose Jacobian at one lane count is off by 1e-13, wrong against the manual
+ * gradient at K = 1, one ulp off in its value, or refuses a lane count. Also: the uncorrupted wrapper passes, the time budget skips and counts, and the JSON writer
  * writes valid JSON for non-finite numbers and strings that need escaping. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -107,6 +108,60 @@ static void test_replay(void) {
   CHECKF(line && strstr(line, "d y[0] / d x[1]"), "bad replay: no FAIL line naming the entry:\n%s", out);
 }
 
+/* The lanes check (vector modes) fed wrong answers: a dual engine whose jacobian_lanes corrupts one lane count. */
+typedef enum { LB_NONE, LB_TINY, LB_MANUAL, LB_VALUE, LB_STATUS } lane_bad;
+static lane_bad g_lb;
+static int g_lb_lanes;
+
+static ad_status bad_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
+  ad_status st = eng_dual.jacobian_lanes(s, lanes, x, y, J);
+  if (lanes != g_lb_lanes) return st;
+  if (g_lb == LB_STATUS) return AD_EINVAL;
+  /* 1e-13 of the largest entry: far below the engines' tolerance (1e-12), above the lanes' (1e-14) */
+  if (g_lb == LB_TINY) J[2] += 1e-13 * fmax(fabs(J[0]), fmax(fabs(J[1]), fmax(fabs(J[2]), fabs(J[3]))));
+  if (g_lb == LB_MANUAL) J[1] = 1.5 * J[1] + 1.0;
+  if (g_lb == LB_VALUE) y[0] = nextafter(y[0], INFINITY); /* one ulp: values must match bit for bit */
+  return st;
+}
+
+static void expect_lanes(lane_bad mode, int lanes, const char *want, const char *what) {
+  eng_api bad = eng_dual;
+  bad.name = "bad_dual", bad.jacobian_lanes = bad_lanes;
+  const eng_api *engs[] = {&eng_primal, &bad};
+  ck_config c;
+  ck_tally t = {0};
+  ck_defaults(&c);
+  char out[16384];
+  FILE *f = tmpfile();
+  CHECKF(f != NULL, "tmpfile");
+  if (!f) return;
+  c.table = f;
+  g_lb = mode, g_lb_lanes = lanes;
+  int fails = ck_case(&c, wl_find("rosenbrock"), 4, engs, 2, &t);
+  rewind(f);
+  out[fread(out, 1, sizeof out - 1, f)] = 0;
+  fclose(f);
+  if (mode == LB_NONE) {
+    CHECKF(fails == 0 && !strstr(out, "FAIL") && strstr(out, "bad_dual lanes 1 2 4 8 16: max err vs lanes 1 0.0e+00  ok"),
+           "lanes uncorrupted: %d fails\n%s", fails, out);
+    return;
+  }
+  CHECKF(fails == 1 && ck_exit_status(&t) == CK_EXIT_DISAGREE, "lanes, %s: %d failures\n%s", what, fails, out);
+  const char *line = strstr(out, "FAIL engine bad_dual, workload rosenbrock, size 4: ");
+  CHECKF(line && strstr(line, want), "lanes, %s: no FAIL line with \"%s\":\n%s", what, want, out);
+}
+
+static void test_lanes(void) {
+  CHECKF(eng_dual.jacobian_lanes != NULL, "the dual engine has vector modes");
+  if (!eng_dual.jacobian_lanes) return;
+  expect_lanes(LB_NONE, 0, NULL, "none");
+  expect_lanes(LB_TINY, 8, "lanes 8 error", "K = 8 off by 1e-13");
+  expect_lanes(LB_TINY, 2, "lanes 2 error", "K = 2 off by 1e-13");
+  expect_lanes(LB_MANUAL, 1, "lanes 1 manual error", "K = 1 wrong against the manual gradient");
+  expect_lanes(LB_VALUE, 4, "lanes 4 error", "K = 4's value one ulp off");
+  expect_lanes(LB_STATUS, 16, "lanes 16: invalid argument", "K = 16 refused");
+}
+
 static void test_json(void) {
   FILE *f = tmpfile();
   CHECKF(f != NULL, "tmpfile");
@@ -207,6 +262,7 @@ int main(void) {
          out);
 
   test_replay();
+  test_lanes();
   test_json();
   return test_report("test_checker");
 }

@@ -47,6 +47,46 @@ static void test_decide_once(void) {
   plan_free(&p);
 }
 
+/* Vector modes: one grad case per lane count for engines with jacobian_lanes, named grad/lanes:K, on the grid by
+ * default and on every workload with lanes_all; no lane cases on engines without it; a lane count other than 1, 2,
+ * 4, 8, 16 is refused. */
+static void test_lanes(void) {
+  plan_opts o;
+  plan_defaults(&o);
+  plan_set_sweep(&o, "quick");
+  o.wl[o.n_wl++] = wl_find("mix"), o.wl[o.n_wl++] = wl_find("chain");
+  o.eng[o.n_eng++] = &eng_dual, o.eng[o.n_eng++] = &eng_graph; /* graph: no vector mode */
+  plan p;
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build");
+  int on_grid[17] = {0}, on_chain = 0;
+  for (int i = 0; i < p.n_cases; ++i) {
+    const plan_case *c = &p.cases[i];
+    if (!c->lanes) continue;
+    CHECKF(c->e == &eng_dual && c->mode == RUN_GRAD, "lanes only on the dual engine's grad: %s %s", c->e->name,
+           run_mode_name[c->mode]);
+    if (c->w->grid && c->lanes <= 16) on_grid[c->lanes]++;
+    else on_chain++;
+  }
+  CHECKF(on_grid[1] == 1 && on_grid[2] == 1 && on_grid[4] == 1 && on_grid[8] == 1 && on_grid[16] == 1 && !on_chain,
+         "lanes 1, 2, 4, 8, 16 once each on mix only (chain: %d)", on_chain);
+  plan_free(&p);
+  o.lanes_all = 1, o.n_lanes = 2, o.lanes[0] = 4, o.lanes[1] = 16;
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build, lanes 4 and 16 everywhere");
+  int n = 0;
+  for (int i = 0; i < p.n_cases; ++i) n += p.cases[i].lanes != 0;
+  CHECKF(n == 4, "lanes 4 and 16 on mix and chain: %d cases", n);
+  plan_free(&p);
+  o.lanes[1] = 3;
+  CHECKF(plan_build(&p, &o) == AD_EINVAL, "lane count 3 refused");
+  plan_free(&p);
+  o.n_lanes = 0;
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build without lanes");
+  n = 0;
+  for (int i = 0; i < p.n_cases; ++i) n += p.cases[i].lanes != 0;
+  CHECKF(n == 0, "no lane cases with n_lanes = 0: %d", n);
+  plan_free(&p);
+}
+
 /* The grid flag, not the name, selects the crossover grid; the context names the grid workloads. */
 static void test_grid(void) {
   int n_grid = 0;
@@ -64,7 +104,11 @@ static void test_grid(void) {
       grid_cases++;
       CHECKF(p.cases[i].mode == RUN_GRAD && p.cases[i].grid, "%s: the grid runs grad only", p.cases[i].e->name);
     }
-  CHECKF(grid_cases == 5, "mix on dual, tape, tape_op, graph and replay: %d cases", grid_cases);
+  int n_vec = 0; /* adlab's engines with vector modes: one grad case more per lane count on the grid */
+  for (int i = 0; i < eng_own_count; ++i) n_vec += eng_all[i]->jacobian_lanes != NULL;
+  CHECKF(n_vec >= 1 && eng_dual.jacobian_lanes, "the dual engine has vector modes");
+  CHECKF(grid_cases == 5 + PLAN_MAX_LANES * n_vec, "mix on dual, tape, tape_op, graph and replay, and lanes 1..16 on "
+         "%d engine(s): %d cases", n_vec, grid_cases);
   plan_case *c = find_case(&p, "mix", "tape", RUN_GRAD);
   CHECKF(c && c->n_sizes == 5 + 8 + 4, "quick grid: 17 shapes, got %d", c ? c->n_sizes : -1);
   ctx_table t = {0};
@@ -73,6 +117,8 @@ static void test_grid(void) {
   CHECKF(gw && !strcmp(gw, "mix"), "adbench_grid_workloads = mix, got %s", gw ? gw : "(none)");
   CHECKF(g && !strncmp(g, "mix: m = 1, 16, 256; n = 1, 2, 4, ...", 37), "grid description: %s", g ? g : "(none)");
   CHECKF(ctx_get(&t, "wl_chain") && ctx_get(&t, "adbench_x_primal_pairs"), "workload docs and pairs in context");
+  const char *la = ctx_get(&t, "adbench_lanes");
+  CHECKF(la && !strcmp(la, "1,2,4,8,16 (grid workloads)"), "adbench_lanes: %s", la ? la : "(none)");
   ctx_free(&t);
   plan_free(&p);
   plan_opts bad;
@@ -126,6 +172,7 @@ static void test_context(void) {
 int main(void) {
   test_decide_once();
   test_grid();
+  test_lanes();
   test_pairs();
   test_context();
   return test_report("test_plan");

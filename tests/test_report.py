@@ -1,7 +1,8 @@
 """test_report: scripts/report turns a small adbench-shaped report into Markdown (targets with met/missed, ratios
 to the primal time of the same file, crossover, per-workload tables, skips) and well-formed SVG plots, removes
 its own stale plots, and rejects malformed input with one clean line. A second report adds mix's Jacobian grid:
-the crossover of dual and tape per m, interpolated, in a table and in one SVG of panels.
+the crossover of dual and tape per m, interpolated, in a table and in one SVG of panels; a third adds vector
+modes (grad/lanes:K): the best K per shape and the crossover of the best vector forward and reverse Jacobians.
 
   python3 tests/test_report.py scripts/report
 """
@@ -75,6 +76,56 @@ def jacobian_entries():
                 out.append(entry(f"mix/{e}/grad/{size}", t, adbench_counters(
                     nodes, n, held, t, 2 * nodes if e in ("tape", "replay") else None, n_out=m, size=size)))
     return out
+
+
+# Vector modes (grad/lanes:K) on mix at m = 16: (n) -> {engine: {K: ns}}. Best: dual K = 4 at n = 4 (3.3x over
+# K = 1), K = 8 at 8 (4x), K = 16 at 16 (8x); tape K = 16 throughout. Best forward / best reverse: 0.3, 1, 2, so
+# the vector crossover is at n = 8 (0.5 m).
+LANES16 = {4: {"dual": {1: 1000.0, 4: 300.0, 16: 500.0}, "tape": {1: 4000.0, 16: 1000.0}},
+           8: {"dual": {1: 4000.0, 8: 1000.0}, "tape": {1: 8000.0, 16: 1000.0}},
+           16: {"dual": {1: 32000.0, 16: 4000.0}, "tape": {1: 16000.0, 16: 2000.0}}}
+
+
+def lanes_entries():
+    """mix's vector-mode results at m = 16, named as adbench writes them (grad/lanes:K/size)."""
+    out = []
+    for n, by in LANES16.items():
+        m, nodes, size = 16, 4 * n * 16 - 16, mix_size(n, 16)
+        for e, ks in by.items():
+            for k, t in ks.items():
+                out.append(entry(f"mix/{e}/grad/lanes:{k}/{size}", t, adbench_counters(
+                    nodes, n, 100, t, 2 * nodes if e == "tape" else None, n_out=m, size=size)))
+    return out
+
+
+def check_lanes(c, d, report):
+    """The vector modes' part of the Jacobian section: best K per shape with its speed-up, best forward over best
+    reverse, their crossover, the plot; the scalar crossover table unchanged by the lanes results."""
+    src = os.path.join(d, "vec.json")
+    doc = build_doc()
+    doc["benchmarks"] += jacobian_entries() + lanes_entries()
+    write_json(src, doc)
+    rc, _, err = run_script(report, [src])
+    c.check("lanes report exits 0", rc == 0, err)
+    md_path = os.path.join(d, "vec.md")
+    md = open(md_path, encoding="utf-8").read() if os.path.exists(md_path) else ""
+    c.check("vector modes section", "### Vector modes (mix)" in md, md[-3000:])
+    head = "| m | n | dual: best K, time, x K = 1 | tape: best K, time, x K = 1 | faster"
+    row = [r for r in md.splitlines() if r.startswith("| 16 | 4 |")]
+    c.check("m = 16, n = 4: dual K = 4 (3.3x), tape K = 16 (4x), forward / reverse 0.3",
+            row == ["| 16 | 4 | K = 4, 300 ns, 3.3x | K = 16, 1 us, 4x | 0.3 (dual K = 4 / tape K = 16) |"] and
+            head in md, str(row))
+    row = [r for r in md.splitlines() if r.startswith("| 16 | 16 |")]
+    c.check("m = 16, n = 16: dual K = 16 (8x), forward / reverse 2",
+            row == ["| 16 | 16 | K = 16, 4 us, 8x | K = 16, 2 us, 8x | 2 (dual K = 16 / tape K = 16) |"], str(row))
+    row = table_row(md, "16", "| m | crossover n (best vector forward = best vector reverse)")
+    c.check("vector crossover at n = 8 (0.5 m)", row == ["16", "**8**", "0.5"], str(row))
+    row = table_row(md, "16", "| m | n (dual and tape measured) | crossover n (dual = tape) |")
+    c.check("the scalar crossover table ignores the lanes results", row[:2] == ["16", "4 .. 32"] and
+            row[2] == f"**{8 * math.sqrt(2):.3g}**", str(row))
+    c.check("md links the lanes plot", "(vec-jacobian-lanes.svg)" in md)
+    root = svg_root(c, os.path.join(d, "vec-jacobian-lanes.svg"))
+    c.check("lanes plot is an SVG", root is not None and root.tag == SVG + "svg")
 
 
 def table_row(md, first_cell, after):
@@ -486,6 +537,8 @@ def main(report):
             "this run." in md, md[md.find("## Jacobians"):md.find("## Jacobians") + 200])
     c.check("without mix: no Jacobian plot", not os.path.exists(os.path.join(d, "run-jacobian.svg")))
     check_jacobians(c, d, report)
+    check_lanes(c, d, report)
+    c.check("without vector modes: no lanes plot", not os.path.exists(os.path.join(d, "jac-jacobian-lanes.svg")))
     check_columns(c, md)
     check_plots(c, d, report)
     check_x_primal(c, d, report)

@@ -1,8 +1,16 @@
-/* eng_dual.c: the dual engine behind eng.h: forward mode, one pass per input for a full Jacobian. */
+/* eng_dual.c: the dual engine behind eng.h: forward mode, one pass per input for a full Jacobian; in vector mode
+ * (jacobian_lanes) K tangent lanes per pass, by the K-lane builds of the same ops (eng_dual_lanes.h). */
 #include "../../engines/dual/dual_array.h"
 
-#define ENG_SESSION_FIELDS
+#include "eng_dual_lanes.h"
+
+enum { DUAL_VEC_BUILDS = 4 }; /* K = 2, 4, 8, 16 */
+/* The K-lane sessions, opened on first use by jacobian_lanes. */
+#define ENG_SESSION_FIELDS void *lane_s[DUAL_VEC_BUILDS];
 #include "eng_session.inc"
+
+static const dual_lanes_api *const dual_vec_builds[DUAL_VEC_BUILDS] = {&dual_lanes_2, &dual_lanes_4, &dual_lanes_8,
+                                                                       &dual_lanes_16};
 
 /* One forward pass with tangent v (NULL: zero tangent), writing y and, if jv, the directional derivative. */
 static ad_status dual_pass(eng_session *s, const double *x, const double *v, int unit, double *y, double *jv) {
@@ -33,10 +41,31 @@ static ad_status dual_jacobian(eng_session *s, const double *x, double *y, doubl
   return AD_OK;
 }
 
+/* K = 1: the one-tangent passes above; K = 2, 4, 8, 16: the K-lane build, its session opened on first use. */
+static ad_status dual_jacobian_lanes(eng_session *s, int lanes, const double *x, double *y, double *J) {
+  if (lanes == 1) return dual_jacobian(s, x, y, J);
+  for (int b = 0; b < DUAL_VEC_BUILDS; ++b) {
+    const dual_lanes_api *L = dual_vec_builds[b];
+    if (L->lanes != lanes) continue;
+    /* The K-lane builds have no arrays (their tensor workloads are never run): the one-tangent passes. */
+    if (wl_is_tensor(s->w)) return dual_jacobian(s, x, y, J);
+    if (!s->lane_s[b] && !(s->lane_s[b] = L->open(s->w, s->size, s->data))) return AD_ENOMEM;
+    return L->jacobian(s->lane_s[b], x, y, J);
+  }
+  return AD_EINVAL;
+}
+
+static void dual_close(eng_session *s) {
+  if (!s) return;
+  for (int b = 0; b < DUAL_VEC_BUILDS; ++b) dual_vec_builds[b]->close(s->lane_s[b]);
+  sess_close(s);
+}
+
 static eng_stats dual_stats(eng_session *s) {
   eng_stats st;
   memset(&st, 0, sizeof st);
   st.bytes_held = s ? sizeof *s + (size_t)(s->n_in + s->n_out + s->n_scratch) * sizeof(ad_t) : 0;
+  for (int b = 0; s && b < DUAL_VEC_BUILDS; ++b) st.bytes_held += dual_vec_builds[b]->bytes_held(s->lane_s[b]);
   return st;
 }
 
@@ -44,9 +73,10 @@ const eng_api eng_dual = {
     .name = "dual",
     .kind = ENG_FORWARD,
     .open = sess_open,
-    .close = sess_close,
+    .close = dual_close,
     .value = dual_value,
     .jacobian = dual_jacobian,
     .jvp = dual_jvp,
     .stats = dual_stats,
+    .jacobian_lanes = dual_jacobian_lanes,
 };

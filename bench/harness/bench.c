@@ -15,7 +15,8 @@ static double cpu_now(void) {
 }
 
 const char *bench_name(const plan_case *c, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s/%s/%s", c->w->name, c->e->name, run_mode_name[c->mode]);
+  if (c->lanes) snprintf(buf, cap, "%s/%s/%s/lanes:%d", c->w->name, c->e->name, run_mode_name[c->mode], c->lanes);
+  else snprintf(buf, cap, "%s/%s/%s", c->w->name, c->e->name, run_mode_name[c->mode]);
   return buf;
 }
 
@@ -25,8 +26,10 @@ static void progress(plan_case *c) {
   plan *p = c->p;
   if (!p->progress || p->last_started == c) return;
   p->last_started = c;
-  fprintf(stderr, "adbench: [%d/%d] %s on %s, %s (%d size%s)\n", c->index + 1, p->n_cases, c->w->name, c->e->name,
-          run_mode_name[c->mode], c->n_sizes, c->n_sizes == 1 ? "" : "s");
+  fprintf(stderr, "adbench: [%d/%d] %s on %s, %s", c->index + 1, p->n_cases, c->w->name, c->e->name,
+          run_mode_name[c->mode]);
+  if (c->lanes) fprintf(stderr, " with %d lane%s", c->lanes, c->lanes == 1 ? "" : "s");
+  fprintf(stderr, " (%d size%s)\n", c->n_sizes, c->n_sizes == 1 ? "" : "s");
 }
 
 /* Replay mode: the share of BENCH_GUARD_TRIALS replays at inputs from other seeds (the recording's data kept)
@@ -101,6 +104,7 @@ void bench_case(gb_state *st, void *arg) {
   }
   run_case rc;
   ad_status rs = run_open(&rc, c->w, c->e, c->mode, size, c->p->o.seed);
+  rc.lanes = c->lanes;
   double t0 = cpu_now();
   if (rs == AD_OK) rs = run_eval(&rc); /* untimed: the engine's storage in place before the loop */
   double eval_s = cpu_now() - t0;

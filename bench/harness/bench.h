@@ -39,7 +39,8 @@ enum { BENCH_GUARD_TRIALS = 10, BENCH_X_PRIMAL_BUDGET = 2 };
 /* The benchmark function: arg is a plan_case of a plan that outlives the run; gb_range(st, 0) is the size. */
 void bench_case(gb_state *st, void *arg);
 
-/* Writes c's name "<workload>/<engine>/<mode>" into buf (cap bytes) and returns buf. */
+/* Writes c's name "<workload>/<engine>/<mode>", "<workload>/<engine>/grad/lanes:K" for a vector mode, into buf
+ * (cap bytes) and returns buf. */
 const char *bench_name(const plan_case *c, char *buf, size_t cap);
 
 /* Turns the progress lines on stderr ("adbench: [k/n] <workload> on <engine>, <mode> (s sizes)") on or off. */

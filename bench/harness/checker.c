@@ -288,6 +288,82 @@ static int check_replay(ctx *k, res *r) {
   return bad;
 }
 
+/* The lane counts of eng_api.jacobian_lanes. */
+static const int ck_lane_counts[] = {1, 2, 4, 8, 16};
+enum { CK_N_LANES = (int)(sizeof ck_lane_counts / sizeof ck_lane_counts[0]) };
+
+/* The lanes check of r (engines with jacobian_lanes): K = 1 against the primal value (bit for bit; a peer within
+ * its tolerance) and the manual derivatives (JD_MANUAL), every other K against K = 1 (value bit for bit, Jacobian
+ * within JD_LANES: the same arithmetic, lane by lane). Returns 1 on a failure; sets r->err[JD_LANES]. */
+static int check_lanes(ctx *k, res *r) {
+  const eng_api *e = r->e;
+  int n = k->n, m = k->m, peer = eng_is_peer(e), bad = 0;
+  double est = (e->kind == ENG_FORWARD ? COST_FORWARD * n : COST_REVERSE * m) * k->tp * 2.0 * CK_N_LANES;
+  if (over_budget(k, est, "the lanes check", r->why, sizeof r->why)) {
+    if (k->c->table)
+      fprintf(k->c->table, "%-11s %8d %8d %-7s  lanes skipped: %s\n", k->w->name, k->size, n, e->name, r->why);
+    return 0;
+  }
+  size_t nJ = k->nJ;
+  double *y1 = (double *)malloc((size_t)m * sizeof(double)), *yk = (double *)malloc((size_t)m * sizeof(double));
+  double *J1 = (double *)malloc((nJ + 1) * sizeof(double)), *Jk = (double *)malloc((nJ + 1) * sizeof(double));
+  eng_session *s = e->open(k->w, k->size, k->data);
+  ad_status st = AD_ENOMEM;
+  double tol = ck_tol(k->c, e, JD_LANES), emax = 0;
+  char at[64], ref[32];
+  for (int q = 0; y1 && yk && J1 && Jk && s && q < CK_N_LANES; ++q) {
+    int K = ck_lane_counts[q];
+    double *y = q ? yk : y1, *J = q ? Jk : J1;
+    for (int i = 0; i < m; ++i) y[i] = NAN; /* an entry left unwritten fails */
+    for (size_t i = 0; i < nJ; ++i) J[i] = NAN;
+    if ((st = e->jacobian_lanes(s, K, k->x, y, J)) != AD_OK) {
+      if (k->c->table && st != AD_ENOMEM)
+        fprintf(k->c->table, "  FAIL engine %s, workload %s, size %d: lanes %d: %s\n", e->name, k->w->name, k->size, K,
+                ad_status_str(st));
+      break;
+    }
+    snprintf(at, sizeof at, "lanes %d", K);
+    const double *yref = q ? y1 : k->yp;
+    jd_diff dv = jd_compare(y, yref, (size_t)m);
+    if (peer && q == 0 ? !(dv.err <= ck_tol(k->c, e, JD_ENGINES)) : !jd_same_bits(y, yref, (size_t)m)) {
+      bad = 1;
+      fail_line(k, e, at, dv, 0.0, dv.worst, 0, y[dv.worst], q ? "lanes 1" : "primal", yref[dv.worst]);
+    }
+    if (q == 0) {
+      if (k->have_manual) {
+        double mtol = ck_tol(k->c, e, JD_MANUAL);
+        jd_diff d = jd_compare(J, k->gm, nJ);
+        if (!(d.err <= mtol)) {
+          bad = 1;
+          snprintf(at, sizeof at, "lanes %d manual", K);
+          fail_line(k, e, at, d, mtol, d.worst, 1, J[d.worst], "manual", k->gm[d.worst]);
+        }
+      }
+      continue;
+    }
+    jd_diff d = jd_compare_nan(J, J1, nJ);
+    if (!(d.err <= emax)) emax = d.err;
+    if (!(d.err <= tol)) {
+      bad = 1;
+      snprintf(ref, sizeof ref, "lanes 1");
+      fail_line(k, e, at, d, tol, d.worst, 1, J[d.worst], ref, J1[d.worst]);
+    }
+  }
+  r->err[JD_LANES] = emax;
+  if (st == AD_ENOMEM) k->t->nomem++;
+  else bad |= st != AD_OK;
+  if (k->c->table) {
+    if (st == AD_ENOMEM)
+      fprintf(k->c->table, "%-11s %8d %8d %-7s  lanes: out of memory\n", k->w->name, k->size, n, e->name);
+    else
+      fprintf(k->c->table, "%-11s %8d %8d %-7s lanes 1 2 4 8 16: max err vs lanes 1 %.1e  %s\n", k->w->name, k->size,
+              n, e->name, emax, bad ? "FAIL" : "ok");
+  }
+  if (s) e->close(s);
+  free(y1), free(yk), free(J1), free(Jk);
+  return bad;
+}
+
 static void write_json(const ctx *k, const res *r, int n_eng) {
   js_writer *j = k->c->json;
   js_obj(j, NULL);
@@ -399,6 +475,12 @@ int ck_case(const ck_config *c, const wl_info *w, int size, const eng_api *const
   for (int q = 0; q < n_eng; ++q)
     if (r[q].e->replay && r[q].st == AD_OK && !r[q].skip) {
       int b = check_replay(&k, &r[q]);
+      r[q].bad |= b;
+      fails += b;
+    }
+  for (int q = 0; q < n_eng; ++q)
+    if (r[q].e->jacobian_lanes && r[q].st == AD_OK && !r[q].skip) {
+      int b = check_lanes(&k, &r[q]);
       r[q].bad |= b;
       fails += b;
     }

@@ -20,6 +20,9 @@
  *   replay   engines with replay(): recorded at x, replayed at other inputs (half near x, half from other
  *            seeds); each accepted replay equals a fresh recording at the same inputs (value bit for bit,
  *            jd_compare_nan on the Jacobian); replays refused by a guard are counted, not failures.
+ *   lanes    engines with jacobian_lanes (vector modes): K = 1 equals the primal value bit for bit and the manual
+ *            derivatives within JD_MANUAL; K = 2, 4, 8, 16 equal K = 1 (value bit for bit, the Jacobian within
+ *            JD_LANES, 1e-14, by jd_compare_nan).
  * A disagreement prints a line naming the engine, workload, size, check, error and the entry that decided it
  * ("d y[0] / d x[3]: 1.5, reference 2.5"). Out of memory is not a disagreement: it is counted apart. A piece
  * whose estimated time (from a timed primal evaluation) would pass the case's budget c.max_seconds is skipped

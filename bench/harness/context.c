@@ -94,6 +94,7 @@ int ctx_add_build(ctx_table *t) {
       {"build_type", ADBENCH_BUILD_TYPE},       {"compiler", ADBENCH_C_COMPILER},
       {"compiler_cxx", ADBENCH_CXX_COMPILER},   {"cflags", ADBENCH_C_FLAGS},
       {"build_isa", build_isa()},               {"sleef_version", ADBENCH_SLEEF_VERSION},
+      {"elemfn", ad_math_choice()},
   };
   int ok = 1;
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; ++i) ok &= ctx_set(t, fixed[i][0], fixed[i][1]);

@@ -2,7 +2,8 @@
  * and with which parameters, as key: value strings (Google Benchmark's "context" block).
  *
  *   ctx_table t = {0};
- *   ctx_add_build(&t);                          // adlab_version, git_commit, build_type, compiler, cflags, build_isa
+ *   ctx_add_build(&t);                          // adlab_version, git_commit, build_type, compiler, cflags, build_isa,
+ *                                               // elemfn (the elementary functions: ADLAB_ELEMFN)
  *   ctx_add_machine(&t);                        // cpu_model, cpu_flags, sleef_version, sleef_variant
  *   ctx_set(&t, "adbench_seed", "42");          // later calls for the same key replace the value
  *   for (int i = 0; i < t.n; ++i) use(t.key[i], t.val[i]);
@@ -41,7 +42,7 @@ int ctx_set_pair(ctx_table *t, const char *kv);
 const char *ctx_get(const ctx_table *t, const char *key);
 
 /* How this binary was built: adlab_version, git_commit, build_type, compiler, compiler_cxx, cflags, build_isa,
- * sleef_version. Returns 1, or 0 if a ctx_set failed. */
+ * sleef_version, elemfn (ad_math_choice: the elementary functions chosen by ADLAB_ELEMFN). Returns 1, or 0 if a ctx_set failed. */
 int ctx_add_build(ctx_table *t);
 
 /* The machine: cpu_model and cpu_flags (those of /proc/cpuinfo that bear on floating-point speed or timing),

@@ -29,7 +29,8 @@ extern "C" {
   X(ENGINES, "engines", 1e-12) /* derivative engines against each other */                                     \
   X(MANUAL, "manual", 1e-12)   /* against the workload's hand-written gradient or Jacobian */                  \
   X(FD, "fd", 1e-6)            /* against finite differences (Ridders' extrapolation) */                        \
-  X(REPLAY, "replay", 1e-12)   /* a replayed recording against a fresh recording at the same inputs */
+  X(REPLAY, "replay", 1e-12)   /* a replayed recording against a fresh recording at the same inputs */ \
+  X(LANES, "lanes", 1e-14)     /* vector modes: the Jacobian with K lanes against K = 1 (the same arithmetic) */
 
 typedef enum jd_check {
 #define JD__X(id, name, tol) JD_##id,

@@ -17,6 +17,9 @@
 void plan_defaults(plan_opts *o) {
   memset(o, 0, sizeof *o);
   o->min_nodes = 10, o->steps = 1, o->seed = 42, o->x_primal_pairs = 11;
+  static const int lanes[PLAN_MAX_LANES] = {1, 2, 4, 8, 16};
+  memcpy(o->lanes, lanes, sizeof lanes);
+  o->n_lanes = PLAN_MAX_LANES;
   plan_set_sweep(o, "default");
 }
 
@@ -101,7 +104,12 @@ ad_status plan_build(plan *p, const plan_opts *o) {
   if (!po->n_eng)
     for (int i = 0; i < eng_count && i < PLAN_MAX_ENG; ++i) po->eng[po->n_eng++] = eng_all[i];
   if (po->memory_check && po->mem_available <= 0) po->mem_available = mem_available();
-  p->cases = (plan_case *)calloc((size_t)po->n_wl * po->n_eng * RUN_MODE_COUNT + 1, sizeof *p->cases);
+  if (po->n_lanes < 0 || po->n_lanes > PLAN_MAX_LANES) return AD_EINVAL;
+  for (int k = 0; k < po->n_lanes; ++k)
+    if (po->lanes[k] != 1 && po->lanes[k] != 2 && po->lanes[k] != 4 && po->lanes[k] != 8 && po->lanes[k] != 16)
+      return AD_EINVAL;
+  p->cases = (plan_case *)calloc((size_t)po->n_wl * po->n_eng * (RUN_MODE_COUNT + PLAN_MAX_LANES) + 1,
+                                 sizeof *p->cases);
   if (!p->cases) return AD_ENOMEM;
   int sz[PLAN_MAX_SIZES];
   for (int a = 0; a < po->n_wl; ++a) {
@@ -111,19 +119,23 @@ ad_status plan_build(plan *p, const plan_opts *o) {
       for (int m = 0; m < RUN_MODE_COUNT; ++m) {
         if (!run_mode_applies(po->eng[b], (run_mode)m) || (w->grid && m != RUN_GRAD)) continue;
         if (po->modes && !(po->modes & (1u << m))) continue;
-        plan_case *c = &p->cases[p->n_cases];
-        c->w = w, c->e = po->eng[b], c->mode = (run_mode)m, c->index = p->n_cases, c->grid = w->grid, c->p = p;
-        c->n_sizes = ns;
-        c->sizes = (int *)malloc((size_t)ns * sizeof *c->sizes);
-        c->verdict = (unsigned char *)calloc((size_t)ns, 1);
-        c->why = (char(*)[PLAN_WHY])calloc((size_t)ns, PLAN_WHY);
-        c->x_primal = (double(*)[4])calloc((size_t)ns, sizeof *c->x_primal);
-        p->n_cases++;
-        if (!c->sizes || !c->verdict || !c->why || !c->x_primal) {
-          plan_free(p);
-          return AD_ENOMEM;
+        int vec = m == RUN_GRAD && po->eng[b]->jacobian_lanes && (w->grid || po->lanes_all) ? po->n_lanes : 0;
+        for (int q = -1; q < vec; ++q) { /* the case itself, then one per lane count */
+          plan_case *c = &p->cases[p->n_cases];
+          c->w = w, c->e = po->eng[b], c->mode = (run_mode)m, c->index = p->n_cases, c->grid = w->grid, c->p = p;
+          c->lanes = q < 0 ? 0 : po->lanes[q];
+          c->n_sizes = ns;
+          c->sizes = (int *)malloc((size_t)ns * sizeof *c->sizes);
+          c->verdict = (unsigned char *)calloc((size_t)ns, 1);
+          c->why = (char(*)[PLAN_WHY])calloc((size_t)ns, PLAN_WHY);
+          c->x_primal = (double(*)[4])calloc((size_t)ns, sizeof *c->x_primal);
+          p->n_cases++;
+          if (!c->sizes || !c->verdict || !c->why || !c->x_primal) {
+            plan_free(p);
+            return AD_ENOMEM;
+          }
+          memcpy(c->sizes, sz, (size_t)ns * sizeof *sz);
         }
-        memcpy(c->sizes, sz, (size_t)ns * sizeof *sz);
       }
   }
   return AD_OK;
@@ -146,11 +158,13 @@ static double mem_estimate(const plan_case *c, int size) {
 }
 
 /* What one evaluation of c at size costs, in node evaluations: the nodes; on the grid, whose shapes change n_in
- * and n_out independently, nodes times n_in forward passes, or times one recording and n_out reverse sweeps. */
+ * and n_out independently, nodes times n_in forward passes, or times one recording and n_out reverse sweeps
+ * (with K lanes: ceil(n_in / K) passes, ceil(n_out / K) sweeps). */
 static double run_work(const plan_case *c, int size) {
   double nodes = c->w->nodes(size);
   if (!c->grid || c->mode != RUN_GRAD) return nodes;
-  return nodes * (c->e->kind == ENG_FORWARD ? (double)c->w->n_in(size) : c->w->n_out(size) + 1.0);
+  int k = c->lanes > 0 ? c->lanes : 1, n = c->w->n_in(size), m = c->w->n_out(size);
+  return nodes * (c->e->kind == ENG_FORWARD ? (double)((n + k - 1) / k) : (m + k - 1) / k + 1.0);
 }
 
 /* A reason known before running: fixed limits, or the extrapolation from the costliest size measured. */
@@ -217,6 +231,12 @@ int plan_describe(const plan *p, ctx_table *t) {
     snprintf(grid + len, sizeof grid - len, "; n = 1, 2, 4, ... up to %d m while nodes <= %g and nodes * max(n, m) "
              "<= %g", PLAN_GRID_N_PER_M, o->max_nodes, o->jac_budget);
   ok &= ctx_set(t, "adbench_jacobian_grid", grid);
+  char lanes[64] = "";
+  len = 0;
+  for (int k = 0; k < o->n_lanes; ++k)
+    len += (size_t)snprintf(lanes + len, sizeof lanes - len, "%s%d", k ? "," : "", o->lanes[k]);
+  ok &= ctx_setf(t, "adbench_lanes", "%s%s", o->n_lanes ? lanes : "none",
+                 o->n_lanes && !o->lanes_all ? " (grid workloads)" : "");
   ok &= ctx_setf(t, "adbench_min_time", "%g", o->min_time);
   ok &= ctx_setf(t, "adbench_max_eval_time", "%g", o->max_eval_s);
   ok &= ctx_setf(t, "adbench_seed", "%llu", (unsigned long long)o->seed);

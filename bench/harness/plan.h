@@ -20,6 +20,8 @@
  * for each m of grid_m, n = 1, 2, 4, ... up to PLAN_GRID_N_PER_M * m while the shape has at most max_nodes nodes
  * and nodes * max(n, m), the work of the dearer of n forward passes and m reverse sweeps, stays within
  * jac_budget (which bounds the forward engines there in place of dual_budget).
+ * Vector modes: engines with jacobian_lanes get, beside their grad case, one grad case per lane count K of
+ * plan_opts.lanes (named <workload>/<engine>/grad/lanes:K), on grid workloads (and every workload if lanes_all).
  * Skips: a peer tool beyond its own limits (eng_skip_reason); the forward gradient where n_in * nodes exceeds
  * dual_budget (off the grid); an estimated memory above half of mem_available (memory_check); a size whose
  * evaluation took more than max_eval_s CPU seconds, or would by linear extrapolation (in nodes, or on the grid in
@@ -37,7 +39,8 @@
 extern "C" {
 #endif
 
-enum { PLAN_MAX_GRID_M = 8, PLAN_MAX_ENG = 64, PLAN_MAX_SIZES = 128, PLAN_WHY = 256, PLAN_GRID_N_PER_M = 16 };
+enum { PLAN_MAX_GRID_M = 8, PLAN_MAX_ENG = 64, PLAN_MAX_SIZES = 128, PLAN_WHY = 256, PLAN_GRID_N_PER_M = 16,
+       PLAN_MAX_LANES = 5 };
 
 typedef struct plan_opts {
   const char *sweep;                      /* quick, default or full (plan_set_sweep) */
@@ -57,9 +60,13 @@ typedef struct plan_opts {
   const eng_api *eng[PLAN_MAX_ENG];       /* the engines; none: all of eng_all */
   int n_eng;
   unsigned modes;                         /* bit set of 1 << run_mode; 0: every mode */
+  int lanes[PLAN_MAX_LANES], n_lanes;     /* vector modes: the lane counts K of grad cases "lanes:K" (default 1, 2,
+                                           * 4, 8, 16), for engines with jacobian_lanes; n_lanes 0: none */
+  int lanes_all;                          /* 1: lanes cases on every workload; 0: on grid workloads only */
 } plan_opts;
 
-/* The default sweep: node targets 10 .. 10^6, one per decade, seed 42, every workload, engine and mode. */
+/* The default sweep: node targets 10 .. 10^6, one per decade, seed 42, every workload, engine and mode, lanes
+ * 1, 2, 4, 8, 16 on the grid workloads. */
 void plan_defaults(plan_opts *o);
 
 /* Sets the sweep's node range, budgets, times and grid: "quick" (up to 10^4 nodes), "default" (10^6) or "full"
@@ -76,6 +83,7 @@ typedef struct plan_case {
   run_mode mode;
   int index;                     /* in plan.cases */
   int grid;                      /* 1: the sizes are the crossover grid */
+  int lanes;                     /* grad mode, vector form: K lanes per pass or sweep (jacobian_lanes); 0: none */
   int n_sizes;
   int *sizes;                    /* the sizes, in run order */
   unsigned char *verdict;        /* per size: plan_verdict, once decided */
@@ -113,7 +121,8 @@ plan_verdict plan_decide(plan_case *c, int size, double eval_s, char why[PLAN_WH
 /* Writes the sweep's parameters into t: adbench_sweep, adbench_node_targets, adbench_dual_budget,
  * adbench_jacobian_grid (the grid's shapes), adbench_grid_workloads (names of the grid workloads, comma
  * separated, "" if none), adbench_min_time, adbench_max_eval_time, adbench_seed, adbench_x_primal_pairs,
- * wl_<name> (what each workload computes), peers and peer_<name>. Returns 1, or 0 if a ctx_set failed. */
+ * adbench_lanes (the lane counts and where they run), wl_<name> (what each workload computes), peers and
+ * peer_<name>. Returns 1, or 0 if a ctx_set failed. */
 int plan_describe(const plan *p, ctx_table *t);
 
 #ifdef __cplusplus

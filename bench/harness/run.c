@@ -76,7 +76,9 @@ ad_status run_eval(run_case *rc) {
   switch (rc->mode) {
   case RUN_VALUE: return e->value(rc->s, rc->x, rc->y);
   case RUN_JVP: return e->jvp(rc->s, rc->x, rc->dir, rc->y, rc->out);
-  case RUN_GRAD: return e->jacobian(rc->s, rc->x, rc->y, rc->out);
+  case RUN_GRAD:
+    if (rc->lanes) return e->jacobian_lanes ? e->jacobian_lanes(rc->s, rc->lanes, rc->x, rc->y, rc->out) : AD_EINVAL;
+    return e->jacobian(rc->s, rc->x, rc->y, rc->out);
   case RUN_REVERSE: return e->vjp(rc->s, rc->dir, rc->out);
   case RUN_REPLAY: return e->replay(rc->s, rc->x, rc->y, rc->out);
   default: return AD_EINVAL;

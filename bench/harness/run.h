@@ -62,6 +62,8 @@ typedef struct run_case {
   double *out;  /* the mode's derivative (see RUN_MODE_LIST) */
   size_t n_outbuf;
   eng_session *s;
+  int lanes;    /* grad mode only: 0, the engine's jacobian; K (1, 2, 4, 8, 16), its jacobian_lanes with K lanes (set
+                 * it after run_open; the engine must have jacobian_lanes) */
 } run_case;
 
 /* Prepares rc for mode at size with inputs from seed, and, in reverse and replay modes, records at x. Returns
