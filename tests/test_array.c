@@ -47,53 +47,7 @@ static double rel_err(const double *a, const double *b, int n) {
 
 /* ---- every elementwise op, by a uniform signature (tests may use tables: no_dispatch checks workloads) ---- */
 
-typedef tape_var (*sop_fn)(tape_t *, tape_var, tape_var, double, double);
-typedef ad_arr (*aop_fn)(tape_t *, ad_arr, ad_arr, double, double);
-typedef ad_arr (*aop_s_fn)(tape_t *, ad_arr, tape_var); /* _bs: array op scalar variable */
-typedef ad_arr (*aop_s2_fn)(tape_t *, tape_var, ad_arr); /* _as: scalar variable op array */
-
-#define S_U(name) (void)b, (void)ka, (void)kb; return ad_##name(c, a);
-#define S_VV(name) (void)ka, (void)kb; return ad_##name(c, a, b);
-#define S_VC(name) (void)b, (void)ka; return ad_##name(c, a, kb);
-#define S_CV(name) (void)a, (void)kb; return ad_##name(c, ka, b);
-#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
-  static tape_var s_##name(tape_t *c, tape_var a, tape_var b, double ka, double kb) { S_##kind(name) }        \
-  static ad_arr a_##name(tape_t *c, ad_arr a, ad_arr b, double ka, double kb) { S_##kind(arr_##name) }
-#include "../engines/ad_ops.def"
-#undef AD_OP
-#define AD_OP(name, kind, torch, facts, pre, value, da, db) AD_BS_##kind(name)
-#define AD_BS_U(name)
-#define AD_BS_VC(name)
-#define AD_BS_CV(name)
-#define AD_BS_VV(name)                                                                                         \
-  static ad_arr bs_##name(tape_t *c, ad_arr a, tape_var s) { return ad_arr_##name##_bs(c, a, s); }             \
-  static ad_arr as_##name(tape_t *c, tape_var s, ad_arr b) { return ad_arr_##name##_as(c, s, b); }
-#include "../engines/ad_ops.def"
-#undef AD_OP
-
-typedef struct op_case {
-  const char *name;
-  ad_kind kind;
-  unsigned facts;
-  sop_fn s;
-  aop_fn a;
-  aop_s_fn bs;
-  aop_s2_fn as;
-} op_case;
-
-#define BS_OF_U(name) NULL, NULL
-#define BS_OF_VC(name) NULL, NULL
-#define BS_OF_CV(name) NULL, NULL
-#define BS_OF_VV(name) bs_##name, as_##name
-static const op_case op_cases[] = {
-#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
-  {#name, AD_KIND_##kind, facts, s_##name, a_##name, BS_OF_##kind(name)},
-#include "../engines/ad_ops.def"
-#undef AD_OP
-};
-
-/* Forms of the operands: what a and b are. */
-enum { F_AA, F_BS, F_AS, F_BCAST, F_DATA, F_COUNT };
+#include "array_op_cases.inc"
 static const char *const form_name[F_COUNT] = {"array op array", "array op scalar", "scalar op array",
                                                "array op 1-element array", "data op array"};
 

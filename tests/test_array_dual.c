@@ -25,48 +25,7 @@ static int near(double a, double b, double tol) { return fabs(a - b) <= tol * (f
 
 #include "array_programs.inc"
 
-typedef ad_t (*sop_fn)(ad_ctx *, ad_t, ad_t, double, double);
-typedef ad_arr (*aop_fn)(ad_ctx *, ad_arr, ad_arr, double, double);
-typedef ad_arr (*aop_s_fn)(ad_ctx *, ad_arr, ad_t);
-typedef ad_arr (*aop_s2_fn)(ad_ctx *, ad_t, ad_arr);
-#define S_U(name) (void)b, (void)ka, (void)kb; return ad_##name(c, a);
-#define S_VV(name) (void)ka, (void)kb; return ad_##name(c, a, b);
-#define S_VC(name) (void)b, (void)ka; return ad_##name(c, a, kb);
-#define S_CV(name) (void)a, (void)kb; return ad_##name(c, ka, b);
-#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
-  static ad_t s_##name(ad_ctx *c, ad_t a, ad_t b, double ka, double kb) { S_##kind(name) }                    \
-  static ad_arr a_##name(ad_ctx *c, ad_arr a, ad_arr b, double ka, double kb) { S_##kind(arr_##name) }
-#include "../engines/ad_ops.def"
-#undef AD_OP
-#define AD_BS_U(name)
-#define AD_BS_VC(name)
-#define AD_BS_CV(name)
-#define AD_BS_VV(name)                                                                                         \
-  static ad_arr bs_##name(ad_ctx *c, ad_arr a, ad_t s) { return ad_arr_##name##_bs(c, a, s); }                 \
-  static ad_arr as_##name(ad_ctx *c, ad_t s, ad_arr b) { return ad_arr_##name##_as(c, s, b); }
-#define AD_OP(name, kind, torch, facts, pre, value, da, db) AD_BS_##kind(name)
-#include "../engines/ad_ops.def"
-#undef AD_OP
-typedef struct op_case {
-  const char *name;
-  ad_kind kind;
-  unsigned facts;
-  sop_fn s;
-  aop_fn a;
-  aop_s_fn bs;
-  aop_s2_fn as;
-} op_case;
-#define BS_OF_U(name) NULL, NULL
-#define BS_OF_VC(name) NULL, NULL
-#define BS_OF_CV(name) NULL, NULL
-#define BS_OF_VV(name) bs_##name, as_##name
-static const op_case op_cases[] = {
-#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
-  {#name, AD_KIND_##kind, facts, s_##name, a_##name, BS_OF_##kind(name)},
-#include "../engines/ad_ops.def"
-#undef AD_OP
-};
-enum { F_AA, F_BS, F_AS, F_BCAST, F_DATA, F_COUNT };
+#include "array_op_cases.inc"
 
 /* One op, one form, one seeding (which: 0 all seeded, 1 only b's side seeded): array vs scalar dual. */
 static void check_op(const op_case *oc, int form, int which) {
