@@ -4,6 +4,7 @@
  * sweep on the same recording gives the same gradient; memory: binomial checkpointing holds less than store-all,
  * a budget too small for one checkpoint is AD_EBUDGET, a budget is respected; failed allocations leave AD_ENOMEM.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,178 @@ static void test_schedules(const char *wname, int size, uint64_t steps) {
     free(g.g);
   }
   free(plain.g), free(all.g);
+}
+
+/* A loop of unknown length (ode_adapt: AD_STEPS_WHILE, adaptive steps) under every schedule, against store-all bit
+ * for bit. Its length l comes from store-all; the recomputed steps are then the plan's: online:C (and binomial:C,
+ * which runs as online:C) the online plan's advances; every:K the plan's advances plus the steps the forward sweep
+ * runs past the last checkpoint before the length is known. Returns l. */
+static uint64_t test_while_schedules(const char *wname, int size) {
+  grad plain = gradient(wname, size, ""), all = gradient(wname, size, "store_all");
+  CHECKF(all.st == AD_OK && plain.st == AD_OK, "%s: %s", wname, ad_status_str(all.st));
+  CHECKF(same_bits(&all, &plain), "%s %d: store_all differs from the plain tape", wname, size);
+  uint64_t l = all.es.ckpt_steps;
+  CHECKF(l >= 4 && all.es.recomputed == 0, "%s %d: store_all %llu steps, %llu recomputed", wname, size,
+         (unsigned long long)l, (unsigned long long)all.es.recomputed);
+  const char *specs[] = {"online:1", "online:2", "online:3", "online:4", "online:16", "online:1000", "every:1",
+                         "every:2", "every:3", "every:7", "binomial:1", "binomial:3", "binomial:16", "budget:1G",
+                         "budget:64k"};
+  for (size_t j = 0; j < sizeof specs / sizeof specs[0]; ++j) {
+    grad g = gradient(wname, size, specs[j]);
+    CHECKF(g.st == AD_OK, "%s %d %s: %s", wname, size, specs[j], ad_status_str(g.st));
+    CHECKF(same_bits(&g, &all), "%s %d %s: not bit-identical to store_all", wname, size, specs[j]);
+    CHECKF(g.es.ckpt_steps == l, "%s %d %s: %llu steps, store_all %llu", wname, size, specs[j],
+           (unsigned long long)g.es.ckpt_steps, (unsigned long long)l);
+    ckpt_spec sp;
+    ckpt_parse(specs[j], &sp);
+    if (sp.kind == CKPT_BUDGET) {
+      CHECKF(g.es.recomputed >= l, "%s %s: %llu recomputed", wname, specs[j], (unsigned long long)g.es.recomputed);
+    } else {
+      uint64_t extra = 0;
+      if (sp.kind == CKPT_BINOMIAL) sp.kind = CKPT_ONLINE;
+      if (sp.kind == CKPT_EVERY) extra = l - (l - 1) / sp.arg * sp.arg; /* from the last checkpoint to l */
+      ckpt_plan p;
+      CHECK(ckpt_plan_make(&p, sp, l) == AD_OK);
+      CHECKF(g.es.recomputed == p.advances + (sp.kind == CKPT_EVERY ? extra : 0), "%s %d %s: %llu recomputed, plan %llu",
+             wname, size, specs[j], (unsigned long long)g.es.recomputed, (unsigned long long)p.advances);
+      ckpt_plan_free(&p);
+    }
+    free(g.g);
+  }
+  free(plain.g), free(all.g);
+  return l;
+}
+
+/* ---- loops of unknown length on the tape directly ---- */
+
+/* A step of a toy adaptive loop: s0 <- s0 p0 + sin(s1), s1 <- s1 cos(s0); q[0] accumulates |s0| (a value: a
+ * data-dependent decision), and the loop ends once it passes q[1]. q[2] counts steps. */
+static int toy_step(tape_t *t, const void *env, int k, const tape_var *p, tape_var *s, double *q) {
+  (void)env, (void)k;
+  if (q[0] > q[1]) return 0;
+  tape_var a = ad_add_vv(t, ad_mul_vv(t, s[0], p[0]), ad_sin(t, s[1]));
+  s[1] = ad_mul_vv(t, s[1], ad_cos(t, a));
+  s[0] = a;
+  q[0] += ad_val(t, a) < 0 ? -ad_val(t, a) : ad_val(t, a);
+  q[2] += 1;
+  return 1;
+}
+/* The same loop with a known count (AD_STEPS). */
+static void toy_fixed(tape_t *t, const void *env, int k, const tape_var *p, tape_var *s) {
+  (void)env, (void)k;
+  tape_var a = ad_add_vv(t, ad_mul_vv(t, s[0], p[0]), ad_sin(t, s[1]));
+  s[1] = ad_mul_vv(t, s[1], ad_cos(t, a));
+  s[0] = a;
+}
+/* A step that breaks AD_STEPS_WHILE's rules: its decision counts calls instead of reading the state, so a re-run
+ * step says there is none. */
+static long defect_calls;
+static int defect_step(tape_t *t, const void *env, int k, const tape_var *p, tape_var *s, double *q) {
+  (void)env, (void)k, (void)q;
+  if (defect_calls++ >= 6) return 0;
+  s[0] = ad_mul_vv(t, ad_sin(t, s[0]), p[0]);
+  return 1;
+}
+
+typedef struct toy_out {
+  ad_status st;
+  double g[3], f, q[3];
+  uint64_t steps, recomputed;
+} toy_out;
+
+/* Records the toy: inputs p0, s0, s1; a while-loop region (threshold, max_steps), then a fixed region of `fixed`
+ * steps (0: none); y = s0 + s1. Sweeps `sweeps` times (each sweep's gradient must equal the first's). */
+static toy_out toy_run(const char *spec, double threshold, int max_steps, int fixed, int sweeps, int defect) {
+  toy_out o;
+  memset(&o, 0, sizeof o);
+  tape_t *t = tape_new();
+  ckpt_spec sp;
+  if (*spec) {
+    CHECK(ckpt_parse(spec, &sp) == AD_OK);
+    CHECK(ckpt_tape_attach(t, sp) == AD_OK);
+  }
+  tape_var x[3] = {tape_input(t, 0.9), tape_input(t, 0.7), tape_input(t, -0.4)}, s[2] = {x[1], x[2]};
+  o.q[1] = threshold;
+  int dummy = 0;
+  if (defect) {
+    defect_calls = 0;
+    ckpt_tape_steps_while(t, defect_step, &dummy, sizeof dummy, max_steps, 1, x, 2, s, 3, o.q);
+  } else {
+    ckpt_tape_steps_while(t, toy_step, &dummy, sizeof dummy, max_steps, 1, x, 2, s, 3, o.q);
+  }
+  if (fixed) ckpt_tape_steps(t, toy_fixed, &dummy, sizeof dummy, fixed, 1, x, 2, s);
+  tape_var y = ad_add_vv(t, s[0], s[1]);
+  o.f = y.v;
+  o.st = tape_status(t);
+  for (int k = 0; k < sweeps && o.st == AD_OK; ++k) {
+    tape_adjoints(t);
+    tape_seed(t, y, 1.0);
+    o.st = tape_reverse(t);
+    for (int i = 0; i < 3 && o.st == AD_OK; ++i) {
+      double gi = t->adj[x[i].i] * x[i].d;
+      if (k == 0) o.g[i] = gi;
+      else CHECKF(!memcmp(&gi, &o.g[i], sizeof gi), "%s: sweep %d differs at %d", spec, k + 1, i);
+    }
+  }
+  ckpt_tape_stats cs = ckpt_tape_get_stats(t);
+  o.steps = cs.steps;
+  o.recomputed = cs.recomputed;
+  ckpt_tape_detach(t);
+  tape_free(t);
+  return o;
+}
+
+static int toy_same(const toy_out *a, const toy_out *b) {
+  return a->st == AD_OK && b->st == AD_OK && !memcmp(a->g, b->g, sizeof a->g) && !memcmp(&a->f, &b->f, sizeof a->f) &&
+         !memcmp(a->q, b->q, sizeof a->q);
+}
+
+/* The toy loop on the tape: its length by hand (q[2]), every schedule bit for bit against store-all and against the
+ * plain tape's values, two sweeps, a second region after it (the second sweep restarts each region from its own
+ * first checkpoint), zero steps, the step cap, and a step whose decisions change when re-run (AD_EGUARD). */
+static void test_while_toy(void) {
+  toy_out plain = toy_run("", 5.6, 1000, 0, 1, 0), all = toy_run("store_all", 5.6, 1000, 0, 1, 0);
+  uint64_t l = (uint64_t)all.q[2];
+  CHECKF(l == 9 && all.steps == l && all.recomputed == 0, "toy: %llu steps (q %g), recomputed %llu",
+         (unsigned long long)all.steps, all.q[2], (unsigned long long)all.recomputed);
+  CHECK(plain.st == AD_OK && !memcmp(&plain.f, &all.f, sizeof plain.f) && !memcmp(plain.q, all.q, sizeof plain.q));
+  CHECK(fabs(plain.g[0] - all.g[0]) <= 1e-14 * fabs(all.g[0]) && fabs(plain.g[2] - all.g[2]) <= 1e-14 * fabs(all.g[2]));
+  const char *specs[] = {"online:1", "online:2", "online:3", "every:1", "every:4", "every:9", "every:20",
+                         "binomial:2", "budget:400", "budget:1M"};
+  for (size_t j = 0; j < sizeof specs / sizeof specs[0]; ++j) {
+    toy_out g = toy_run(specs[j], 5.6, 1000, 0, 3, 0);
+    CHECKF(g.st == AD_OK && toy_same(&g, &all), "toy %s: %s, not store_all's gradient", specs[j],
+           ad_status_str(g.st));
+    CHECKF(g.steps == l, "toy %s: %llu steps", specs[j], (unsigned long long)g.steps);
+  }
+  /* online:2 over 9 steps by hand: the forward sweep (9 evaluations) keeps step 0, then 1, then 2 (the stride doubles
+   * to 2: 1 is dropped), 4 (stride 4), 8 (stride 8): the slots hold 0 and 8. [8, 9) is recorded in place from slot 1;
+   * then [0, 8) with both slots (binomial, 2 checkpoints): r = 3 (beta(2, 2) = 6 < 8 <= beta(2, 3) = 10),
+   * 3 * 8 - beta(3, 2) = 24 - 10 = 14 advances. Recomputed: 9 + 14 = 23. */
+  toy_out o2 = toy_run("online:2", 5.6, 1000, 0, 1, 0);
+  CHECKF(o2.recomputed == 23, "toy online:2: %llu recomputed, 23 by hand", (unsigned long long)o2.recomputed);
+  /* every:4 over 9 steps: the forward sweep runs all 9 (keeping 0, 4, 8), then each interval is recorded from its
+   * checkpoint with no further advance: 9 recomputed (with the length known, 8: the forward sweep would stop at 8). */
+  toy_out e4 = toy_run("every:4", 5.6, 1000, 0, 1, 0);
+  CHECKF(e4.recomputed == 9, "toy every:4: %llu recomputed, 9 by hand", (unsigned long long)e4.recomputed);
+  /* A while region, then a fixed one; swept three times. */
+  toy_out all2 = toy_run("store_all", 5.6, 1000, 7, 1, 0);
+  const char *specs2[] = {"binomial:2", "online:2", "every:3"};
+  for (size_t j = 0; j < sizeof specs2 / sizeof specs2[0]; ++j) {
+    toy_out g = toy_run(specs2[j], 5.6, 1000, 7, 3, 0);
+    CHECKF(toy_same(&g, &all2), "toy + fixed %s: not store_all's gradient", specs2[j]);
+  }
+  /* No step at all (the threshold is passed already): nothing recorded, the gradient of y = s0 + s1. */
+  toy_out z = toy_run("online:2", -1.0, 1000, 0, 2, 0);
+  CHECK(z.st == AD_OK && z.steps == 0 && z.g[0] == 0.0 && z.g[1] == 1.0 && z.g[2] == 1.0 && z.q[2] == 0.0);
+  /* The cap: 5 steps, q says the loop did not finish. */
+  toy_out c5 = toy_run("online:2", 5.6, 5, 0, 1, 0), c5a = toy_run("store_all", 5.6, 5, 0, 1, 0);
+  CHECK(c5.steps == 5 && c5.q[2] == 5.0 && c5.q[0] <= 5.6 && toy_same(&c5, &c5a));
+  /* Decisions that change on a re-run: refused, not a wrong gradient; store-all never re-runs a step. */
+  toy_out d = toy_run("online:2", 0, 1000, 0, 1, 1);
+  CHECKF(d.st == AD_EGUARD, "defective step under online:2: %s", ad_status_str(d.st));
+  toy_out da = toy_run("store_all", 0, 1000, 0, 1, 1);
+  CHECK(da.st == AD_OK && da.steps == 6);
 }
 
 /* A second reverse sweep over the same recording (the forward checkpoints are rebuilt) gives the same gradient. */
@@ -221,6 +394,13 @@ int main(void) {
   test_schedules("lstm", 1, 3);
   test_schedules("recur", 2, 20);
   engine = "tape";
+  uint64_t l8 = test_while_schedules("ode_adapt", 8);
+  CHECKF(l8 == 16, "ode_adapt 8: %llu steps", (unsigned long long)l8); /* attempts at n = 8, seed 42 */
+  test_while_schedules("ode_adapt", 30);
+  engine = "tape_op";
+  test_while_schedules("ode_adapt", 8);
+  engine = "tape";
+  test_while_toy();
   test_two_sweeps();
   test_memory();
   test_budget();

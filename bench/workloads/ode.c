@@ -31,6 +31,8 @@
  * x and y0 uniform in [0, 1). Size = n. Nodes: 57 n - 7 per attempted step (typical count: see odea_nodes).
  *
  * At most ODEA_MAX_STEPS steps are attempted; past that cap f and its gradient are NaN.
+ * Each attempt is one AD_STEPS_WHILE step (engines/ckpt/ad_steps.h: state y, parameters x, control values t and h),
+ * so the tape can checkpoint the integration although its length is known only at the end (online checkpointing).
  * Manual gradients: the discrete adjoint, backwards through the same steps (the states at the start of each step
  * are kept; the stages are recomputed). */
 
@@ -295,44 +297,66 @@ static void WL_FN(ode)(ad_ctx *c, int size, const double *data, const ad_t *x, a
   y[0] = yv[n - 1];
 }
 
+/* One RKF45 attempt of ode_adapt: AD_STEPS_WHILE's step (engines/ckpt/ad_steps.h). State: y (n); parameters: x
+ * (n); control values q = {t, hu}: the time reached and the step size, in units of 2^-23 (exact in a double). An
+ * accepted attempt moves y and t; a rejected one halves hu and leaves y as it was. 0 once t reaches the end. */
+typedef struct odea_env {
+  int n;
+  double tol;
+  ad_t *k, *u, *y5; /* scratch: 6 n, n, n */
+} odea_env;
+
+static int odea_step(ad_ctx *c, const void *env, int step, const ad_t *x, ad_t *yv, double *q) {
+  (void)step;
+  const odea_env *e = (const odea_env *)env;
+  const int n = e->n;
+  const double tol = e->tol;
+  ad_t *k = e->k, *u = e->u, *y5 = e->y5;
+  long t = (long)q[0], hu = (long)q[1];
+  if (t >= ODE_UNITS) return 0;
+  const double h = 2.0 * (double)hu / ODE_UNITS;
+  ode_f(c, n, x, yv, k);
+  for (int j = 1; j < 6; ++j) {
+    for (int i = 0; i < n; ++i) {
+      ad_t acc = ad_mul_vc(c, k[i], h * ode_rkf_a[j][0]);
+      for (int l = 1; l < j; ++l) acc = ad_add_vv(c, acc, ad_mul_vc(c, k[l * n + i], h * ode_rkf_a[j][l]));
+      u[i] = ad_add_vv(c, yv[i], acc);
+    }
+    ode_f(c, n, x, u, k + j * n);
+  }
+  ad_t err2 = ad_const(c, 0.0);
+  for (int i = 0; i < n; ++i) {
+    ad_t acc = ad_mul_vc(c, k[i], h * ode_rkf_b5[0]), d = ad_mul_vc(c, k[i], h * ode_rkf_e[0]);
+    for (int j = 2; j < 6; ++j) {
+      acc = ad_add_vv(c, acc, ad_mul_vc(c, k[j * n + i], h * ode_rkf_b5[j]));
+      d = ad_add_vv(c, d, ad_mul_vc(c, k[j * n + i], h * ode_rkf_e[j]));
+    }
+    y5[i] = ad_add_vv(c, yv[i], acc);
+    err2 = i ? ad_add_vv(c, err2, ad_sqr(c, d)) : ad_sqr(c, d);
+  }
+  if (ad_gt_vc(c, err2, tol * tol) && hu > 1) { /* rejected: try again with half the step */
+    q[1] = (double)(hu / 2);
+    return 1;
+  }
+  for (int i = 0; i < n; ++i) yv[i] = y5[i];
+  t += hu;
+  if (ad_lt_vc(c, err2, (tol / 64) * (tol / 64)) && t % (2 * hu) == 0 && 2 * hu <= ODE_UNITS / 2) hu *= 2;
+  q[0] = (double)t;
+  q[1] = (double)hu;
+  return 1;
+}
+
 static void WL_FN(ode_adapt)(ad_ctx *c, int size, const double *data, const ad_t *x, ad_t *y, ad_t *s) {
   const int n = size < 1 ? 1 : size;
-  const double tol = data[1];
-  ad_t *yv = s, *k = s + n, *u = k + 6 * n, *y5 = u + n;
+  ad_t *yv = s;
   for (int i = 0; i < n; ++i) yv[i] = x[n + i];
-  long t = 0, hu = ODE_UNITS / 8;
-  for (int steps = 0; t < ODE_UNITS; ++steps) {
-    if (steps == ODEA_MAX_STEPS) { /* the step cap: a NaN value and gradient say the integration gave up */
-      y[0] = ad_mul_vc(c, yv[n - 1], __builtin_nan(""));
-      return;
-    }
-    const double h = 2.0 * (double)hu / ODE_UNITS;
-    ode_f(c, n, x, yv, k);
-    for (int j = 1; j < 6; ++j) {
-      for (int i = 0; i < n; ++i) {
-        ad_t acc = ad_mul_vc(c, k[i], h * ode_rkf_a[j][0]);
-        for (int l = 1; l < j; ++l) acc = ad_add_vv(c, acc, ad_mul_vc(c, k[l * n + i], h * ode_rkf_a[j][l]));
-        u[i] = ad_add_vv(c, yv[i], acc);
-      }
-      ode_f(c, n, x, u, k + j * n);
-    }
-    ad_t err2 = ad_const(c, 0.0);
-    for (int i = 0; i < n; ++i) {
-      ad_t acc = ad_mul_vc(c, k[i], h * ode_rkf_b5[0]), e = ad_mul_vc(c, k[i], h * ode_rkf_e[0]);
-      for (int j = 2; j < 6; ++j) {
-        acc = ad_add_vv(c, acc, ad_mul_vc(c, k[j * n + i], h * ode_rkf_b5[j]));
-        e = ad_add_vv(c, e, ad_mul_vc(c, k[j * n + i], h * ode_rkf_e[j]));
-      }
-      y5[i] = ad_add_vv(c, yv[i], acc);
-      err2 = i ? ad_add_vv(c, err2, ad_sqr(c, e)) : ad_sqr(c, e);
-    }
-    if (ad_gt_vc(c, err2, tol * tol) && hu > 1) { /* rejected: try again with half the step */
-      hu /= 2;
-      continue;
-    }
-    for (int i = 0; i < n; ++i) yv[i] = y5[i];
-    t += hu;
-    if (ad_lt_vc(c, err2, (tol / 64) * (tol / 64)) && t % (2 * hu) == 0 && 2 * hu <= ODE_UNITS / 2) hu *= 2;
+  odea_env e = {n, data[1], s + n, s + 7 * n, s + 8 * n};
+  double q[2] = {0.0, (double)(ODE_UNITS / 8)};
+  /* Checkpointable although the number of attempts is known only at the end: state yv, control values q. */
+  AD_STEPS_WHILE(c, odea_step, &e, sizeof e, ODEA_MAX_STEPS, n, x, n, yv, 2, q);
+  if (q[0] < ODE_UNITS) { /* the step cap: a NaN value and gradient say the integration gave up */
+    y[0] = ad_mul_vc(c, yv[n - 1], __builtin_nan(""));
+    return;
   }
   y[0] = yv[n - 1];
 }

@@ -31,6 +31,15 @@
  * action, about 3 per step), and the tape's chunk rounding (chunks double up to TAPE_CHUNK_MAX statements, 6.5 MB
  * with their arguments), so the allocator's high-water mark may exceed a small budget.
  * Without ckpt_tape_attach (the plain tape engine) AD_STEPS records through: the steps' ops as if written inline.
+ * Loops of unknown length (AD_STEPS_WHILE, ckpt_tape_steps_while): the forward sweep runs the steps on values only,
+ * keeping checkpoints as it goes, until the step function says the loop is done; then, the length l known, the plan
+ * is made and the reverse sweep proceeds as above. Schedules: online:C (the doubling stride of ckpt.h, at most C
+ * states); every:K (checkpoints at the multiples of K, as with a known length; the forward sweep runs to l instead of
+ * stopping at the last checkpoint, so up to K - 1 more steps are recomputed); binomial:C needs the length in advance
+ * and runs as online:C (the stats' `chosen` says so); budget:BYTES chooses online:C with as many checkpoints as fit
+ * (store-all is never chosen: whether l step tapes fit is not known before the end); store_all records through.
+ * The control state q (na doubles) is kept in each checkpoint beside the state's values. A re-run step that returns
+ * 0 (its decisions changed: the step broke AD_STEPS_WHILE's rules) is AD_EGUARD.
  * Limits: the non-finite policy's reach marks (tape.h) do not cross a segment's boundary: a zero adjoint that would
  * carry a NaN (0 * Inf) into a re-recorded step counts as not reached there.
  */
@@ -45,6 +54,9 @@ extern "C" {
 #endif
 
 typedef void (*ckpt_tape_fn)(tape_t *t, const void *env, int k, const tape_var *p, tape_var *s);
+/* The step of a loop of unknown length (AD_STEPS_WHILE in ad_steps.h): 1 after taking step k, 0 (and nothing
+ * computed, s and q untouched) when the loop is done. */
+typedef int (*ckpt_tape_while_fn)(tape_t *t, const void *env, int k, const tape_var *p, tape_var *s, double *q);
 
 typedef struct ckpt_tape_stats {
   uint64_t regions;     /* AD_STEPS regions of the current recording */
@@ -72,6 +84,14 @@ ckpt_tape_stats ckpt_tape_get_stats(const tape_t *t);
  * for one checkpoint and one step's tape) become t's sticky status, as a failed recording does. */
 void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_size, int n_steps, int np,
                      const tape_var *p, int ns, tape_var *s);
+
+/* Runs steps of fn on state s (ns variables) and control state q (na doubles), both updated in place, with
+ * parameters p (np variables), until fn returns 0 or max_steps steps were taken, as the schedule attached to t says
+ * (records through when none is; binomial runs as online, see above). Errors become t's sticky status: AD_ENOMEM,
+ * AD_EBUDGET, AD_EGUARD (in the reverse sweep) for a step whose decisions changed when re-run; s and q then hold the
+ * values the loop ended with. */
+void ckpt_tape_steps_while(tape_t *t, ckpt_tape_while_fn fn, const void *env, size_t env_size, int max_steps, int np,
+                           const tape_var *p, int ns, tape_var *s, int na, double *q);
 
 /* The schedule engine adapters attach to the tapes of sessions they open (bench/adapters/eng_tape.c); NULL (the
  * default) for none. Process-wide: set it before opening sessions (adbench --ckpt, tests). */
