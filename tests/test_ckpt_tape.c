@@ -173,8 +173,8 @@ typedef struct toy_out {
   uint64_t steps, recomputed;
 } toy_out;
 
-/* Records the toy: inputs p0, s0, s1; a while-loop region (threshold, max_steps), then a fixed region of `fixed`
- * steps (0: none); y = s0 + s1. Sweeps `sweeps` times (each sweep's gradient must equal the first's). */
+/* Records the toy: inputs p0, s0, s1; a while-loop region (threshold, max_steps), then two fixed regions of `fixed`
+ * steps each (0: none); y = s0 + s1. Sweeps `sweeps` times (each sweep's gradient must equal the first's). */
 static toy_out toy_run(const char *spec, double threshold, int max_steps, int fixed, int sweeps, int defect) {
   toy_out o;
   memset(&o, 0, sizeof o);
@@ -193,7 +193,7 @@ static toy_out toy_run(const char *spec, double threshold, int max_steps, int fi
   } else {
     ckpt_tape_steps_while(t, toy_step, &dummy, sizeof dummy, max_steps, 1, x, 2, s, 3, o.q);
   }
-  if (fixed) ckpt_tape_steps(t, toy_fixed, &dummy, sizeof dummy, fixed, 1, x, 2, s);
+  for (int r = 0; fixed && r < 2; ++r) ckpt_tape_steps(t, toy_fixed, &dummy, sizeof dummy, fixed, 1, x, 2, s);
   tape_var y = ad_add_vv(t, s[0], s[1]);
   o.f = y.v;
   o.st = tape_status(t);
@@ -248,13 +248,17 @@ static void test_while_toy(void) {
    * checkpoint with no further advance: 9 recomputed (with the length known, 8: the forward sweep would stop at 8). */
   toy_out e4 = toy_run("every:4", 5.6, 1000, 0, 1, 0);
   CHECKF(e4.recomputed == 9, "toy every:4: %llu recomputed, 9 by hand", (unsigned long long)e4.recomputed);
-  /* A while region, then a fixed one; swept three times. */
+  /* A while region, then two fixed ones; swept three times. Then the two fixed ones alone (the while loop takes no
+   * step): a second sweep once took the state the later region's sweep had left for the earlier region's first
+   * checkpoint. */
   toy_out all2 = toy_run("store_all", 5.6, 1000, 7, 1, 0);
   const char *specs2[] = {"binomial:2", "online:2", "every:3"};
   for (size_t j = 0; j < sizeof specs2 / sizeof specs2[0]; ++j) {
     toy_out g = toy_run(specs2[j], 5.6, 1000, 7, 3, 0);
     CHECKF(toy_same(&g, &all2), "toy + fixed %s: not store_all's gradient", specs2[j]);
   }
+  toy_out fx = toy_run("store_all", -1.0, 1000, 7, 1, 0), fb = toy_run("binomial:2", -1.0, 1000, 7, 3, 0);
+  CHECK(fx.steps == 14 && fb.steps == 14 && toy_same(&fb, &fx));
   /* No step at all (the threshold is passed already): nothing recorded, the gradient of y = s0 + s1. */
   toy_out z = toy_run("online:2", -1.0, 1000, 0, 2, 0);
   CHECK(z.st == AD_OK && z.steps == 0 && z.g[0] == 0.0 && z.g[1] == 1.0 && z.g[2] == 1.0 && z.q[2] == 0.0);
