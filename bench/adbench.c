@@ -26,6 +26,12 @@
  * primal's, measured interleaved, with its spread): harness/bench.h. The report's context (build, machine,
  * sweep, adbench_grid_workloads): harness/context.h and plan_describe.
  * --context KEY=VALUE adds or overrides one entry (scripts/main sets git_commit to the checkout's state).
+ * --ckpt SCHEDULE[,SCHEDULE...] adds, per schedule, the gradient of the engines that checkpoint (tape, tape_op) on
+ * the workloads whose recording has checkpointable steps (AD_STEPS, AD_STEPS_WHILE: found by recording each
+ * workload once with store_all at its small check size), as cases <workload>/<engine>/grad/ckpt:SCHEDULE/<size>
+ * at one node target (--ckpt-nodes, default the sweep's largest), with their counters peak_bytes, ckpt_steps and
+ * recomputed; every other case runs as without --ckpt. The context's `ckpt` lists the schedules, `ckpt_cases`
+ * the engines, workloads and node target.
  * Exit status: 0 after a complete run; 1 if no benchmark matched or the results could not be written (the
  * results file is then left as it was); 2 for bad usage.
  */
@@ -58,8 +64,10 @@ static void help(void) {
           "  --seed S                    input seed (default 42, as adcheck)\n"
           "  --x-primal-pairs N          pairs of interleaved batches for x_primal (default 11; 0: not measured)\n"
           "  --context KEY=VALUE         adds (or overrides) one entry of the report's context\n"
-          "  --ckpt SCHEDULE             checkpoint the tape engines' time steps: store_all, every:K, binomial:C,\n"
-          "                              online:C or budget:BYTES (k, M, G suffixes); the context's `ckpt`\n"
+          "  --ckpt SCHEDULE[,...]       also the tape engines' gradients with checkpointed time steps, one case per\n"
+          "                              schedule (grad/ckpt:SCHEDULE): store_all, every:K, binomial:C, online:C or\n"
+          "                              budget:BYTES (k, M, G suffixes), on the workloads with steps; context `ckpt`\n"
+          "  --ckpt-nodes N              the node target of those cases (default: the sweep's largest)\n"
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
           "  --progress                  say on stderr which workload, engine and mode is running\n"
           "workloads:");
@@ -69,14 +77,28 @@ static void help(void) {
   fprintf(stdout, "\n");
 }
 
+enum { CKPT_MAX = 16 };
+
 /* What the command line says beyond plan_opts: explicit values override the sweep's whatever their order. */
 typedef struct args {
   const char *sweep;
   double min_nodes, max_nodes, dual_budget, jac_budget, max_eval_s; /* < 0: the sweep's */
   const char *context[CTX_MAX];
   int n_context, memory_manager, progress;
-  char ckpt[80]; /* "ckpt=SCHEDULE" for the context, "" without --ckpt */
+  ckpt_spec ckpt[CKPT_MAX]; /* --ckpt's schedules */
+  int n_ckpt;
+  double ckpt_nodes;        /* < 0: the sweep's largest node target */
 } args;
+
+static int add_ckpt(const char *text, void *ctx) {
+  args *a = (args *)ctx;
+  ckpt_spec sp;
+  if (ckpt_parse(text, &sp) != AD_OK || a->n_ckpt == CKPT_MAX) return 0;
+  for (int i = 0; i < a->n_ckpt; ++i)
+    if (a->ckpt[i].kind == sp.kind && a->ckpt[i].arg == sp.arg) return 0;
+  a->ckpt[a->n_ckpt++] = sp;
+  return 1;
+}
 
 static int add_workload(const char *name, void *ctx) {
   plan_opts *o = (plan_opts *)ctx;
@@ -112,7 +134,7 @@ static int add_mode(const char *name, void *ctx) {
 
 enum { OPT_SWEEP = 256, OPT_QUICK, OPT_FULL, OPT_WORKLOAD, OPT_ENGINE, OPT_MODE, OPT_MIN_NODES, OPT_MAX_NODES,
        OPT_STEPS, OPT_DUAL_BUDGET, OPT_JAC_BUDGET, OPT_MAX_EVAL, OPT_SEED, OPT_PAIRS, OPT_CONTEXT, OPT_NO_MM,
-       OPT_PROGRESS, OPT_CKPT, OPT_LANES };
+       OPT_PROGRESS, OPT_CKPT, OPT_CKPT_NODES, OPT_LANES };
 
 /* Parses adbench's own flags (Google Benchmark's are gone) into o and a. Returns 0, or 2 after a message. */
 static int parse(int argc, char **argv, plan_opts *o, args *a) {
@@ -126,7 +148,7 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
       {"max-eval-time", required_argument, NULL, OPT_MAX_EVAL}, {"seed", required_argument, NULL, OPT_SEED},
       {"x-primal-pairs", required_argument, NULL, OPT_PAIRS}, {"context", required_argument, NULL, OPT_CONTEXT},
       {"no-memory-manager", no_argument, NULL, OPT_NO_MM},   {"progress", no_argument, NULL, OPT_PROGRESS},
-      {"lanes", required_argument, NULL, OPT_LANES},
+      {"lanes", required_argument, NULL, OPT_LANES},         {"ckpt-nodes", required_argument, NULL, OPT_CKPT_NODES},
       {NULL, 0, NULL, 0}};
   const char *P = "adbench";
   long num;
@@ -182,15 +204,16 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
         return cli_usage_error(P, "--lanes", "expected lane counts from 1, 2, 4, 8, 16 (each once), or none");
       break;
     case OPT_NO_MM: a->memory_manager = 0; break;
-    case OPT_CKPT: {
-      ckpt_spec sp;
-      if (ckpt_parse(optarg, &sp) != AD_OK)
-        return cli_usage_error(P, "--ckpt", "expected store_all, every:K, binomial:C, online:C or budget:BYTES");
-      ckpt_tape_set_default(&sp); /* the tape engines' sessions attach it (eng_tape.c) */
-      char spec[64];
-      snprintf(a->ckpt, sizeof a->ckpt, "ckpt=%s", ckpt_format(sp, spec, sizeof spec));
+    case OPT_CKPT:
+      a->n_ckpt = 0;
+      if (cli_each(optarg, add_ckpt, a) < 0)
+        return cli_usage_error(P, "--ckpt", "expected schedules store_all, every:K, binomial:C, online:C or "
+                                            "budget:BYTES, each once, at most 16");
       break;
-    }
+    case OPT_CKPT_NODES:
+      if (!cli_double(optarg, 1, 1e10, &a->ckpt_nodes))
+        return cli_usage_error(P, "--ckpt-nodes", "expected a number from 1 to 10^10");
+      break;
     case OPT_PROGRESS: a->progress = 1; break;
     default: return cli_usage_error(P, "arguments", "unknown flag or missing value");
     }
@@ -206,6 +229,123 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
   return 0;
 }
 
+/* ---- --ckpt: one plan per schedule ---- */
+
+/* The engines whose sessions checkpoint AD_STEPS regions (eng_tape.c attaches ckpt_tape_default()). */
+static const char *const ckpt_engines[] = {"tape", "tape_op"};
+
+/* Makes sp the schedule that sessions opened from now on attach (NULL: none). */
+static void ckpt_select(const ckpt_spec *sp) { ckpt_tape_set_default(sp); }
+
+/* 1 if w's recording on the tape has checkpointable steps: recorded once with store_all at its small check size. */
+static int ckpt_has_steps(const wl_info *w) {
+  const eng_api *e = eng_find("tape");
+  ckpt_spec all = {CKPT_STORE_ALL, 0};
+  run_case rc;
+  ckpt_select(&all);
+  ad_status st = e ? run_open(&rc, w, e, RUN_GRAD, w->check_sizes[0], 42) : AD_EINVAL;
+  if (st == AD_OK) st = run_eval(&rc);
+  int has = st == AD_OK && rc.e->stats(rc.s).ckpt_steps > 0;
+  if (e) run_close(&rc);
+  ckpt_select(NULL);
+  return has;
+}
+
+/* One registered checkpointed case: a case of its schedule's plan and the schedule. */
+typedef struct ckpt_bench {
+  plan_case *c;
+  ckpt_spec sp;
+} ckpt_bench;
+
+static void ckpt_case(gb_state *st, void *arg) {
+  ckpt_bench *b = (ckpt_bench *)arg;
+  ckpt_select(&b->sp);
+  bench_case(st, b->c);
+  ckpt_select(NULL);
+}
+
+typedef struct ckpt_plans {
+  plan p[CKPT_MAX];
+  int n;
+  ckpt_bench *b;
+  int n_b;
+  char cases[512]; /* the context's ckpt_cases */
+} ckpt_plans;
+
+static void ckpt_plans_free(ckpt_plans *k) {
+  for (int i = 0; i < k->n; ++i) plan_free(&k->p[i]);
+  free(k->b);
+  memset(k, 0, sizeof *k);
+}
+
+/* The plans of --ckpt's schedules from the main plan's options: the checkpointing engines and the workloads with
+ * steps among the selected ones, grad (and reverse if --mode names it), one node target, no vector modes, at most
+ * 5 x_primal pairs. 0, or 2 after a message. */
+static int ckpt_plans_build(ckpt_plans *k, const plan *main_plan, const args *a) {
+  const char *P = "adbench";
+  memset(k, 0, sizeof *k);
+  if (!a->n_ckpt) return 0;
+  plan_opts o = main_plan->o;
+  int n_eng = 0, n_wl = 0;
+  for (int i = 0; i < o.n_eng; ++i)
+    for (size_t j = 0; j < sizeof ckpt_engines / sizeof ckpt_engines[0]; ++j)
+      if (!strcmp(o.eng[i]->name, ckpt_engines[j])) o.eng[n_eng++] = o.eng[i];
+  o.n_eng = n_eng;
+  for (int i = 0; i < o.n_wl; ++i)
+    if (!o.wl[i]->grid && ckpt_has_steps(o.wl[i])) o.wl[n_wl++] = o.wl[i];
+  o.n_wl = n_wl;
+  if (!n_eng) return cli_usage_error(P, "--ckpt", "no engine that checkpoints (tape, tape_op) is selected");
+  if (!n_wl) return cli_usage_error(P, "--ckpt", "no selected workload has checkpointable steps");
+  unsigned grad = 1u << RUN_GRAD, rev = 1u << RUN_REVERSE;
+  o.modes = o.modes ? o.modes & (grad | rev) : grad;
+  if (!o.modes) return cli_usage_error(P, "--ckpt", "checkpointed cases are grad or reverse: --mode has neither");
+  o.n_lanes = 0;
+  o.min_nodes = o.max_nodes = a->ckpt_nodes > 0 ? a->ckpt_nodes : main_plan->o.max_nodes;
+  if (o.x_primal_pairs > 5) o.x_primal_pairs = 5;
+  size_t used = 0;
+  for (int j = 0; j < o.n_eng; ++j)
+    used += (size_t)snprintf(k->cases + used, sizeof k->cases - used, "%s%s", j ? "," : "", o.eng[j]->name);
+  used += (size_t)snprintf(k->cases + used, sizeof k->cases - used, " on ");
+  for (int j = 0; j < o.n_wl && used < sizeof k->cases; ++j)
+    used += (size_t)snprintf(k->cases + used, sizeof k->cases - used, "%s%s", j ? "," : "", o.wl[j]->name);
+  if (used < sizeof k->cases)
+    snprintf(k->cases + used, sizeof k->cases - used, "; %s%s at %g nodes", o.modes & grad ? "grad" : "",
+             o.modes & rev ? (o.modes & grad ? ", reverse" : "reverse") : "", o.min_nodes);
+  int total = 0;
+  for (int i = 0; i < a->n_ckpt; ++i) {
+    ad_status st = plan_build(&k->p[i], &o);
+    if (st != AD_OK) {
+      ckpt_plans_free(k);
+      return cli_usage_error(P, "--ckpt plan", ad_status_str(st));
+    }
+    k->n = i + 1;
+    total += k->p[i].n_cases;
+  }
+  k->b = (ckpt_bench *)calloc((size_t)total + 1, sizeof *k->b);
+  if (!k->b) {
+    ckpt_plans_free(k);
+    return cli_usage_error(P, "--ckpt", "out of memory");
+  }
+  for (int i = 0; i < k->n; ++i)
+    for (int j = 0; j < k->p[i].n_cases; ++j) k->b[k->n_b++] = (ckpt_bench){&k->p[i].cases[j], a->ckpt[i]};
+  return 0;
+}
+
+/* Registers the checkpointed cases: <workload>/<engine>/<mode>/ckpt:SCHEDULE/<size>. */
+static int register_ckpt(ckpt_plans *k) {
+  char name[320], spec[64];
+  for (int i = 0; i < k->n_b; ++i) {
+    plan_case *c = k->b[i].c;
+    bench_name(c, name, 256);
+    size_t n = strlen(name);
+    snprintf(name + n, sizeof name - n, "/ckpt:%s", ckpt_format(k->b[i].sp, spec, sizeof spec));
+    gb_bench *b = gb_register(name, ckpt_case, &k->b[i]);
+    if (!b) return 0;
+    for (int s = 0; s < c->n_sizes; ++s) gb_bench_arg(b, c->sizes[s]);
+  }
+  return 1;
+}
+
 /* Registers p's cases with Google Benchmark. */
 static int register_plan(plan *p) {
   char name[256];
@@ -219,10 +359,17 @@ static int register_plan(plan *p) {
 }
 
 /* The report's context: build, machine, sweep; --context entries last, so they override. */
-static int add_context(const plan *p, const args *a) {
+static int add_context(const plan *p, const args *a, const ckpt_plans *k) {
   ctx_table t = {0};
   int ok = ctx_add_build(&t) && ctx_add_machine(&t) && plan_describe(p, &t);
-  if (ok && a->ckpt[0]) ok = ctx_set_pair(&t, a->ckpt);
+  if (ok && a->n_ckpt) {
+    char list[CKPT_MAX * 32] = "", spec[32];
+    for (int i = 0; i < a->n_ckpt; ++i) {
+      size_t n = strlen(list);
+      snprintf(list + n, sizeof list - n, "%s%s", i ? "," : "", ckpt_format(a->ckpt[i], spec, sizeof spec));
+    }
+    ok = ctx_set(&t, "ckpt", list) && ctx_set(&t, "ckpt_cases", k->cases);
+  }
   for (int i = 0; ok && i < a->n_context; ++i) ok = ctx_set_pair(&t, a->context[i]);
   for (int i = 0; ok && i < t.n; ++i) {
     ad_status st = gb_add_context(t.key[i], t.val[i]);
@@ -240,20 +387,30 @@ int main(int argc, char **argv) {
   if (rc != 0) return rc;
   plan_opts o;
   plan_defaults(&o);
-  args a = {NULL, -1, -1, -1, -1, -1, {NULL}, 0, 1, 0, ""};
+  args a;
+  memset(&a, 0, sizeof a);
+  a.min_nodes = a.max_nodes = a.dual_budget = a.jac_budget = a.max_eval_s = a.ckpt_nodes = -1;
+  a.memory_manager = 1;
   if ((rc = parse(argc, argv, &o, &a)) != 0) return rc;
   if (gb_min_time_flag() >= 0) o.min_time = gb_min_time_flag(); /* the user's flag wins over the sweep's */
   gb_default_min_time(o.min_time);
   plan p;
   ad_status st = plan_build(&p, &o);
   if (st != AD_OK) return cli_usage_error("adbench", "plan", ad_status_str(st));
+  ckpt_plans k;
+  if ((rc = ckpt_plans_build(&k, &p, &a)) != 0) {
+    plan_free(&p);
+    return rc;
+  }
   bench_progress(&p, a.progress);
-  if (!register_plan(&p)) rc = cli_usage_error("adbench", "registering", "out of memory");
-  else if (!add_context(&p, &a)) rc = 2;
+  for (int i = 0; i < k.n; ++i) bench_progress(&k.p[i], a.progress);
+  if (!register_plan(&p) || !register_ckpt(&k)) rc = cli_usage_error("adbench", "registering", "out of memory");
+  else if (!add_context(&p, &a, &k)) rc = 2;
   if (rc == 0) {
     if (a.memory_manager) gb_memory_manager_enable();
     rc = gb_run();
   }
+  ckpt_plans_free(&k);
   plan_free(&p);
   return rc;
 }
