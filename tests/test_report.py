@@ -2,7 +2,9 @@
 to the primal time of the same file, crossover, per-workload tables, skips) and well-formed SVG plots, removes
 its own stale plots, and rejects malformed input with one clean line. A second report adds mix's Jacobian grid:
 the crossover of dual and tape per m, interpolated, in a table and in one SVG of panels; a third adds vector
-modes (grad/lanes:K): the best K per shape and the crossover of the best vector forward and reverse Jacobians.
+modes (grad/lanes:K): the best K per shape and the crossover of the best vector forward and reverse Jacobians; a
+fourth adds checkpointed results (grad/ckpt:SCHEDULE): the memory-time section's ratios to store-all and its plot,
+and a malformed checkpointed result is rejected.
 
   python3 tests/test_report.py scripts/report
 """
@@ -455,6 +457,85 @@ def check_tensors(c, d, report):
     c.check("no tensor form: no section", rc == 0 and "## Tensors vs scalars" not in md, err)
 
 
+# Checkpointed gradients (adbench --ckpt) on ode at size 5 and ode_adapt at size 43: schedule -> (cpu ns, peak bytes,
+# recomputed, steps). ode: binomial:4 takes 1.5x the time in a quarter of the memory; ode_adapt: online:16 1.25x in
+# a fiftieth; budget:64k failed on ode (too small).
+CKPT = {
+    ("ode", 5): {"store_all": (1.0e6, 4.0e6, 0, 10), "binomial:4": (1.5e6, 1.0e6, 14, 10),
+                 "every:32": (1.0e6, 4.2e6, 0, 10)},
+    ("ode_adapt", 43): {"store_all": (4.0e5, 5.0e6, 0, 55), "online:16": (5.0e5, 1.0e5, 96, 55)},
+}
+
+
+def ckpt_entries():
+    out = []
+    for (w, size), by in CKPT.items():
+        for sched, (t, peak, rec, steps) in by.items():
+            counters = adbench_counters(180000, 2000, peak, t, 2000, size=size)
+            counters.update({"peak_bytes": peak, "recomputed": float(rec), "ckpt_steps": float(steps),
+                             "x_primal": t / 2.0e4})
+            out.append(entry(f"{w}/tape/grad/ckpt:{sched}/{size}", t, counters))
+    out.append(entry("ode/tape/grad/ckpt:budget:65536/5", 0,
+                     error="error: memory budget too small: not even one checkpoint and one step's tape fit"))
+    return out
+
+
+def check_ckpt(c, d, report):
+    """The memory-time section: per workload a row per schedule with its ratios to store-all, errors listed, one
+    point per schedule in the plot; without checkpointed results the section says so; malformed ones are refused."""
+    src = os.path.join(d, "ck.json")
+    doc = build_doc()
+    doc["benchmarks"] += ckpt_entries()
+    doc["context"]["ckpt"] = "store_all,binomial:4,every:32,online:16,budget:65536"
+    write_json(src, doc)
+    rc, _, err = run_script(report, [src])
+    c.check("ckpt report exits 0", rc == 0, err)
+    md_path = os.path.join(d, "ck.md")
+    md = open(md_path, encoding="utf-8").read() if os.path.exists(md_path) else ""
+    c.check("memory-time section", "## Memory and time: checkpointing" in md and "### ode (tape grad, size 5" in md
+            and "### ode_adapt (tape grad, size 43" in md, md[-4000:])
+    rows = {r.split("|")[1].strip(): [x.strip() for x in r.split("|")[2:-1]] for r in md.splitlines()
+            if r.startswith("| `") or r.startswith("| **store_all**")}
+    c.check("binomial:4 on ode: 977 KiB, 1.5 ms, time 1.5x, peak 0.25, 14 recomputed of 10 steps, x primal 75",
+            rows.get("`binomial:4`") == ["977 KiB", "1.5 ms", "1.5", "0.25", "14", "10", "75"], str(rows))
+    c.check("online:16 on ode_adapt: time 1.25x, peak 0.02, 96 recomputed of 55",
+            rows.get("`online:16`", [""] * 5)[2:6] == ["1.25", "0.02", "96", "55"], str(rows))
+    c.check("store-all's own ratios are 1", any(r.startswith("| **store_all** | 3.81 MiB | 1 ms | 1 | 1 | 0 | 10 |")
+                                                for r in md.splitlines()), md[-3000:])
+    c.check("a failed schedule is listed", "- `budget:65536`: error: memory budget too small" in md)
+    c.check("checkpointed results stay out of the tape's own tables",
+            "| tape | grad | 5 |" not in md and "ckpt:" not in md.split("## Memory and time")[0])
+    root = svg_root(c, os.path.join(d, "ck-ckpt.svg"))
+    if root is not None:
+        texts = "".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
+        c.check("plot: a panel per workload, schedules in the legend", "ode (tape)" in texts and
+                "ode_adapt (tape)" in texts and "binomial:4" in texts and "store_all" in texts, texts[:300])
+        c.check("plot: points only, no lines", not root.findall(f"{SVG}polyline"))
+    c.check("md links the plot", "(ck-ckpt.svg)" in md)
+    # Malformed: an unknown schedule; a measured result without its peak_bytes; a negative recomputed count.
+    bad = os.path.join(d, "ckbad.json")
+    for what, name, drop, neg, needle in (("unknown schedule", "ode/tape/grad/ckpt:binomial:x/5", None, None,
+                                           "malformed checkpointed result"),
+                                          ("no size", "ode/tape/grad/ckpt:store_all", None, None,
+                                           "malformed checkpointed result"),
+                                          ("no peak_bytes", "ode/tape/grad/ckpt:store_all/5", "peak_bytes", None,
+                                           "without its peak_bytes counter"),
+                                          ("negative recomputed", "ode/tape/grad/ckpt:store_all/5", None,
+                                           "recomputed", "negative recomputed")):
+        doc = build_doc()
+        e = ckpt_entries()[0]
+        e["name"] = e["run_name"] = name
+        if drop:
+            del e[drop]
+        if neg:
+            e[neg] = -1.0
+        doc["benchmarks"].append(e)
+        write_json(bad, doc)
+        rc, _, err = run_script(report, [bad])
+        c.one_line_error(f"checkpointed result: {what}", rc, err, needle)
+    c.check("nothing written for a malformed checkpointed result", not os.path.exists(os.path.join(d, "ckbad.md")))
+
+
 def main(report):
     c = Checker("test_report")
     d = tempfile.mkdtemp(prefix="adlab-report-")
@@ -544,6 +625,9 @@ def main(report):
     check_x_primal(c, d, report)
     check_bad_times(c, d, report)
     check_tensors(c, d, report)
+    check_ckpt(c, d, report)
+    c.check("without checkpointed results: the section says so", "## Memory and time: checkpointing\n\n- no "
+            "checkpointed results in this run" in md)
 
     # --out-dir and --name.
     out_dir = os.path.join(d, "elsewhere")
