@@ -31,7 +31,8 @@
  * workload once with store_all at its small check size), as cases <workload>/<engine>/grad/ckpt:SCHEDULE/<size>
  * at one node target (--ckpt-nodes, default the sweep's largest), with their counters peak_bytes, ckpt_steps and
  * recomputed; every other case runs as without --ckpt. The context's `ckpt` lists the schedules, `ckpt_cases`
- * the engines, workloads and node target.
+ * the engines, workloads and node target (or why there are none: no selected engine checkpoints, no selected
+ * workload has steps, --mode has neither grad nor reverse; a note on stderr, not an error). --ckpt none: none.
  * Exit status: 0 after a complete run; 1 if no benchmark matched or the results could not be written (the
  * results file is then left as it was); 2 for bad usage.
  */
@@ -93,6 +94,7 @@ typedef struct args {
 static int add_ckpt(const char *text, void *ctx) {
   args *a = (args *)ctx;
   ckpt_spec sp;
+  if (!strcmp(text, "none")) return a->n_ckpt == 0; /* alone */
   if (ckpt_parse(text, &sp) != AD_OK || a->n_ckpt == CKPT_MAX) return 0;
   for (int i = 0; i < a->n_ckpt; ++i)
     if (a->ckpt[i].kind == sp.kind && a->ckpt[i].arg == sp.arg) return 0;
@@ -206,9 +208,9 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
     case OPT_NO_MM: a->memory_manager = 0; break;
     case OPT_CKPT:
       a->n_ckpt = 0;
-      if (cli_each(optarg, add_ckpt, a) < 0)
+      if (cli_each(optarg, add_ckpt, a) < 0 || (a->n_ckpt && strstr(optarg, "none")))
         return cli_usage_error(P, "--ckpt", "expected schedules store_all, every:K, binomial:C, online:C or "
-                                            "budget:BYTES, each once, at most 16");
+                                            "budget:BYTES, each once, at most 16 (or none)");
       break;
     case OPT_CKPT_NODES:
       if (!cli_double(optarg, 1, 1e10, &a->ckpt_nodes))
@@ -294,11 +296,16 @@ static int ckpt_plans_build(ckpt_plans *k, const plan *main_plan, const args *a)
   for (int i = 0; i < o.n_wl; ++i)
     if (!o.wl[i]->grid && ckpt_has_steps(o.wl[i])) o.wl[n_wl++] = o.wl[i];
   o.n_wl = n_wl;
-  if (!n_eng) return cli_usage_error(P, "--ckpt", "no engine that checkpoints (tape, tape_op) is selected");
-  if (!n_wl) return cli_usage_error(P, "--ckpt", "no selected workload has checkpointable steps");
   unsigned grad = 1u << RUN_GRAD, rev = 1u << RUN_REVERSE;
   o.modes = o.modes ? o.modes & (grad | rev) : grad;
-  if (!o.modes) return cli_usage_error(P, "--ckpt", "checkpointed cases are grad or reverse: --mode has neither");
+  const char *none = !n_eng ? "no selected engine checkpoints (tape, tape_op)"
+                     : !n_wl ? "no selected workload has checkpointable steps"
+                     : !o.modes ? "--mode has neither grad nor reverse" : NULL;
+  if (none) { /* a note, not an error: the rest of the run is what was asked for */
+    fprintf(stderr, "adbench: --ckpt: %s: no checkpointed cases\n", none);
+    snprintf(k->cases, sizeof k->cases, "none: %s", none);
+    return 0;
+  }
   o.n_lanes = 0;
   o.min_nodes = o.max_nodes = a->ckpt_nodes > 0 ? a->ckpt_nodes : main_plan->o.max_nodes;
   if (o.x_primal_pairs > 5) o.x_primal_pairs = 5;
