@@ -21,6 +21,7 @@ FAKE = r'''#!/usr/bin/env bash
 out=
 for a in "$@"; do case "$a" in --benchmark_out=*) out=${a#--benchmark_out=} ;; esac; done
 [ -n "$out" ] || exit 9
+[ -z "${FAKE_ARGS:-}" ] || printf '%s\n' "$@" >"$FAKE_ARGS"
 case "$FAKE_MODE" in
   empty) : >"$out" ;;
   truncated) head -c 300 "$FAKE_SRC" >"$out" ;;
@@ -92,8 +93,15 @@ def main(script):
                 os.path.exists(good + ".bad") == aside, str(os.listdir(res)))
         c.check(f"{mode}: no report of it", not os.path.exists(os.path.join(res, "run.md")))
 
+    env["FAKE_ARGS"] = os.path.join(d, "args")
     rc, out, err = run("good")
+    del env["FAKE_ARGS"]
     c.check("valid new results: exit 0", rc == 0, err[-600:])
+    args = open(os.path.join(d, "args"), encoding="utf-8").read().split("\n") if os.path.exists(
+        os.path.join(d, "args")) else []
+    c.check("the quick sweep measures checkpointing: six schedules at 10^4 nodes",
+            "--ckpt=store_all,every:32,binomial:4,binomial:16,online:16,budget:256k" in args and
+            "--ckpt-nodes=1e4" in args and "--sweep=quick" in args, str(args))
     try:
         with open(good, encoding="utf-8") as f:
             new = json.load(f)["benchmarks"][0]["cpu_time"]
