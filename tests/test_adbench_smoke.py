@@ -4,7 +4,8 @@ carry their reason; Google Benchmark's flags keep working; scripts/report turns 
 its forward-vs-reverse grid of shapes (n, m) with n_in and n_out counters, bounded by --jacobian-budget.
 Every non-primal result carries x_primal (interleaved with the primal) and its spread; the console prints plain
 counters as numbers; a results file is replaced only by a complete one; skip decisions hold across repetitions;
-flags take `--k v` and `--k=v`, and empty or unknown names are errors.
+flags take `--k v` and `--k=v`, and empty or unknown names are errors. --ckpt with several schedules adds one
+checkpointed gradient per schedule on the workloads with time steps only, with its counters and an honest context.
 
   python3 tests/test_adbench_smoke.py build/bench/adbench scripts/report
 """
@@ -222,6 +223,46 @@ def check_repetitions(c, adbench):
                 runs and all(len(v) == 1 for v in verdicts.values()), str(verdicts))
 
 
+def check_ckpt(c, adbench, d):
+    """--ckpt LIST: per schedule, grad/ckpt:SCHEDULE of the checkpointing engines on the workloads with steps (found
+    by adbench: rosenbrock has none), at --ckpt-nodes; counters peak_bytes, ckpt_steps, recomputed; the context
+    lists the schedules and the cases; a bad list is exit 2; no checkpointing engine selected is a note."""
+    out_json = os.path.join(d, "ckpt.json")
+    rc, out, err = run([adbench, "--workload=ode,ode_adapt,rosenbrock", "--engine=tape,primal", "--mode=grad,value",
+                        "--ckpt=store_all,binomial:2,online:2", "--ckpt-nodes=2000", f"--benchmark_out={out_json}"]
+                       + FAST)
+    c.check("--ckpt run exits 0", rc == 0, err[-1000:])
+    try:
+        doc = json.load(open(out_json, encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        c.check("--ckpt JSON readable", False, str(e))
+        return
+    ck = {b["name"]: b for b in doc["benchmarks"] if "/ckpt:" in b["name"]}
+    names = sorted(re.sub(r"/[0-9]+$", "", n) for n in ck)
+    c.check("one case per schedule and workload with steps",
+            names == sorted(f"{w}/tape/grad/ckpt:{s}" for w in ("ode", "ode_adapt")
+                            for s in ("store_all", "binomial:2", "online:2")), str(names))
+    for n, b in ck.items():
+        c.check(f"{n}: counters", b.get("peak_bytes", 0) > 0 and b.get("ckpt_steps", 0) > 0 and "recomputed" in b,
+                str(b)[:300])
+    by = {re.sub(r"/[0-9]+$", "", n): b for n, b in ck.items()}
+    a, o = by.get("ode_adapt/tape/grad/ckpt:store_all", {}), by.get("ode_adapt/tape/grad/ckpt:online:2", {})
+    c.check("ode_adapt online:2: recomputes, holds less", a.get("recomputed") == 0 and o.get("recomputed", 0) > 0
+            and o.get("peak_bytes", 1e30) < a.get("peak_bytes", 0), f"{a.get('peak_bytes')} {o.get('peak_bytes')}")
+    c.check("the plain cases keep their names", "ode/tape/grad/1" in {b["name"] for b in doc["benchmarks"]})
+    ctx = doc.get("context", {})
+    c.check("context: schedules and cases", ctx.get("ckpt") == "store_all,binomial:2,online:2" and
+            ctx.get("ckpt_cases", "").startswith("tape on ode,ode_adapt; grad at 2000 nodes"), str(ctx.get("ckpt_cases")))
+    for bad in (["--ckpt=binomial:0"], ["--ckpt=store_all,store_all"], ["--ckpt=none,every:2"], ["--ckpt="],
+                ["--ckpt-nodes=0"]):
+        rc, _, err = run([adbench] + bad + ["--benchmark_list_tests"])
+        c.check(f"{bad}: exit 2 with a message", rc == 2 and "adbench:" in err, f"{rc} {err}")
+    rc, listed, err = run([adbench, "--engine=dual", "--workload=ode", "--ckpt=store_all", "--max-nodes=100",
+                           "--benchmark_list_tests"])
+    c.check("no checkpointing engine: a note, no checkpointed case", rc == 0 and "no selected engine checkpoints" in err
+            and "ckpt:" not in listed, f"{rc} {err}")
+
+
 def main(adbench, report):
     c = Checker("test_adbench_smoke")
     d = tempfile.mkdtemp(prefix="adlab-smoke-")
@@ -240,6 +281,7 @@ def main(adbench, report):
                                            "--progress"])
     c.check("adbench exits 0", rc == 0, err[-2000:])
     c.check("progress on stderr", "adbench: [1/" in err, err[:300])
+    check_ckpt(c, adbench, d)
     c.check("no temporary file left", not [f for f in os.listdir(d) if f.endswith(".tmp")], str(os.listdir(d)))
     try:
         doc = json.load(open(out_json, encoding="utf-8"))
