@@ -321,17 +321,17 @@ static void test_budget(void) {
 
 /* Allocation failure at every allocation of a checkpointed gradient: AD_ENOMEM or the right answer, never a crash
  * (the sanitizer build checks leaks). */
-static void test_alloc_failure(void) {
-  grad ref = gradient("ode", 2, "binomial:2");
+static void test_alloc_failure(const char *wname, int size, const char *spec) {
+  grad ref = gradient(wname, size, spec);
   CHECK(ref.st == AD_OK);
   ckpt_spec sp;
-  ckpt_parse("binomial:2", &sp);
+  ckpt_parse(spec, &sp);
   int failures = 0, ok = 0;
   for (long n = 0; n < 400 && !ok; ++n) {
     ckpt_tape_set_default(&sp);
     run_case rc;
     ad_alloc_fail_after(n);
-    ad_status st = run_open(&rc, wl_find("ode"), eng_find("tape"), RUN_GRAD, 2, 42);
+    ad_status st = run_open(&rc, wl_find(wname), eng_find("tape"), RUN_GRAD, size, 42);
     if (st == AD_OK) st = run_eval(&rc);
     ad_alloc_fail_after(-1);
     if (st == AD_OK) {
@@ -408,6 +408,8 @@ int main(void) {
   test_two_sweeps();
   test_memory();
   test_budget();
-  test_alloc_failure();
+  test_alloc_failure("ode", 2, "binomial:2");
+  test_alloc_failure("ode_adapt", 8, "online:2");
+  test_alloc_failure("ode_adapt", 8, "every:3");
   return test_report("test_ckpt_tape");
 }

@@ -88,8 +88,8 @@ void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_siz
 /* Runs steps of fn on state s (ns variables) and control state q (na doubles), both updated in place, with
  * parameters p (np variables), until fn returns 0 or max_steps steps were taken, as the schedule attached to t says
  * (records through when none is; binomial runs as online, see above). Errors become t's sticky status: AD_ENOMEM,
- * AD_EBUDGET, AD_EGUARD (in the reverse sweep) for a step whose decisions changed when re-run; s and q then hold the
- * values the loop ended with. */
+ * AD_EBUDGET, AD_EGUARD (in the reverse sweep) for a step whose decisions changed when re-run; after an error in
+ * the forward sweep s and q are unspecified (the recording has failed). */
 void ckpt_tape_steps_while(tape_t *t, ckpt_tape_while_fn fn, const void *env, size_t env_size, int max_steps, int np,
                            const tape_var *p, int ns, tape_var *s, int na, double *q);
 
