@@ -193,13 +193,19 @@ static void mix_step(graph_ctx *c, const void *env, int k, graph_node *const *p,
   for (int i = 0; i < n; ++i) s[i] = ad_mul_vc(c, t[i], 0.5 + 0.01 * k);
 }
 
+/* A step that is itself a loop of two mix steps written with ckpt_graph_steps: the inner loop records through. */
+static void nested_step(graph_ctx *c, const void *env, int k, graph_node *const *p, graph_node **s) {
+  (void)k;
+  ckpt_graph_steps(c, mix_step, env, sizeof(int), 2, 3, p, 3, s);
+}
+
 typedef struct mix_out {
   ad_status st[3];  /* record, first backward, second backward */
   double grad[7];   /* grads of the 3 parameters and 4 state leaves after the passes */
   double y;
 } mix_out;
 
-/* Two regions (12 and 7 steps) on a graph with 3 parameter leaves and a state of 3 (one state leaf passive), then
+/* Two regions (12 steps, and 7 steps of two nested steps each) on a graph with 3 parameter leaves and a state of 3 (one state leaf passive), then
  * y = sum of the state; backward twice (retain_graph on the first as given). */
 static mix_out run_mix(const char *spec, int retain_first, int retain_second) {
   mix_out o;
@@ -217,7 +223,7 @@ static mix_out run_mix(const char *spec, int retain_first, int retain_second) {
   const int n = 3;
   ckpt_graph_steps(c, mix_step, &n, sizeof n, 12, 3, p, 3, s);
   s[1] = ad_mul_vv(c, s[1], lv[6]);
-  ckpt_graph_steps(c, mix_step, &n, sizeof n, 7, 3, p, 3, s);
+  ckpt_graph_steps(c, nested_step, &n, sizeof n, 7, 3, p, 3, s);
   graph_node *y = ad_add_vv(c, ad_add_vv(c, s[0], s[1]), s[2]);
   o.y = graph_value(y);
   o.st[0] = graph_status(c);

@@ -35,6 +35,7 @@ typedef struct cg_state {
   size_t wcap;
   int forward;           /* in the forward pass: dropped steps count in nodes_dropped */
   uint64_t dropped_next; /* the next step whose nodes count there */
+  int busy;              /* inside a region: an AD_STEPS loop within a step records through */
   ckpt_graph_stats stats;
 } cg_state;
 
@@ -289,13 +290,24 @@ static void run_through(graph_ctx *c, ckpt_graph_fn fn, const void *env, int n_s
   for (int k = 0; k < n_steps; ++k) fn(c, env, k, p, s);
 }
 
+static void region_steps(graph_ctx *c, cg_state *ck, ckpt_graph_fn fn, const void *env, size_t env_size, int n_steps,
+                         int np, graph_node *const *p, int ns, graph_node **s);
+
 void ckpt_graph_steps(graph_ctx *c, ckpt_graph_fn fn, const void *env, size_t env_size, int n_steps, int np,
                       graph_node *const *p, int ns, graph_node **s) {
   cg_state *ck = (cg_state *)c->ck;
-  if (!ck || c->status != AD_OK || !c->grad_mask || c->in_backward) { /* nothing to checkpoint: record through */
+  if (!ck || ck->busy || c->status != AD_OK || !c->grad_mask || c->in_backward) { /* record through */
     run_through(c, fn, env, n_steps, p, s);
     return;
   }
+  ck->busy = 1;
+  region_steps(c, ck, fn, env, env_size, n_steps, np, p, ns, s);
+  ck->busy = 0;
+}
+
+/* ckpt_graph_steps with a schedule. */
+static void region_steps(graph_ctx *c, cg_state *ck, ckpt_graph_fn fn, const void *env, size_t env_size, int n_steps,
+                         int np, graph_node *const *p, int ns, graph_node **s) {
   if (n_steps <= 0) return;
   ad_status st = work_buffers(ck, (size_t)ns);
   if (st != AD_OK) {

@@ -48,6 +48,10 @@
  * partials times its gradient into its parents (ggml's one switch-free loop; micrograd's "+=" that makes
  * fan-out right). It stops as soon as no reached node is left below.
  *
+ * Checkpointing (engines/ckpt/ckpt_graph.h): with a schedule attached, the steps of an AD_STEPS loop are dropped in
+ * the forward pass and re-recorded when backward reaches them (torch.utils.checkpoint's way), through the hooks at
+ * the end of graph_ctx; a graph without them is swept exactly as before.
+ *
  * Errors: status codes (ad_status) for what a caller can recover from, with PyTorch's wording available from
  * graph_last_error; asserts for broken invariants. Recording never fails loudly: when the arena cannot grow, ops
  * return a placeholder node, the context's sticky status becomes AD_ENOMEM (graph_status), and every node
