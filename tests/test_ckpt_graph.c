@@ -187,7 +187,7 @@ static void test_alloc_failure(const char *wname, int size, const char *spec, lo
 /* A step mixing its state: s_i <- s_i * p_i + sin(s_{i+1}) (ring), with s_0 also fed by p_1 / (1 + s_0^2). */
 static void mix_step(graph_ctx *c, const void *env, int k, graph_node *const *p, graph_node **s) {
   const int n = *(const int *)env;
-  graph_node *t[4];
+  graph_node *t[64];
   for (int i = 0; i < n; ++i) t[i] = ad_add_vv(c, ad_mul_vv(c, s[i], p[i]), ad_sin(c, s[(i + 1) % n]));
   t[0] = ad_add_vv(c, t[0], ad_div_vv(c, p[1], ad_add_vc(c, ad_sqr(c, s[0]), 1.0)));
   for (int i = 0; i < n; ++i) s[i] = ad_mul_vc(c, t[i], 0.5 + 0.01 * k);
@@ -305,6 +305,52 @@ static void test_graph_api(void) {
   graph_free(c);
 }
 
+/* Backward fails re-recording a segment (the arena cannot grow): AD_ENOMEM, and the graph stays usable: with
+ * retain_graph the next backward gives store-all's gradient bit for bit, without it the next one fails with
+ * AD_EFREED (grad_fns above the region were freed) instead of tripping over a freed node. */
+static void test_backward_failure(void) {
+  enum { NS = 64 };
+  double ref[2][NS];
+  for (int variant = 0; variant < 3; ++variant) { /* 0: store_all reference, 1: retain_graph, 2: without */
+    graph_ctx *c = graph_new();
+    ckpt_spec sp;
+    ckpt_parse(variant ? "binomial:3" : "store_all", &sp);
+    CHECK(ckpt_graph_attach(c, sp) == AD_OK);
+    graph_node *p[NS], *s[NS], *s0[NS];
+    for (int i = 0; i < NS; ++i) p[i] = graph_leaf(c, 0.9 + 0.001 * i, 1), s0[i] = s[i] = graph_leaf(c, 0.01 * i, 1);
+    const int n = NS;
+    ckpt_graph_steps(c, mix_step, &n, sizeof n, 9, NS, p, NS, s);
+    graph_node *y = s[0];
+    for (int i = 1; i < NS; ++i) y = ad_add_vv(c, y, s[i]);
+    CHECK(graph_status(c) == AD_OK);
+    if (variant) {
+      ad_alloc_fail_after(0);
+      ad_status st = graph_backward(c, y, 1.0, variant == 1);
+      ad_alloc_fail_after(-1);
+      CHECKF(st == AD_ENOMEM, "failing backward: %s", ad_status_str(st));
+      double g;
+      CHECK(!graph_grad(c, p[0], &g) && !graph_grad(c, s0[0], &g)); /* the leaves are below the region */
+    }
+    ad_status st = graph_backward(c, y, 1.0, 0);
+    if (variant == 2) {
+      CHECKF(st == AD_EFREED, "after a failed backward without retain_graph: %s", ad_status_str(st));
+    } else {
+      CHECK(st == AD_OK);
+      int same = 1;
+      for (int i = 0; i < NS; ++i) {
+        double gp = 0, gs = 0;
+        graph_grad(c, p[i], &gp);
+        graph_grad(c, s0[i], &gs);
+        if (variant == 0) ref[0][i] = gp, ref[1][i] = gs;
+        else same &= !memcmp(&gp, &ref[0][i], sizeof gp) && !memcmp(&gs, &ref[1][i], sizeof gs);
+      }
+      CHECK(same);
+    }
+    ckpt_graph_detach(c);
+    graph_free(c);
+  }
+}
+
 int main(void) {
   test_schedules("ode", 1, 2);
   test_schedules("ode", 2, 4);
@@ -317,6 +363,7 @@ int main(void) {
   test_memory();
   test_budget();
   test_graph_api();
+  test_backward_failure();
   test_alloc_failure("ode", 2, "binomial:2", 400);
   test_alloc_failure("recur", 2, "binomial:3", 2000);
   return test_report("test_ckpt_graph");

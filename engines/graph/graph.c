@@ -734,6 +734,7 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
   c->in_backward = 0;
   if (lo == 0) { /* a checkpointed region failed: no marks or pending gradients stay behind */
     clear_pass(c, hi);
+    if (!retain_graph) c->freed_lo = 1; /* it may have freed grad_fns above the region: check from now on */
     set_err(c, "backward: re-running a checkpointed region failed: %s", ad_status_str(c->ck_status));
     return c->ck_status;
   }
