@@ -401,6 +401,7 @@ static void region_steps(graph_ctx *c, cg_state *ck, ckpt_graph_fn fn, const voi
   for (int i = 0; i < ns; ++i) r->blk[i] = s[i] = boundary(c, ck->w[i], ck->req[i], GRAPH_F_CKPT);
   r->blk_hi = graph_mark(c) - 1;
   if (c->status != AD_OK) {
+    memcpy(s, r->s0, (size_t)ns * sizeof(graph_node *));
     region_free(ck, r);
     return;
   }

@@ -90,7 +90,7 @@ ckpt_graph_stats ckpt_graph_get_stats(const graph_ctx *c);
 /* Runs n_steps steps of fn on state s (ns nodes, updated in place) with parameters p (np nodes), as the schedule
  * attached to c says (records through when none is, under no_grad, or after a recording error). Errors (AD_ENOMEM,
  * AD_EBUDGET for a budget too small for one checkpoint and two steps' nodes) become c's sticky status (graph_status;
- * graph_last_error says which), and s is then left as it was. */
+ * graph_last_error says which), as after any failed recording: the values of s are then unspecified. */
 void ckpt_graph_steps(graph_ctx *c, ckpt_graph_fn fn, const void *env, size_t env_size, int n_steps, int np,
                       graph_node *const *p, int ns, graph_node **s);
 
