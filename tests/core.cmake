@@ -17,6 +17,7 @@ adlab_test(test_preacc SOURCES test_preacc.c LABELS unit)
 adlab_test(test_chunk SOURCES test_chunk.c LABELS unit)
 adlab_test(test_ckpt SOURCES test_ckpt.c LABELS unit)
 adlab_test(test_ckpt_tape SOURCES test_ckpt_tape.c LABELS unit agreement)
+adlab_test(test_ckpt_graph SOURCES test_ckpt_graph.c LABELS unit agreement)
 adlab_test(test_alloc SOURCES test_alloc.c LABELS unit)
 adlab_test(test_fuzz SOURCES test_fuzz.c LABELS fuzz LIBS adlab_tprog)
 # The dual engine's K-lane builds against K = 1 on random programs, lane by lane (one executable per K).

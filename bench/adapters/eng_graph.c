@@ -1,5 +1,9 @@
 /* eng_graph.c: the graph engine behind eng.h: build the graph once (inputs are leaves that require grad), then
- * one backward pass per output, each with retain_graph so the same graph can be swept again. */
+ * one backward pass per output, each with retain_graph so the same graph can be swept again. With a schedule set
+ * (ckpt_tape_default: adbench --ckpt) the workloads' AD_STEPS regions are checkpointed (ckpt_graph.h). */
+#include "../../engines/graph/graph_ops.h"
+#include "../../engines/ckpt/ckpt_graph_ops.h" /* AD_STEPS: checkpointed when a schedule is attached */
+#include "../../engines/ckpt/ckpt_tape.h"      /* ckpt_tape_default: the process-wide schedule */
 #include "../../engines/graph/graph_array.h"
 
 #define ENG_SESSION_FIELDS                                                                                     \
@@ -11,6 +15,7 @@
 
 static void eg_close(eng_session *s) {
   if (!s) return;
+  ckpt_graph_detach(s->g);
   graph_free(s->g);
   ad_free(s->roots, (size_t)s->n_out * sizeof *s->roots);
   ad_free(s->seeds, (size_t)s->n_out * sizeof *s->seeds);
@@ -23,7 +28,8 @@ static eng_session *eg_open(const wl_info *w, int size, const double *data) {
   s->g = graph_new();
   s->roots = (graph_node **)ad_malloc((size_t)s->n_out * sizeof *s->roots);
   s->seeds = (double *)ad_malloc((size_t)s->n_out * sizeof *s->seeds);
-  if (!s->g || !s->roots || !s->seeds) {
+  const ckpt_spec *sp = ckpt_tape_default();
+  if (!s->g || !s->roots || !s->seeds || (sp && ckpt_graph_attach(s->g, *sp) != AD_OK)) {
     eg_close(s);
     return NULL;
   }
@@ -86,12 +92,18 @@ static eng_stats eg_stats(eng_session *s) {
   memset(&st, 0, sizeof st);
   if (!s) return st;
   graph_stats gs = graph_get_stats(s->g);
-  /* Every node but the input leaves: op results and the constants the workload made (ad_const). */
-  st.nodes = gs.nodes > (uint64_t)s->n_in ? gs.nodes - (uint64_t)s->n_in : 0;
+  ckpt_graph_stats cs = ckpt_graph_get_stats(s->g);
+  /* Every node but the input leaves: op results and the constants the workload made (ad_const); with
+   * checkpointing, as many as the store-all graph holds (the dropped steps' nodes in, the boundary's out). */
+  uint64_t nodes = gs.nodes + cs.nodes_dropped - cs.nodes_added;
+  st.nodes = nodes > (uint64_t)s->n_in ? nodes - (uint64_t)s->n_in : 0;
   st.statements = st.nodes;
   st.args = gs.edges;
   st.bytes_used = gs.bytes_used;
   st.bytes_held = gs.bytes_held;
+  st.peak_bytes = gs.bytes_held + cs.bytes_peak; /* the arena's chunks only grow (rewinds keep them) */
+  st.ckpt_steps = cs.steps;
+  st.recomputed = cs.recomputed;
   return st;
 }
 

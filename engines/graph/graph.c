@@ -42,6 +42,7 @@ static const uint64_t graph__one_input = 0
   "subgraph that doesn't require differentiation use var_no_grad = var.detach()."
 #define GRAPH_MSG_RETAIN "can't retain_grad on Tensor that has requires_grad=False"
 #define GRAPH_MSG_HOOK "cannot register a hook on a tensor that doesn't require gradient"
+#define GRAPH_MSG_CKPT "retain_grad and hooks are not supported on the outputs of a checkpointed region"
 
 /* ---- Side table: retained grads, hooks, names ------------------------------------------------------------------ */
 
@@ -167,6 +168,7 @@ ad_status graph_reset(graph_ctx *c) {
     set_err(c, "graph_reset called from a hook during backward");
     return AD_ESTATE;
   }
+  if (c->ck_release) c->ck_release(c, 1);
   c->generation++;
   c->tag = graph__tag_of(c);
   c->status = AD_OK;
@@ -239,6 +241,7 @@ ad_status graph_release(graph_ctx *c, graph_mark_t mark) {
     set_err(c, "graph_release: %u is not a mark", (unsigned)mark);
     return AD_EINVAL;
   }
+  if (c->ck_release) c->ck_release(c, mark);
   /* Later chunks are kept for reuse; `used` of chunks below k is unchanged. */
   c->status = AD_OK;
   adc_pos p = {ck, off};
@@ -329,6 +332,7 @@ int graph_grad(const graph_ctx *c, const graph_node *n, double *out) {
 
 const char *graph_grad_fn_name(const graph_node *n) {
   if (!n || (n->meta & GRAPH_F_LEAF)) return NULL;
+  if ((n->meta & GRAPH_OP_MASK) == GRAPH_OP_CKPT) return "CheckpointFunctionBackward";
   return ad_op_torch[n->meta & GRAPH_OP_MASK];
 }
 
@@ -336,7 +340,7 @@ static graph_edge edge_to(const graph_ctx *c, uint32_t id) {
   graph_edge e = {NULL, NULL};
   if (!id) return e;
   e.node = node_at(c->nodes.dir, id);
-  e.name = (e.node->meta & GRAPH_F_LEAF) ? "AccumulateGrad" : ad_op_torch[e.node->meta & GRAPH_OP_MASK];
+  e.name = (e.node->meta & GRAPH_F_LEAF) ? "AccumulateGrad" : graph_grad_fn_name(e.node);
   return e;
 }
 
@@ -346,6 +350,7 @@ ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_ed
   if (!is_live(c, n)) return bad_node((graph_ctx *)c, n); /* the message buffer is not part of the graph */
   if (n->meta & GRAPH_F_LEAF) return AD_OK;
   uint32_t op = n->meta & GRAPH_OP_MASK;
+  if (op == GRAPH_OP_CKPT) return AD_OK; /* a checkpointed region's inputs are not listed */
   ad_kind kind = ad_op_kind[op];
   int one = kind == AD_KIND_U || ((graph__one_input >> op) & 1u);
   if (one) { /* the variable operand: a for U and VC, b for CV */
@@ -408,6 +413,10 @@ ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
     set_err(c, GRAPH_MSG_RETAIN);
     return AD_ESTATE;
   }
+  if (n->meta & GRAPH_F_CKPT) {
+    set_err(c, GRAPH_MSG_CKPT);
+    return AD_ESTATE;
+  }
   if (n->meta & GRAPH_F_LEAF) return AD_OK; /* a leaf keeps its grad anyway */
   if (!side_get(c, n)) return AD_ENOMEM;
   n->meta |= GRAPH_F_RETAIN;
@@ -433,6 +442,10 @@ ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, voi
   if (!c || !n || !fn || !is_live(c, n)) return fn ? bad_node(c, n) : AD_EINVAL;
   if (!(n->meta & GRAPH_F_REQ)) {
     set_err(c, GRAPH_MSG_HOOK);
+    return AD_ESTATE;
+  }
+  if (n->meta & GRAPH_F_CKPT) {
+    set_err(c, GRAPH_MSG_CKPT);
     return AD_ESTATE;
   }
   if (c->n_hooks == c->hook_cap) {
@@ -551,7 +564,10 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
       nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
       if (!(meta & GRAPH_F_LEAF)) {
         if (meta & GRAPH_F_FREED) found = 1;
-        if (!found) { /* once found, only clear the marks already set */
+        if (!found && (meta & GRAPH_F_CKPT)) { /* a checkpointed region: its inputs */
+          pending += c->ck_mark_inputs(c, nd);
+          ch = c->nodes.dir;
+        } else if (!found) { /* once found, only clear the marks already set */
           graph_node *pa = node_at(ch, nd->a), *pb = node_at(ch, nd->b);
           pending += !(pa->meta & GRAPH_F_MARK);
           pa->meta |= GRAPH_F_MARK;
@@ -566,21 +582,24 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
   }
 }
 
-/* The backward sweep from index hi, with `pending` marked nodes at or below it. Visits marked nodes in reverse
- * creation order: a node's gradient is complete when the sweep reaches it, because every node that uses it was
- * created later. Returns the lowest index visited.
+/* The backward sweep from index hi down to index lo (1: the whole graph), with *pendingp marked nodes at or below
+ * hi (on return: those left below lo). Visits marked nodes in reverse creation order: a node's gradient is complete
+ * when the sweep reaches it, because every node that uses it was created later. Returns the lowest index visited,
+ * or 0 when a checkpointed region failed (c->ck_visit's status is then in c->ck_status).
  * Most nodes feed the node created just before them (chains of ops): a contribution to index id - 1, which is
  * always the next index visited (chunk gaps hold no nodes), is carried in a register instead of memory, so a chain
  * costs one multiply-add per node and never waits for a store to reach the next load. */
-AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int free_saved) {
+AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t lo, uint32_t *pendingp, const int free_saved) {
   const uint64_t saves = free_saved ? graph__saves : 0;
   adc_chunk *const *ch = c->nodes.dir;
   uint32_t k = hi >> GRAPH_CHUNK_SHIFT, j = (hi & GRAPH_CHUNK_MASK) + 1;
+  const uint32_t klo = lo >> GRAPH_CHUNK_SHIFT, jlo = lo & GRAPH_CHUNK_MASK;
+  uint32_t pending = *pendingp;
   double carry = 0.0; /* contributions to the next index visited */
   for (;;) {
     graph_node *base = chunk_nodes(ch, k);
     const uint32_t first = k << GRAPH_CHUNK_SHIFT;
-    for (uint32_t stop = k == 0; j > stop;) {
+    for (uint32_t stop = k == klo ? jlo : k == 0; j > stop;) {
       graph_node *nd = base + --j;
       uint32_t meta = nd->meta;
       if (!(meta & GRAPH_F_MARK)) continue; /* unreached: carry is 0 (a carried contribution marks its node) */
@@ -588,13 +607,27 @@ AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int 
       double g = nd->acc + carry;
       carry = 0.0;
       nd->acc = 0.0;
-      if (AD_UNLIKELY(meta & (GRAPH_F_LEAF | GRAPH_F_HOOK | GRAPH_F_RETAIN))) {
+      if (AD_UNLIKELY(meta & (GRAPH_F_LEAF | GRAPH_F_HOOK | GRAPH_F_RETAIN | GRAPH_F_CKPT))) {
+        if (meta & GRAPH_F_CKPT) { /* a checkpointed region's output: the region re-runs and sweeps its nodes */
+          ad_status st = c->ck_visit(c, nd, g, &pending, free_saved);
+          ch = c->nodes.dir;
+          *pendingp = pending;
+          if (st != AD_OK) {
+            c->ck_status = st;
+            return 0;
+          }
+          if (pending == 0) return id;
+          continue;
+        }
         g = visit_special(c, nd, g);
         ch = c->nodes.dir;
         meta = nd->meta;
         if (meta & GRAPH_F_LEAF) {
           nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
-          if (--pending == 0) return id;
+          if (--pending == 0) {
+            *pendingp = 0;
+            return id;
+          }
           continue;
         }
       }
@@ -619,11 +652,48 @@ AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t pending, const int 
         if (b == prev) carry += nd->db * g;
         else pb->acc += nd->db * g;
       }
-      if (--pending == 0) return id;
+      if (--pending == 0) {
+        *pendingp = 0;
+        return id;
+      }
     }
-    if (k == 0) return 1;
+    if (k == klo) { /* stopped at lo: what was carried belongs to lo - 1 */
+      if (carry != 0.0) node_at(ch, lo - 1)->acc += carry;
+      *pendingp = pending;
+      return lo;
+    }
     j = (uint32_t)ch[--k]->used;
   }
+}
+
+/* After a failed pass: every node at or below hi unmarked, with no gradient in progress (node 0 stays marked). */
+static void clear_pass(graph_ctx *c, uint32_t hi) {
+  adc_chunk *const *ch = c->nodes.dir;
+  for (uint32_t k = 0; k <= (hi >> GRAPH_CHUNK_SHIFT); ++k) {
+    graph_node *nd = chunk_nodes(ch, k);
+    for (uint32_t j = k == 0, cnt = chunk_count(c, k); j < cnt; ++j) {
+      nd[j].meta &= ~(uint32_t)GRAPH_F_MARK;
+      nd[j].acc = 0.0;
+    }
+  }
+}
+
+void graph__sweep_range(graph_ctx *c, uint32_t hi, uint32_t lo, uint32_t *pending) {
+  assert(lo >= 1 && hi >= lo && *pending > 0);
+  sweep(c, hi, lo, pending, 0);
+}
+
+void graph__rewind(graph_ctx *c, uint32_t mark) {
+  uint32_t k = mark >> GRAPH_CHUNK_SHIFT, off = mark & GRAPH_CHUNK_MASK;
+  if (off == 0) { /* the end of a full chunk k - 1 */
+    k -= 1;
+    off = 1u << GRAPH_CHUNK_SHIFT;
+  }
+  adc_chunk *ck = adc_chunk_at(&c->nodes, k);
+  assert(ck && off <= ck->cap && mark >= 1 && "graph__rewind: a mark of this context");
+  adc_pos p = {ck, off};
+  adc_rewind(&c->nodes, p);
+  c->next = mark;
 }
 
 ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, const double *grads,
@@ -660,8 +730,14 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
   }
   c->in_backward = 1;
   uint32_t pending = mark_roots(roots, n, grads, 1);
-  uint32_t lo = retain_graph ? sweep(c, hi, pending, 0) : sweep(c, hi, pending, 1); /* two specialised copies */
+  uint32_t lo = retain_graph ? sweep(c, hi, 1, &pending, 0) : sweep(c, hi, 1, &pending, 1); /* specialised copies */
   c->in_backward = 0;
+  if (lo == 0) { /* a checkpointed region failed: no marks or pending gradients stay behind */
+    clear_pass(c, hi);
+    if (!retain_graph) c->freed_lo = 1; /* it may have freed grad_fns above the region: check from now on */
+    set_err(c, "backward: re-running a checkpointed region failed: %s", ad_status_str(c->ck_status));
+    return c->ck_status;
+  }
   if (!retain_graph && lo < c->freed_lo) c->freed_lo = lo;
   return AD_OK;
 }

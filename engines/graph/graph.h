@@ -48,6 +48,10 @@
  * partials times its gradient into its parents (ggml's one switch-free loop; micrograd's "+=" that makes
  * fan-out right). It stops as soon as no reached node is left below.
  *
+ * Checkpointing (engines/ckpt/ckpt_graph.h): with a schedule attached, the steps of an AD_STEPS loop are dropped in
+ * the forward pass and re-recorded when backward reaches them (torch.utils.checkpoint's way), through the hooks at
+ * the end of graph_ctx; a graph without them is swept exactly as before.
+ *
  * Errors: status codes (ad_status) for what a caller can recover from, with PyTorch's wording available from
  * graph_last_error; asserts for broken invariants. Recording never fails loudly: when the arena cannot grow, ops
  * return a placeholder node, the context's sticky status becomes AD_ENOMEM (graph_status), and every node
@@ -92,8 +96,13 @@ enum {
   GRAPH_F_FREED = 1u << 12,      /* backward without retain_graph freed this grad_fn's saved values */
   GRAPH_F_RETAIN = 1u << 13,     /* retain_grad was called (side table) */
   GRAPH_F_HOOK = 1u << 14,       /* has hooks (side table) */
+  GRAPH_F_CKPT = 1u << 15,       /* an output of a checkpointed region (engines/ckpt/ckpt_graph.h) */
   GRAPH_TAG_SHIFT = 16           /* bits 16-31: the tag of the context and generation that recorded the node */
 };
+
+/* Op code of a checkpointed region's boundary node: its grad_fn is "CheckpointFunctionBackward", with no
+ * next_functions listed (engines/ckpt/ckpt_graph.h). */
+#define GRAPH_OP_CKPT 0xfeu
 
 /* Node i is in chunk i >> GRAPH_CHUNK_SHIFT of the node stream, at offset i & GRAPH_CHUNK_MASK. */
 #define GRAPH_CHUNK_SHIFT 14
@@ -120,6 +129,15 @@ typedef struct graph_ctx {
   uint32_t n_hooks, hook_cap;
   graph_node scratch;    /* placeholder handed out after an allocation failure */
   char err[512];
+  /* Checkpointing (engines/ckpt/ckpt_graph.h), all NULL without it: the backward sweep hands each GRAPH_F_CKPT node
+   * it reaches to ck_visit (which re-runs the region and may fail: the pass then stops with that status), the
+   * freed-values check asks ck_mark_inputs for a region's inputs, graph_reset and graph_release call ck_release
+   * with the first index released (1 for all). */
+  void *ck;
+  ad_status (*ck_visit)(struct graph_ctx *c, graph_node *n, double g, uint32_t *pending, int free_saved);
+  uint32_t (*ck_mark_inputs)(struct graph_ctx *c, graph_node *n);
+  void (*ck_release)(struct graph_ctx *c, uint32_t mark);
+  ad_status ck_status; /* why the last pass stopped in a region */
 } graph_ctx;
 
 typedef struct graph_stats {
@@ -262,6 +280,14 @@ void graph__grow(graph_ctx *c);
 /* An op was given a node of another context, or one recorded before the last reset: sets the sticky status to
  * AD_EFOREIGN (with a message) and returns a placeholder, as after an allocation failure. */
 graph_node *graph__foreign(graph_ctx *c);
+/* For checkpointing (engines/ckpt/ckpt_graph.c), during a backward pass: runs the sweep over the marked nodes from
+ * index hi down to index lo (nodes below lo are not visited; a contribution to lo - 1 lands in its acc), keeping
+ * saved values. *pending: the marked nodes at or below hi on entry; on return, those left below lo. */
+void graph__sweep_range(graph_ctx *c, uint32_t hi, uint32_t lo, uint32_t *pending);
+/* Forgets the nodes from index mark on (mark >= 1, at most the next index), ending a sink; the sticky status is
+ * unchanged. For nodes recorded and dropped inside the library: no side entry, hook or region may be among them. */
+void graph__rewind(graph_ctx *c, uint32_t mark);
+
 /* 1 if node n carries context c's current tag (so it was recorded by c since its last reset). */
 AD_INLINE int graph__ours(const graph_ctx *c, const graph_node *n) {
   return ((n->meta ^ c->tag) >> GRAPH_TAG_SHIFT) == 0;
