@@ -26,7 +26,7 @@
  * primal's, measured interleaved, with its spread): harness/bench.h. The report's context (build, machine,
  * sweep, adbench_grid_workloads): harness/context.h and plan_describe.
  * --context KEY=VALUE adds or overrides one entry (scripts/main sets git_commit to the checkout's state).
- * --ckpt SCHEDULE[,SCHEDULE...] adds, per schedule, the gradient of the engines that checkpoint (tape, tape_op) on
+ * --ckpt SCHEDULE[,SCHEDULE...] adds, per schedule, the gradient of the engines that checkpoint (tape, tape_op, graph) on
  * the workloads whose recording has checkpointable steps (AD_STEPS, AD_STEPS_WHILE: found by recording each
  * workload once with store_all at its small check size), as cases <workload>/<engine>/grad/ckpt:SCHEDULE/<size>
  * at one node target (--ckpt-nodes, default the sweep's largest), with their counters peak_bytes, ckpt_steps and
@@ -65,8 +65,8 @@ static void help(void) {
           "  --seed S                    input seed (default 42, as adcheck)\n"
           "  --x-primal-pairs N          pairs of interleaved batches for x_primal (default 11; 0: not measured)\n"
           "  --context KEY=VALUE         adds (or overrides) one entry of the report's context\n"
-          "  --ckpt SCHEDULE[,...]       also the tape engines' gradients with checkpointed time steps, one case per\n"
-          "                              schedule (grad/ckpt:SCHEDULE): store_all, every:K, binomial:C, online:C or\n"
+          "  --ckpt SCHEDULE[,...]       also the tape and graph engines' gradients with checkpointed time steps,\n"
+          "                              one case per schedule (grad/ckpt:SCHEDULE): store_all, every:K, binomial:C, online:C or\n"
           "                              budget:BYTES (k, M, G suffixes), on the workloads with steps; context `ckpt`\n"
           "  --ckpt-nodes N              the node target of those cases (default: the sweep's largest)\n"
           "  --no-memory-manager         leave out the memory run (allocs_per_iter, max_bytes_used)\n"
@@ -233,15 +233,15 @@ static int parse(int argc, char **argv, plan_opts *o, args *a) {
 
 /* ---- --ckpt: one plan per schedule ---- */
 
-/* The engines whose sessions checkpoint AD_STEPS regions (eng_tape.c attaches ckpt_tape_default()). */
-static const char *const ckpt_engines[] = {"tape", "tape_op"};
+/* The engines whose sessions checkpoint AD_STEPS regions (eng_tape.c and eng_graph.c attach ckpt_tape_default()). */
+static const char *const ckpt_engines[] = {"tape", "tape_op", "graph"};
 
 /* Makes sp the schedule that sessions opened from now on attach (NULL: none). */
 static void ckpt_select(const ckpt_spec *sp) { ckpt_tape_set_default(sp); }
 
-/* 1 if w's recording on the tape has checkpointable steps: recorded once with store_all at its small check size. */
-static int ckpt_has_steps(const wl_info *w) {
-  const eng_api *e = eng_find("tape");
+/* 1 if w's recording on engine e has checkpointable steps: recorded once with store_all at its small check size
+ * (the graph engine checkpoints AD_STEPS but runs AD_STEPS_WHILE as a plain loop). */
+static int ckpt_has_steps(const wl_info *w, const eng_api *e) {
   ckpt_spec all = {CKPT_STORE_ALL, 0};
   run_case rc;
   ckpt_select(&all);
@@ -294,11 +294,11 @@ static int ckpt_plans_build(ckpt_plans *k, const plan *main_plan, const args *a)
       if (!strcmp(o.eng[i]->name, ckpt_engines[j])) o.eng[n_eng++] = o.eng[i];
   o.n_eng = n_eng;
   for (int i = 0; i < o.n_wl; ++i)
-    if (!o.wl[i]->grid && ckpt_has_steps(o.wl[i])) o.wl[n_wl++] = o.wl[i];
+    if (!o.wl[i]->grid && ckpt_has_steps(o.wl[i], eng_find("tape"))) o.wl[n_wl++] = o.wl[i];
   o.n_wl = n_wl;
   unsigned grad = 1u << RUN_GRAD, rev = 1u << RUN_REVERSE;
   o.modes = o.modes ? o.modes & (grad | rev) : grad;
-  const char *none = !n_eng ? "no selected engine checkpoints (tape, tape_op)"
+  const char *none = !n_eng ? "no selected engine checkpoints (tape, tape_op, graph)"
                      : !n_wl ? "no selected workload has checkpointable steps"
                      : !o.modes ? "--mode has neither grad nor reverse" : NULL;
   if (none) { /* a note, not an error: the rest of the run is what was asked for */
@@ -333,8 +333,17 @@ static int ckpt_plans_build(ckpt_plans *k, const plan *main_plan, const args *a)
     ckpt_plans_free(k);
     return cli_usage_error(P, "--ckpt", "out of memory");
   }
+  /* every schedule's plan has the same cases in the same order: which of them checkpoint, asked once */
+  unsigned char *has = (unsigned char *)calloc((size_t)k->p[0].n_cases + 1, 1);
+  if (!has) {
+    ckpt_plans_free(k);
+    return cli_usage_error(P, "--ckpt", "out of memory");
+  }
+  for (int j = 0; j < k->p[0].n_cases; ++j) has[j] = (unsigned char)ckpt_has_steps(k->p[0].cases[j].w, k->p[0].cases[j].e);
   for (int i = 0; i < k->n; ++i)
-    for (int j = 0; j < k->p[i].n_cases; ++j) k->b[k->n_b++] = (ckpt_bench){&k->p[i].cases[j], a->ckpt[i]};
+    for (int j = 0; j < k->p[i].n_cases; ++j)
+      if (has[j]) k->b[k->n_b++] = (ckpt_bench){&k->p[i].cases[j], a->ckpt[i]};
+  free(has);
   return 0;
 }
 
