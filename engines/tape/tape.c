@@ -12,10 +12,10 @@ static tape_nargs tape__scratch_st[TAPE_SCRATCH];
 static double tape__scratch_ap[TAPE_SCRATCH];
 static uint32_t tape__scratch_ai[TAPE_SCRATCH];
 
-/* Sets t->room from both streams' write cursors: how many statements of up to TAPE_ARGS_MAX arguments fit. */
+/* Sets t->st_end from both streams' write cursors: how many statements of up to TAPE_ARGS_MAX arguments fit. */
 static void tape__room(tape_t *t) {
   size_t st = t->st.cap - t->st.used, args = (t->args.cap - t->args.used) / TAPE_ARGS_MAX;
-  t->room = st < args ? st : args;
+  t->st_end = t->st.used + (st < args ? st : args);
 }
 
 /* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording

@@ -59,8 +59,9 @@ typedef struct tape_nargs {
 typedef struct tape_t {
   adc_stream st;     /* statements: argument counts (tape_nargs), numbered from 1; each chunk records args' position */
   adc_stream args;   /* arguments: partial (lane 0, double) and argument index (lane 1, uint32_t) */
-  size_t room;       /* statements of up to TAPE_ARGS_MAX arguments each that both current chunks have room for:
-                      * the one bound a push checks (tape__room sets it wherever a cursor moves but a push) */
+  size_t st_end;     /* st.used may grow to st_end without a check: both current chunks have room for statements
+                      * of up to TAPE_ARGS_MAX arguments until then; the one bound a push checks (tape__room sets
+                      * it wherever a cursor moves but in a push) */
   ad_status status;  /* sticky: first error while recording */
   double *adj;       /* adjoint vector, adj_cap slots */
   size_t adj_cap;
@@ -230,8 +231,8 @@ tape_pos tape__pos_at(const tape_t *t, uint32_t top);
 
 /* The most arguments a scalar statement records (tape__push0, 1, 2). */
 #define TAPE_ARGS_MAX 2u
-/* Internal: makes room for one statement of up to TAPE_ARGS_MAX arguments (t->room > 0), moving either stream to
- * its next chunk (allocating it if need be) where its chunk is full: the arguments move when fewer than
+/* Internal: makes room for one statement of up to TAPE_ARGS_MAX arguments (st.used < st_end), moving either
+ * stream to its next chunk (allocating it if need be) where its chunk is full: the arguments move when fewer than
  * TAPE_ARGS_MAX slots are left, whatever the statement's count (tape_cursor_at replays that placement). On failure
  * sets the sticky status and redirects writes into scratch space, so recording goes on harmlessly. */
 void tape__grow(tape_t *t);
@@ -241,10 +242,9 @@ void tape__grow(tape_t *t);
 /* Index of the next statement. */
 AD_INLINE uint32_t tape__next(const tape_t *t) { return (uint32_t)t->st.first + (uint32_t)t->st.used; }
 
-/* Each push checks one bound (t->room) for both streams, then takes one statement of it. */
+/* Each push checks one bound (st_end) for both streams. */
 AD_INLINE uint32_t tape__push0(tape_t *t) {
-  if (AD_UNLIKELY(t->room == 0)) tape__grow(t);
-  --t->room;
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
   size_t so = adc_push(&t->st, 1);
   uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
   ADC_LANE(&t->st, tape_nargs)[so].n = 0;
@@ -252,8 +252,7 @@ AD_INLINE uint32_t tape__push0(tape_t *t) {
 }
 
 AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
-  if (AD_UNLIKELY(t->room == 0)) tape__grow(t);
-  --t->room;
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
   size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 1);
   uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
   ADC_LANE(&t->args, double)[ao] = p1;
@@ -263,8 +262,7 @@ AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
 }
 
 AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2) {
-  if (AD_UNLIKELY(t->room == 0)) tape__grow(t);
-  --t->room;
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
   size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 2);
   uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
   double *ap = ADC_LANE(&t->args, double) + ao;
