@@ -23,7 +23,19 @@
  * which statements the seeds reach (one byte per statement, allocated then) and goes on tracking that.
  * Storage is two chunked streams (ad_chunk.h): statements, and arguments nested in them. Chunks grow (the first
  * small, each next one twice as large, up to TAPE_CHUNK_MAX statements), so recording never copies what it has
- * written, and tape_reset keeps every chunk for the next recording.
+ * written, and tape_reset keeps every chunk for the next recording. A push checks one bound for both streams
+ * (st_end: how far the statement cursor may go while both chunks have room for two-argument statements).
+ * The sweep runs two-argument statements (nearly all of them under preaccumulation) as straight-line code first,
+ * carries the adjoint of the statement below in a register, and steps over a run of argument-free statements
+ * (inputs) at once: their adjoints are complete in memory when the sweep reaches them.
+ * Measured on rosenbrock (12,500 elements, callgrind; ns per element at the best of 5 interleaved runs, 1.0 ns for the
+ * primal): the recording 114 -> 102 instructions per element (8.1-8.7 ns before, 8.2 after: within the noise), the
+ * sweep 141 -> 115 (8.8 -> 5.7-6.1 ns); most of the sweep's gain is the argument-chunk test compiled as the unlikely
+ * branch (it was a jump out of line and back per statement). Tried and not kept: carrying the adjoints of statements
+ * s - 1 .. s - 3 in registers (a branch per argument: 9.8 against 8.8 ns), no carried register at all (19 ns: the sweep
+ * waits on store-to-load forwarding), statement offset and argument offset as the only induction variables (112
+ * instructions, no faster), the adjoint vector at other offsets modulo 4096 (no change). Clearing the adjoint vector
+ * costs 0.6-0.7 ns per element (callgrind's 32 "instructions" per element are rep stosb's bytes).
  */
 #ifndef TAPE_H
 #define TAPE_H
