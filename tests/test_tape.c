@@ -18,7 +18,9 @@
  *               and differentiates correctly; tape_new fails cleanly at each of its allocations;
  *  - NULL:      NULL handles give AD_EINVAL, NULL or zeros, or are ignored, as tape.h documents;
  *  - from:      tape_reverse_from(top) on a 1.2e6-statement recording, at tops on both sides of every chunk
- *               boundary and at random, gives bit for bit the adjoints of a full sweep seeded at top alone.
+ *               boundary and at random, gives bit for bit the adjoints of a full sweep seeded at top alone;
+ *  - input runs: runs of 1 to 5000 argument-free statements (which the sweep steps over as a whole), swept from
+ *               their edges and middles and in segments stopping inside them, give the full sweep's adjoints.
  */
 #include <math.h>
 #include <stdio.h>
@@ -526,6 +528,99 @@ done:
   tape_free(t);
 }
 
+/* Runs of argument-free statements (inputs), which the fast sweep steps over as a whole: runs of 1 to 5000
+ * inputs, some across statement chunk boundaries, each followed by statements that take its inputs (added, k = 2,
+ * every other one scaled first, k = 1). The gradient is exact (binary fractions); sweeps started at the edges and
+ * the middle of every run (tape_reverse_from) and a sweep in segments (tape_sweep_down) that stops inside, at and
+ * next to every run give bit for bit the adjoints of full sweeps. */
+static void test_input_runs(void) {
+  static const int lens[] = {1, 2, 3, 1, 250, 7, 1, 1, 600, 2, 5000, 1, 300, 4};
+  enum { NRUNS = sizeof lens / sizeof lens[0], MAXIN = 7000 };
+  static const double cs[] = {0.5, 2.0, -1.0, 0.25};
+  tape_t *t = tape_new();
+  ad_t *z = (ad_t *)malloc(MAXIN * sizeof *z);
+  double *want = (double *)malloc(MAXIN * sizeof *want), *full = NULL, *ref = NULL;
+  uint32_t first[NRUNS], last[NRUNS];
+  if (!t || !z || !want) {
+    CHECKF(0, "out of memory for the test's bookkeeping");
+    goto done;
+  }
+  ad_t acc = tape_input(t, 0.0);
+  int nz = 0;
+  for (int r = 0; r < NRUNS; ++r) {
+    int b = nz;
+    for (int j = 0; j < lens[r]; ++j, ++nz) z[nz] = tape_input(t, 1.0);
+    first[r] = z[b].i, last[r] = z[nz - 1].i;
+    for (int j = b; j < nz; ++j) {
+      double c = j % 2 ? cs[j % 4] : 1.0;
+      acc = ad_add_vv(t, acc, j % 2 ? ad_mul_vc(t, z[j], c) : z[j]);
+      want[j] = c;
+    }
+  }
+  CHECKF(tape_status(t) == AD_OK, "recording");
+  const uint32_t n = acc.i;
+  full = (double *)malloc(((size_t)n + 1) * sizeof *full);
+  ref = (double *)malloc(((size_t)n + 1) * sizeof *ref);
+  double *adj = tape_adjoints(t);
+  if (!full || !ref || !adj) {
+    CHECKF(0, "out of memory");
+    goto done;
+  }
+  adj[n] = 1.0;
+  CHECKF(tape_reverse(t) == AD_OK, "full sweep");
+  long bad = 0;
+  for (int j = 0; j < nz; ++j) bad += t->adj[z[j].i] != want[j];
+  CHECKF(bad == 0, "input runs: %ld of %d inputs with a wrong adjoint", bad, nz);
+  memcpy(full, t->adj, ((size_t)n + 1) * sizeof *full);
+
+  /* Sweeps started at the edges and inside runs: what a full sweep seeded there alone gives. */
+  int tops_checked = 0;
+  for (int r = 0; r < NRUNS; ++r) {
+    const uint32_t tops[] = {first[r], last[r], first[r] + (last[r] - first[r]) / 2, last[r] + 1};
+    for (int q = 0; q < 4; ++q) {
+      const uint32_t top = tops[q];
+      adj = tape_adjoints(t);
+      adj[top] = 1.0;
+      CHECKF(tape_reverse(t) == AD_OK, "full sweep");
+      memcpy(ref, t->adj, ((size_t)top + 1) * sizeof *ref);
+      adj = tape_adjoints(t);
+      adj[top] = 1.0;
+      CHECKF(tape_reverse_from(t, top) == AD_OK, "tape_reverse_from(%u)", (unsigned)top);
+      CHECKF(memcmp(ref + 1, t->adj + 1, (size_t)top * sizeof *ref) == 0,
+             "tape_reverse_from(%u) (run %d of %d inputs) differs from the full sweep", (unsigned)top, r, lens[r]);
+      tops_checked++;
+    }
+  }
+
+  /* One sweep in segments, stopping next to, at and inside every run, last run first. */
+  adj = tape_adjoints(t);
+  adj[n] = 1.0;
+  tape_cursor c = tape_cursor_end(t);
+  uint32_t at = n + 1; /* the cursor stands just above statement at - 1 */
+  int segments = 0;
+  for (int r = NRUNS - 1; r >= 0; --r) {
+    const uint32_t stops[] = {last[r] + 1, last[r], first[r] + (last[r] - first[r]) / 2, first[r], first[r] - 1};
+    for (int q = 0; q < 5; ++q) {
+      if (stops[q] >= at - 1) continue; /* strictly below the cursor's next statement */
+      ad_status st = tape_sweep_down(t, &c, stops[q]);
+      CHECKF(st == AD_OK, "tape_sweep_down(%u): %s", (unsigned)stops[q], ad_status_str(st));
+      at = stops[q] + 1;
+      segments++;
+    }
+  }
+  CHECKF(tape_sweep_down(t, &c, 0) == AD_OK, "tape_sweep_down(0)");
+  CHECKF(memcmp(full + 1, t->adj + 1, (size_t)n * sizeof *full) == 0,
+         "a sweep in %d segments differs from the full sweep", segments + 1);
+  printf("  input runs: %d inputs in %d runs exact; %d starts and %d segment stops identical to full sweeps\n", nz,
+         (int)NRUNS, tops_checked, segments);
+done:
+  free(ref);
+  free(full);
+  free(want);
+  free(z);
+  tape_free(t);
+}
+
 int main(void) {
   printf("test_tape:\n");
   test_null();
@@ -536,5 +631,6 @@ int main(void) {
   test_chunks();
   test_workloads_large();
   test_reverse_from();
+  test_input_runs();
   return test_report("test_tape");
 }

@@ -12,6 +12,12 @@ static tape_nargs tape__scratch_st[TAPE_SCRATCH];
 static double tape__scratch_ap[TAPE_SCRATCH];
 static uint32_t tape__scratch_ai[TAPE_SCRATCH];
 
+/* Sets t->st_end from both streams' write cursors: how many statements of up to TAPE_ARGS_MAX arguments fit. */
+static void tape__room(tape_t *t) {
+  size_t st = t->st.cap - t->st.used, args = (t->args.cap - t->args.used) / TAPE_ARGS_MAX;
+  t->st_end = t->st.used + (st < args ? st : args);
+}
+
 /* After an error, writes go to scratch space; indices handed out from then on are meaningless (the recording
  * is refused by tape_reverse) but stay in range. */
 static void fail(tape_t *t, ad_status s) {
@@ -23,6 +29,7 @@ static void fail(tape_t *t, ad_status s) {
   }
   adc_sink(&t->st, tape__scratch_st, NULL, TAPE_SCRATCH);
   adc_sink(&t->args, tape__scratch_ap, tape__scratch_ai, TAPE_SCRATCH);
+  tape__room(t);
 }
 
 void tape_fail(tape_t *t, ad_status s) {
@@ -60,6 +67,7 @@ void tape_reset(tape_t *t) {
   t->status = AD_OK;
   t->at_fail.statements = t->at_fail.arguments = 0;
   adc_reset(&t->st); /* index 0 stands for every passive value: the first statement is 1 */
+  tape__room(t);
   if (t->ck_reset) t->ck_reset(t);
   tape__arrays_reset(t->arrays);
 }
@@ -87,7 +95,7 @@ void tape_shrink(tape_t *t) {
 
 ad_status tape_status(const tape_t *t) { return t ? t->status : AD_EINVAL; }
 
-void tape__grow(tape_t *t, unsigned k) {
+void tape__grow(tape_t *t) {
   if (t->status != AD_OK) { /* already failed: keep absorbing writes */
     fail(t, t->status);
     return;
@@ -100,8 +108,12 @@ void tape__grow(tape_t *t, unsigned k) {
     }
     s = adc_grow(&t->st, 1);
   }
-  if (s == AD_OK && t->args.cap - t->args.used < k) s = adc_grow(&t->args, k);
-  if (s != AD_OK) fail(t, s);
+  if (s == AD_OK && t->args.cap - t->args.used < TAPE_ARGS_MAX) s = adc_grow(&t->args, TAPE_ARGS_MAX);
+  if (s != AD_OK) {
+    fail(t, s);
+    return;
+  }
+  tape__room(t);
 }
 
 tape_stats tape_get_stats(const tape_t *t) {
@@ -170,29 +182,72 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
   const double *abase = ADC_RLANE(&ar, const double), *ap = abase + ar.off;
   const uint32_t *ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
   for (;;) {
-    const tape_nargs *n = ADC_RLANE(&sr, tape_nargs);
-    size_t cnt = sr.off;
-    uint32_t s = (uint32_t)adc_reader_number(&sr);
-    const uint64_t cfirst = sr.chunk->first; /* statements numbered from cfirst: visit offsets [lo, cnt) */
+    /* This chunk's statements from the cursor down to offset lo, visited through pointers: nc at the next argument
+     * count to read, as at the slot of the statement after it (its adjoint slot is as[-1] once nc is decremented). */
+    const tape_nargs *const n = ADC_RLANE(&sr, tape_nargs);
+    const uint64_t cfirst = sr.chunk->first; /* statements numbered from cfirst: visit offsets [lo, sr.off) */
     const size_t lo = (uint64_t)stop + 1 > cfirst ? (size_t)((uint64_t)stop + 1 - cfirst) : 0;
-    while (cnt > lo) {
-      --cnt;
-      --s;
+    const tape_nargs *nc = n + sr.off, *const nlo = n + lo;
+    double *as = adj + adc_reader_number(&sr);
+    while (nc > nlo) {
+      --nc;
+      --as; /* statement s = as - adj */
       const double a = carry; /* the adjoint of s is complete: every consumer of s comes after it */
-      adj[s] = a;
-      const uint32_t prev = s - 1; /* s >= 1, and slot 0 exists */
-      carry = adj[prev];
-      unsigned k = n[cnt].n;
+      *as = a;
+      double *const aprev = as - 1; /* s >= 1, and slot 0 exists */
+      carry = *aprev;
+      unsigned k = nc->n;
+      if (AD_LIKELY(k == 2)) { /* most statements: straight-line code, arguments in recording order */
+        while (AD_UNLIKELY(ap == abase)) { /* its arguments are at the end of the previous argument chunk */
+          adc__step_back(&ar);
+          abase = ADC_RLANE(&ar, const double);
+          ap = abase + ar.off;
+          ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
+        }
+        ap -= 2;
+        ai -= 2;
+        const uint32_t i0 = ai[0], i1 = ai[1];
+        const double p0 = ap[0], p1 = ap[1];
+        if (reach) {
+          const uint32_t s = (uint32_t)(as - adj);
+          const int reached = a != 0.0 || reach[s];
+          reach[s] = 0;
+          if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
+          reach[i0] = 1;
+          reach[i1] = 1;
+        } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */
+          /* p - p is 0 for finite p, NaN for Inf and NaN */
+          const double z = (p0 - p0) + (p1 - p1);
+          if (AD_LIKELY(z == 0.0)) continue;
+          return (uint32_t)(as - adj); /* the careful sweep takes over at s (tape__sweep) */
+        }
+        double *const q0 = adj + i0, *const q1 = adj + i1;
+        if (q0 == aprev) TAPE_MADD(carry, p0, a);
+        else TAPE_MADD(*q0, p0, a);
+        if (q1 == aprev) TAPE_MADD(carry, p1, a);
+        else TAPE_MADD(*q1, p1, a);
+        continue;
+      }
+      const uint32_t s = (uint32_t)(as - adj);
       if (!k) {
-        if (reach) reach[s] = 0;
+        if (reach) {
+          reach[s] = 0;
+          continue;
+        }
+        /* A run of statements without arguments (inputs): their adjoints are complete in memory already (no
+         * statement below them adds to them), so the sweep writes only the first and steps over the rest. */
+        const tape_nargs *const nrun = nc;
+        while (nc > nlo && nc[-1].n == 0) --nc;
+        as -= nrun - nc;
+        carry = as[-1];
         continue;
       }
       if (AD_UNLIKELY(k == TAPE_NARGS_ARRAY)) { /* an array op: its record propagates (tape_array.c) */
         if (tape__arrays_stmt(arrays, adj, reach, s, 1)) return s; /* the careful sweep takes over at s */
-        carry = adj[prev];
+        carry = *aprev;
         continue;
       }
-      while (ap == abase) { /* this statement's arguments are at the end of the previous argument chunk */
+      while (AD_UNLIKELY(ap == abase)) { /* its arguments are at the end of the previous argument chunk */
         adc__step_back(&ar);
         abase = ADC_RLANE(&ar, const double);
         ap = abase + ar.off;
@@ -211,19 +266,10 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
         if (AD_LIKELY(z == 0.0)) continue;
         return s; /* the careful sweep takes over at s (tape__sweep) */
       }
-      if (AD_LIKELY(k == 2)) { /* most statements: straight-line code, arguments in recording order */
-        const uint32_t i0 = ai[0], i1 = ai[1];
-        const double p0 = ap[0], p1 = ap[1];
-        if (i0 == prev) TAPE_MADD(carry, p0, a);
-        else TAPE_MADD(adj[i0], p0, a);
-        if (i1 == prev) TAPE_MADD(carry, p1, a);
-        else TAPE_MADD(adj[i1], p1, a);
-        continue;
-      }
       for (unsigned j = 0; j < k; ++j) {
-        uint32_t i = ai[j];
-        if (i == prev) TAPE_MADD(carry, ap[j], a);
-        else TAPE_MADD(adj[i], ap[j], a);
+        double *const q = adj + ai[j];
+        if (q == aprev) TAPE_MADD(carry, ap[j], a);
+        else TAPE_MADD(*q, ap[j], a);
       }
     }
     if (lo) { /* stopped above `stop`, which is in this chunk */
@@ -352,14 +398,14 @@ ad_status tape_cursor_at(const tape_t *t, uint32_t top, tape_cursor *c) {
   while (sp.chunk->first > top) sp.chunk = sp.chunk->prev;
   sp.off = top - sp.chunk->first + 1;
   /* Find where the arguments of statement top end: the statement chunk recorded where the arguments stood when
-   * it began; replay the placement from there (a statement's arguments move to the next argument chunk exactly
-   * when they do not fit). */
+   * it began; replay the placement from there (a push moves the arguments to the next argument chunk exactly
+   * when fewer than TAPE_ARGS_MAX slots are left, whatever its own count: tape__grow). */
   adc_pos ap = sp.chunk->nested[0];
   const tape_nargs *n = (const tape_nargs *)sp.chunk->lane[0];
   for (size_t j = 0; j < sp.off; ++j) {
     unsigned k = n[j].n;
     if (k == TAPE_NARGS_ARRAY) k = 0; /* an array op's statement has no arguments */
-    if (k && ap.chunk->cap - ap.off < k) {
+    if (ap.chunk->cap - ap.off < TAPE_ARGS_MAX) { /* tape__grow moved on before this statement */
       ap.chunk = ap.chunk->next;
       ap.off = 0;
     }
@@ -384,6 +430,7 @@ tape_mark tape_tell(const tape_t *t) {
 void tape_rewind(tape_t *t, tape_mark m) {
   adc_rewind(&t->st, m.st);
   adc_rewind(&t->args, m.args);
+  tape__room(t);
   t->status = AD_OK;
   t->at_fail.statements = t->at_fail.arguments = 0;
 }
