@@ -28,20 +28,31 @@ typedef struct graph_arec {
   graph_aref a, b;
   ad_shape sa, sb;        /* operand shapes */
   double *v;              /* result values (array results) */
-  double *g;              /* gradient of an array result: NULL until a backward prepares it; a view's is its base's */
-  const double *av, *bv;  /* operand values (max, max_axis, dot, mv, mm) */
-  const double *pa, *pb;  /* partial arrays, or NULL: the constants ca, cb */
-  double ca, cb;          /* constant partials; max: the result */
+  double *g;              /* gradient of an array result: set by each backward's graph__arr_prepare; a view's is its
+                           * base's */
+  uint32_t gb;            /* 1 + the pool buffer g is (0: none, or a view) */
+  uint32_t vsa, vsb;      /* elementwise: strides of av, bv */
+  const double *av, *bv;  /* operand values (elementwise (NULL: the constant ka, kb), max, max_axis, dot, mv, mm) */
+  double ka, kb;          /* elementwise: constant operands */
+  double ca, cb;          /* constant partials (elementwise ops without AD_SAVES); max: the result */
   const uint32_t *si;     /* stack: operand nodes (NULL: consecutive from a.id) */
   const int32_t *idx;     /* gather */
   int64_t k;              /* get: index; view: offset */
 } graph_arec;
 
+/* A gradient buffer: records whose gradients are never needed at the same time in a backward pass share one. */
+typedef struct graph_gbuf {
+  double *p;
+  uint32_t cap;  /* doubles */
+  uint32_t busy; /* taken in the assignment being made */
+} graph_gbuf;
+
 struct graph_arrays {
   ad_arena arena;
   graph_arec *recs;
   uint32_t nrec, caprec;
-  uint32_t nprep; /* records whose gradient arrays exist */
+  graph_gbuf *pool; /* every gradient buffer allocated since the last reset (zero outside a pass) */
+  uint32_t npool, cappool;
 };
 
 /* The ops whose partials are not constants (AD_SAVES), as a mask over op codes: their grad_fns save tensors. */
@@ -169,11 +180,8 @@ void graph__ew_begin(graph_ctx *c, unsigned facts, ad_shape s, const graph_aopnd
   }
   e->ra = ga_req(c, a->node);
   e->rb = ga_req(c, b->node);
+  (void)facts; /* no partial arrays: the backward recomputes them from the operand values */
   if (!(e->v = ga_doubles(c, n))) return;
-  if (facts & AD_SAVES) {
-    if (e->ra && !(e->pa = ga_doubles(c, n))) return;
-    if (e->rb && !(e->pb = ga_doubles(c, n))) return;
-  }
   e->ok = 1;
 }
 
@@ -195,8 +203,13 @@ ad_arr graph__ew_end(graph_ctx *c, ad_op op, unsigned facts, const graph_aopnd *
     r->b.rec = b->is_arr ? b->node->a : 0;
     r->b.stride = (uint32_t)b->stride;
   }
-  r->pa = e->pa;
-  r->pb = e->pb;
+  /* the operand values the backward reads (a constant operand's value is copied: it may be a local) */
+  r->vsa = (uint32_t)a->stride;
+  r->vsb = (uint32_t)b->stride;
+  r->ka = *a->v;
+  r->kb = *b->v;
+  r->av = a->node || a->is_arr ? a->v : NULL;
+  r->bv = b->node || b->is_arr ? b->v : NULL;
   if (!(facts & AD_SAVES)) { /* constant partials: the rule's own, evaluated once */
     double v;
     ad_op_eval(op, 1.0, 1.0, &v, &r->ca, &r->cb);
@@ -401,6 +414,7 @@ void graph__arr_free(graph_ctx *c) {
   if (!A) return;
   ad_arena_free(&A->arena);
   ad_free(A->recs, A->caprec * sizeof *A->recs);
+  ad_free(A->pool, A->cappool * sizeof *A->pool);
   ad_free(A, sizeof *A);
   c->arrays = NULL;
 }
@@ -409,15 +423,17 @@ void graph__arr_reset(graph_ctx *c) {
   struct graph_arrays *A = c->arrays;
   if (!A) return;
   ad_arena_reset(&A->arena);
-  A->nrec = A->nprep = 0;
+  A->nrec = A->npool = 0;
 }
 
 void graph__arr_release(graph_ctx *c, uint32_t mark) {
   struct graph_arrays *A = c->arrays;
   if (!A) return;
   while (A->nrec && A->recs[A->nrec - 1].id >= mark) A->nrec--;
-  if (A->nprep > A->nrec) A->nprep = A->nrec;
-  if (!A->nrec) ad_arena_reset(&A->arena);
+  if (!A->nrec) {
+    ad_arena_reset(&A->arena);
+    A->npool = 0;
+  }
   else A->arena.status = AD_OK; /* release clears the sticky error, as for the graph */
 }
 
@@ -433,7 +449,7 @@ uint64_t graph__arr_bytes_used(const graph_ctx *c) {
 }
 uint64_t graph__arr_bytes_held(const graph_ctx *c) {
   const struct graph_arrays *A = c->arrays;
-  return A ? sizeof *A + A->arena.held + (uint64_t)A->caprec * sizeof(graph_arec) : 0;
+  return A ? sizeof *A + A->arena.held + (uint64_t)A->caprec * sizeof(graph_arec) + A->cappool * sizeof(graph_gbuf) : 0;
 }
 
 static const graph_arec *ga_rec_of(const graph_ctx *c, const graph_node *n) {
@@ -493,26 +509,64 @@ ad_status graph_arr_next_functions(const graph_ctx *c, const graph_node *n, grap
   return AD_OK;
 }
 
-ad_status graph__arr_prepare(graph_ctx *c) {
-  struct graph_arrays *A = c->arrays;
-  if (!A) return AD_OK;
-  ad_status keep = A->arena.status;
-  for (; A->nprep < A->nrec; A->nprep++) {
-    graph_arec *r = &A->recs[A->nprep];
-    if (!r->n) continue;
-    if (r->kind == GA_VIEW) {
-      const graph_arec *base = &A->recs[r->a.rec - 1];
-      assert(base->g && "a view before its base");
-      r->g = base->g + r->k;
-      continue;
+/* A zeroed buffer of at least n doubles not taken in this assignment: the smallest free one, or a new one. */
+static uint32_t ga_take(struct graph_arrays *A, uint32_t n) {
+  uint32_t best = UINT32_MAX;
+  for (uint32_t k = 0; k < A->npool; ++k)
+    if (!A->pool[k].busy && A->pool[k].cap >= n && (best == UINT32_MAX || A->pool[k].cap < A->pool[best].cap)) best = k;
+  if (best == UINT32_MAX) {
+    if (A->npool == A->cappool) {
+      uint32_t cap = A->cappool ? 2 * A->cappool : 16;
+      graph_gbuf *p = (graph_gbuf *)ad_realloc(A->pool, A->cappool * sizeof *p, cap * sizeof *p);
+      if (!p) return 0;
+      A->pool = p;
+      A->cappool = cap;
     }
-    double *g = (double *)ad_arena_alloc(&A->arena, (size_t)r->n * sizeof(double));
+    ad_status keep = A->arena.status;
+    double *g = (double *)ad_arena_alloc(&A->arena, (size_t)n * sizeof(double));
     if (!g) {
       A->arena.status = keep; /* a failed backward leaves the recording's status alone */
-      return AD_ENOMEM;
+      return 0;
     }
-    memset(g, 0, (size_t)r->n * sizeof(double));
-    r->g = g;
+    memset(g, 0, (size_t)n * sizeof(double));
+    best = A->npool++;
+    A->pool[best].p = g;
+    A->pool[best].cap = n;
+  }
+  A->pool[best].busy = 1;
+  return best + 1;
+}
+
+/* Gives record ri (1-based) its gradient array, a view its base's; 0 if memory is exhausted. */
+static int ga_ensure(struct graph_arrays *A, uint32_t ri) {
+  graph_arec *r = &A->recs[ri - 1];
+  if (r->g || !r->n) return 1;
+  if (r->kind == GA_VIEW) {
+    if (!ga_ensure(A, r->a.rec)) return 0;
+    r->g = A->recs[r->a.rec - 1].g + r->k;
+    return 1;
+  }
+  uint32_t b = ga_take(A, r->n);
+  if (!b) return 0;
+  r->gb = b;
+  r->g = A->pool[b - 1].p;
+  return 1;
+}
+
+/* Assigns gradient buffers for one backward pass, walking the records as the sweep will (newest first): a record
+ * takes a buffer when the first of its users is visited and gives it back once it has been visited itself, so
+ * records whose gradients are never live at the same time share one (on rosenbrock_t: 4 buffers for 8 array
+ * results). Buffers are zero outside a pass, so the assignment can change from one pass to the next. */
+ad_status graph__arr_prepare(graph_ctx *c) {
+  struct graph_arrays *A = c->arrays;
+  if (!A || !A->nrec) return AD_OK;
+  for (uint32_t k = 0; k < A->npool; ++k) A->pool[k].busy = 0;
+  for (uint32_t i = 0; i < A->nrec; ++i) A->recs[i].g = NULL, A->recs[i].gb = 0;
+  for (uint32_t i = A->nrec; i-- > 0;) {
+    graph_arec *r = &A->recs[i];
+    if (r->a.rec && !ga_ensure(A, r->a.rec)) return AD_ENOMEM;
+    if (r->b.rec && !ga_ensure(A, r->b.rec)) return AD_ENOMEM;
+    if (r->gb) A->pool[r->gb - 1].busy = 0; /* visited: its buffer is zero again and free for older records */
   }
   return AD_OK;
 }
@@ -529,11 +583,27 @@ AD_INLINE uint32_t ga_mark(graph_ctx *c, uint32_t id) {
 /* The gradient array of an array operand. */
 AD_INLINE double *ga_grad(struct graph_arrays *A, const graph_aref *o) { return A->recs[o->rec - 1].g; }
 
-/* Operand o += sum_i p_i * ybar_i (p the partial array, or the constant cp). */
-static void ga_ew_back(graph_ctx *c, const graph_aref *o, const double *p, double cp, const double *ybar, uint32_t n) {
+enum { GA_BLOCK = 256 };
+
+/* The elementwise kernel of op (ad_kernels.h), for the backward's recomputed partials. */
+static void ga_kernel(unsigned op, size_t n, const double *a, size_t sa, const double *b, size_t sb, double *v,
+                      double *pa, double *pb) {
+  switch (op) {
+#define AD_OP(name, kind, torch, facts, pre, value, da, db)                                                    \
+  case AD_OP_##name: ad_k_##name(n, a, sa, b, sb, v, pa, pb); break;
+#include "../ad_ops.def"
+#undef AD_OP
+  default: assert(0 && "bad op in an array record");
+  }
+}
+
+/* Operand o += sum_i p_i * ybar_i over the block of n elements from i0 (p the block's partials, or the constant
+ * cp). */
+static void ga_ew_back(graph_ctx *c, const graph_aref *o, const double *p, double cp, const double *ybar, uint32_t i0,
+                       uint32_t n) {
   if (!o->id) return;
   if (o->rec && o->stride) {
-    double *ob = ga_grad(c->arrays, o);
+    double *ob = ga_grad(c->arrays, o) + i0;
     if (p)
       for (uint32_t i = 0; i < n; ++i) ob[i] += p[i] * ybar[i];
     else
@@ -572,12 +642,23 @@ uint32_t graph__arr_visit(graph_ctx *c, graph_node *nd, double g, int propagate,
     marked = ga_mark(c, r->a.id) + ga_mark(c, r->b.id);
   if (!propagate) return marked;
   const double *ybar = r->g; /* array results */
+  if (r->n && !ybar) return marked; /* no user: nothing reached it */
   double *xb = r->a.rec ? ga_grad(A, &r->a) : NULL;
   switch (r->kind) {
-  case GA_EW:
-    ga_ew_back(c, &r->a, r->pa, r->ca, ybar, r->n);
-    ga_ew_back(c, &r->b, r->pb, r->cb, ybar, r->n);
+  case GA_EW: {
+    const double *as = r->av ? r->av : &r->ka, *bs = r->bv ? r->bv : &r->kb;
+    const int saves = (int)((ga_saves_mask >> r->op) & 1u);
+    double vb[GA_BLOCK], pa[GA_BLOCK], pb[GA_BLOCK];
+    for (uint32_t i0 = 0; i0 < r->n; i0 += GA_BLOCK) {
+      uint32_t m = r->n - i0 < GA_BLOCK ? r->n - i0 : GA_BLOCK;
+      if (saves) /* this block's partials, recomputed by the op's kernel from the operand values */
+        ga_kernel(r->op, m, as + (size_t)i0 * r->vsa, r->vsa, bs + (size_t)i0 * r->vsb, r->vsb, vb,
+                  r->a.id ? pa : NULL, r->b.id ? pb : NULL);
+      ga_ew_back(c, &r->a, saves ? pa : NULL, r->ca, ybar + i0, i0, m);
+      ga_ew_back(c, &r->b, saves ? pb : NULL, r->cb, ybar + i0, i0, m);
+    }
     break;
+  }
   case GA_STACK:
     for (uint32_t j = 0; j < r->n; ++j) {
       uint32_t id = r->si ? r->si[j] : r->a.id + j;
