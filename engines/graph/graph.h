@@ -43,6 +43,9 @@
  * tails and the directory; rosenbrock, whose op nodes are mostly binary, holds 54.3 bytes per op node when its
  * 125,001 input leaves are charged to the ops. The tape engine holds 22.6 and 33.2 bytes per node there.
  *
+ * Arrays (graph_array.h): an array op is one node too (op code GRAPH_OP_ARR or GRAPH_OP_ARR_EW plus the op), whose
+ * values and what its backward needs live in the context's array side; the sweep hands it to graph_array.c.
+ *
  * Backward needs no topological sort: creation order already is one. The sweep visits nodes from the root down
  * to the oldest node it reached, skipping nodes no path from the root reaches, and each visited node adds its
  * partials times its gradient into its parents (ggml's one switch-free loop; micrograd's "+=" that makes

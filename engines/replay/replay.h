@@ -37,6 +37,9 @@
  * op) are part of the recording. Through the op interface, a program gets a double out of an active value only
  * by ad_val or a comparison, and both are guarded; reading replay_var.v directly bypasses the guards.
  *
+ * Arrays (replay_array.h): an array op is one statement (code REPLAY_CODE_ARRAY, one operand: its record in the
+ * tape's array side), whose values both sweeps recompute with the same kernels.
+ *
  * Storage: the code, operand and constant streams are chunked streams (ad_chunk.h; the first chunk small, each
  * next one twice as large, up to REPLAY_CHUNK_MAX entries; the codes' chunks record where the other two stood),
  * so recording never copies them; the value and adjoint vectors are contiguous
@@ -229,7 +232,8 @@ double *replay_adjoints_lanes(replay_t *t, int lanes);
 /* Sets every lane adjoint back to zero (between sweeps). NULL is ignored. */
 void replay_clear_adjoints_lanes(replay_t *t);
 /* The vector reverse sweep over the last complete evaluation: per lane, what replay_reverse does with that lane's
- * seeds. Adds into the lane adjoints. Returns AD_EINVAL for NULL or a lane count other than the one of the last
+ * seeds. Adds into the lane adjoints. A recording with array ops (replay_array.h) is swept one lane at a time by
+ * replay_reverse, through the one-adjoint vector (allocated by replay_adjoints if need be: AD_ENOMEM if it cannot). Returns AD_EINVAL for NULL or a lane count other than the one of the last
  * replay_adjoints_lanes call; AD_ESTATE if the recording failed or no lane adjoints were requested; AD_EGUARD after
  * a refused replay; AD_OK otherwise. Allocates nothing. */
 ad_status replay_reverse_lanes(replay_t *t, int lanes);
