@@ -200,6 +200,11 @@ static void test_semantics(void) {
   CHECK(graph_arr_next_functions(c, P.node, e, 8, &cnt) == AD_OK && cnt == 2);
   CHECK_STR(e[0].name, "SinBackward0");
   CHECK_STR(e[1].name, "StackBackward0");
+  /* elementwise ops with a constant: as for scalar nodes (x * 2: two entries, the constant's None; 1 - x: one) */
+  CHECK(graph_arr_next_functions(c, ad_arr_mul_vc(c, X, 2.0).node, e, 8, &cnt) == AD_OK && cnt == 2 && e[1].node == NULL);
+  CHECK_STR(e[0].name, "StackBackward0");
+  CHECK(graph_arr_next_functions(c, ad_arr_sub_cv(c, 1.0, S).node, e, 8, &cnt) == AD_OK && cnt == 1);
+  CHECK_STR(e[0].name, "SinBackward0");
   CHECK(graph_arr_next_functions(c, sum, e, 1, &cnt) == AD_OK && cnt == 1);
   CHECK_STR(e[0].name, "MulBackward0");
   CHECK(graph_arr_next_functions(c, x[0], e, 8, &cnt) == AD_OK && cnt == 0);

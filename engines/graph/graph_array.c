@@ -497,8 +497,11 @@ ad_status graph_arr_next_functions(const graph_ctx *c, const graph_node *n, grap
     for (uint32_t j = 0; j < r->n; ++j, ++k)
       if (k < cap) out[k] = ga_edge(c, r->si ? r->si[j] : r->a.id + j);
   } else {
-    int two = r->kind == GA_EW ? ad_op_kind[r->op] == AD_KIND_VV : r->kind == GA_DOT || r->kind == GA_MV || r->kind == GA_MM;
-    if (k < cap) out[k] = ga_edge(c, r->a.id);
+    /* elementwise ops as for scalars (graph.c): one entry for unary ops and the ops whose PyTorch form takes one
+     * tensor (AD_TORCH1: the variable operand), else two, None for a constant operand */
+    int one = r->kind == GA_EW && (ad_op_kind[r->op] == AD_KIND_U || (ad_op_facts[r->op] & AD_TORCH1));
+    int two = r->kind == GA_EW ? !one : r->kind == GA_DOT || r->kind == GA_MV || r->kind == GA_MM;
+    if (k < cap) out[k] = ga_edge(c, one && ad_op_kind[r->op] == AD_KIND_CV ? r->b.id : r->a.id);
     k++;
     if (two) {
       if (k < cap) out[k] = ga_edge(c, r->b.id);
