@@ -18,21 +18,21 @@
  *   dual    the values and the tangents (two double arrays; tangents NULL when no element has one; dual_array.h);
  *   tape    the values, and where its adjoints live (the record that made it, an offset in the tape's array
  *           adjoint space): the tape records ONE statement per array op (tape/tape_array.h says what it stores);
- *   graph, replay: the FALLBACK (ad_array_generic.h): an array of the engine's own scalar variables, one node or
- *           statement per element, built from the engine's scalar ops. Correct on every engine and bit-identical
- *           to the others, but with the scalar engine's cost; native array nodes for graph and replay are the next
- *           step.
+ *   graph   the values and the node of the op that made it: ONE graph node per array op, with PyTorch's grad_fn
+ *           name (graph/graph_array.h says what a node keeps and which of PyTorch's rules hold for it);
+ *   replay  the values, and where its adjoints live: ONE replay statement per array op, recomputed in place by
+ *           replay_forward at new inputs (replay/replay_array.h).
  * Every engine's arrays compute their values with the same rules and the same elementary functions (elementwise
- * ops through ad_kernels.h or through the scalar ops, which give the same bits; reductions and products sum in the
- * same fixed order, left to right), so values are bit-identical across engines and equal to the scalar form of a
- * workload that sums in the same order.
+ * ops through ad_kernels.h, which give the bits of the scalar ops; reductions and products sum in the same fixed
+ * order, left to right), so values are bit-identical across engines and equal to the scalar form of a workload
+ * that sums in the same order.
  *
  * WHO OWNS ARRAY MEMORY. Arrays live in an arena (ad_arena below): a bump allocator in chunks from ad_malloc, with
  * O(1) reset that keeps its chunks. No array op calls malloc; an op allocates its result (and what its engine
  * records) from the arena, which grows by a new chunk when full. The tape's arena is in its context
- * (tape_array.h) and is reset with tape_reset and freed with tape_free. The primal and dual engines have no
- * context (their ad_ctx is NULL), nor do graph and replay have a field for it yet: their arrays come from the
- * calling thread's current arena, ad_arena_default(), which the driver owns and chooses with ad_arena_use (the
+ * (tape_array.h) and is reset with tape_reset and freed with tape_free; graph's and replay's likewise are in their
+ * contexts (graph_reset, replay_reset). The primal and dual engines have no context (their ad_ctx is NULL): their
+ * arrays come from the calling thread's current arena, ad_arena_default(), which the driver owns and chooses with ad_arena_use (the
  * benchmark session holds one, resets it before each evaluation and frees it when it closes). An array is valid
  * until its arena is reset. Constant data arrays (ad_arr_data) are not copied: the data must outlive the
  * arrays made from it.
@@ -75,7 +75,7 @@
  *   ad_arr  ad_arr_mv(c, A, int transA, x), ad_arr_mm(c, A, int transA, B, int transB)
  *   int64_t ad_arr_n(X);  ad_status ad_arr_status(c)
  * Phase 1 leaves out: row broadcasting, cumulative sums, empty arrays, array outputs seeded directly (reduce them
- * or read elements), native graph and replay array nodes.
+ * or read elements), array leaves with an array .grad in the graph engine.
  */
 #ifndef AD_ARRAY_H
 #define AD_ARRAY_H
@@ -116,7 +116,7 @@ void ad_arena_reset(ad_arena *a);
 void ad_arena_free(ad_arena *a);
 /* Records error s unless an error is already recorded (the first wins). */
 void ad_arena_fail(ad_arena *a, ad_status s);
-/* The calling thread's current arena: primal, dual and the fallback engines take array memory from it. It is the
+/* The calling thread's current arena: primal and dual take array memory from it. It is the
  * arena last passed to ad_arena_use, or (none, or NULL) an arena of the thread's own, which is never freed. */
 ad_arena *ad_arena_default(void);
 /* Makes a the calling thread's current arena (NULL: the thread's own); returns the previous choice (NULL for the

@@ -3,8 +3,7 @@
  *   sums        acc = x[0], then acc = acc + x[i] for i = 1, 2, ... (row-major; along an axis, in index order);
  *   products    acc = a[0] * b[0], then acc = acc + a[k] * b[k] for k = 1, 2, ... (no fused multiply-add);
  *   max         acc = x[0], then acc = ad_max(acc, x[i]) (ad_math.h: NaN propagates).
- * The fallback engines (ad_array_generic.h) build the same sums from their scalar ops in the same order. Each
- * function also checks its shapes: AD_EINVAL for shapes that do not fit, AD_ERANGE for an index out of range;
+ * Each function also checks its shapes: AD_EINVAL for shapes that do not fit, AD_ERANGE for an index out of range;
  * nothing is written then. */
 #ifndef AD_ARRAY_VALS_H
 #define AD_ARRAY_VALS_H

@@ -108,6 +108,8 @@ static eng_stats er_stats(eng_session *s) {
   replay_stats rs = replay_get_stats(s->tape);
   st.nodes = rs.statements - rs.inputs;
   st.statements = st.nodes;
+  if (wl_is_tensor(s->w)) /* one statement per array op: ops counted as the workload counts them, as the tape does */
+    st.nodes = (uint64_t)(s->w->nodes(s->size) + 0.5);
   st.args = rs.arguments;
   st.bytes_used = rs.bytes_used;
   st.bytes_held = rs.bytes_held;

@@ -142,6 +142,7 @@ graph_ctx *graph_new(void) {
 
 void graph_free(graph_ctx *c) {
   if (!c) return;
+  graph__arr_free(c);
   adc_free(&c->nodes);
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
@@ -176,6 +177,7 @@ ad_status graph_reset(graph_ctx *c) {
   c->n_hooks = 0;
   c->freed_lo = UINT32_MAX;
   c->err[0] = '\0';
+  graph__arr_reset(c);
   /* Node 0 stands for every input that does not require grad: the sweep adds their (zero) partials into it.
    * It stays marked, so reaching it never counts as reaching a new node. */
   adc_reset(&c->nodes);
@@ -195,6 +197,7 @@ ad_status graph_shrink(graph_ctx *c) {
     return AD_ESTATE;
   }
   adc_shrink(&c->nodes);
+  graph__arr_free(c);
   ad_free(c->side, c->side_cap * sizeof *c->side);
   ad_free(c->hooks, c->hook_cap * sizeof *c->hooks);
   c->side = NULL;
@@ -265,6 +268,7 @@ ad_status graph_release(graph_ctx *c, graph_mark_t mark) {
   }
   c->n_hooks = kept;
   if (c->freed_lo >= mark) c->freed_lo = UINT32_MAX;
+  graph__arr_release(c, mark);
   return AD_OK;
 }
 
@@ -282,14 +286,15 @@ graph_stats graph_get_stats(const graph_ctx *c) {
     uint32_t cnt = chunk_count(c, k);
     const graph_node *nd = chunk_nodes(c->nodes.dir, k);
     nodes += cnt;
-    for (uint32_t j = k == 0 ? 1 : 0; j < cnt; ++j) edges += (nd[j].a != 0) + (nd[j].b != 0);
+    for (uint32_t j = k == 0 ? 1 : 0; j < cnt; ++j)
+      edges += graph__is_arr_op(nd[j].meta) ? graph__arr_edges(c, &nd[j]) : (uint32_t)(nd[j].a != 0) + (nd[j].b != 0);
   }
   held += adc_bytes_held(&c->nodes) + (uint64_t)c->side_cap * sizeof(graph_side) +
           (uint64_t)c->hook_cap * sizeof(graph_hook);
   s.nodes = nodes - 1; /* node 0 is not a graph node */
   s.edges = edges;
-  s.bytes_used = s.nodes * sizeof(graph_node);
-  s.bytes_held = held;
+  s.bytes_used = s.nodes * sizeof(graph_node) + graph__arr_bytes_used(c);
+  s.bytes_held = held + graph__arr_bytes_held(c);
   return s;
 }
 
@@ -333,6 +338,7 @@ int graph_grad(const graph_ctx *c, const graph_node *n, double *out) {
 const char *graph_grad_fn_name(const graph_node *n) {
   if (!n || (n->meta & GRAPH_F_LEAF)) return NULL;
   if ((n->meta & GRAPH_OP_MASK) == GRAPH_OP_CKPT) return "CheckpointFunctionBackward";
+  if (graph__is_arr_op(n->meta)) return graph__arr_torch(n->meta & GRAPH_OP_MASK);
   return ad_op_torch[n->meta & GRAPH_OP_MASK];
 }
 
@@ -349,6 +355,11 @@ ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_ed
   if (!c || !n || !out || !count) return AD_EINVAL;
   if (!is_live(c, n)) return bad_node((graph_ctx *)c, n); /* the message buffer is not part of the graph */
   if (n->meta & GRAPH_F_LEAF) return AD_OK;
+  if (graph__is_arr_op(n->meta)) { /* graph_array.c: an array node's first two inputs */
+    ad_status st = graph_arr_next_functions(c, n, out, 2, count);
+    if (*count > 2) *count = 2;
+    return st;
+  }
   uint32_t op = n->meta & GRAPH_OP_MASK;
   if (op == GRAPH_OP_CKPT) return AD_OK; /* a checkpointed region's inputs are not listed */
   ad_kind kind = ad_op_kind[op];
@@ -417,6 +428,10 @@ ad_status graph_retain_grad(graph_ctx *c, graph_node *n) {
     set_err(c, GRAPH_MSG_CKPT);
     return AD_ESTATE;
   }
+  if (graph_arr_is_array_node(n)) {
+    set_err(c, "retain_grad on an array-valued node is not supported yet");
+    return AD_EINVAL;
+  }
   if (n->meta & GRAPH_F_LEAF) return AD_OK; /* a leaf keeps its grad anyway */
   if (!side_get(c, n)) return AD_ENOMEM;
   n->meta |= GRAPH_F_RETAIN;
@@ -447,6 +462,10 @@ ad_status graph_register_hook(graph_ctx *c, graph_node *n, graph_hook_fn fn, voi
   if (n->meta & GRAPH_F_CKPT) {
     set_err(c, GRAPH_MSG_CKPT);
     return AD_ESTATE;
+  }
+  if (graph_arr_is_array_node(n)) {
+    set_err(c, "hooks on an array-valued node are not supported yet");
+    return AD_EINVAL;
   }
   if (c->n_hooks == c->hook_cap) {
     uint32_t cap = c->hook_cap ? c->hook_cap * 2 : 16;
@@ -567,6 +586,8 @@ static int reaches_freed(graph_ctx *c, uint32_t hi, uint32_t pending) {
         if (!found && (meta & GRAPH_F_CKPT)) { /* a checkpointed region: its inputs */
           pending += c->ck_mark_inputs(c, nd);
           ch = c->nodes.dir;
+        } else if (!found && graph__is_arr_op(meta)) {
+          pending += graph__arr_visit(c, nd, 0.0, 0, 0);
         } else if (!found) { /* once found, only clear the marks already set */
           graph_node *pa = node_at(ch, nd->a), *pb = node_at(ch, nd->b);
           pending += !(pa->meta & GRAPH_F_MARK);
@@ -632,6 +653,12 @@ AD_INLINE uint32_t sweep(graph_ctx *c, uint32_t hi, uint32_t lo, uint32_t *pendi
         }
       }
       assert(!(meta & GRAPH_F_FREED) && "reaches_freed let a freed grad_fn through");
+      if (AD_UNLIKELY(graph__is_arr_op(meta))) { /* an array node (graph_array.c) */
+        nd->meta = meta & ~(uint32_t)GRAPH_F_MARK;
+        pending += graph__arr_visit(c, nd, g, 1, free_saved);
+        if (--pending == 0) return id;
+        continue;
+      }
       uint32_t op = meta & GRAPH_OP_MASK;
       nd->meta = free_saved ? (meta & ~(uint32_t)GRAPH_F_MARK) | ((uint32_t)((saves >> op) & 1u) * GRAPH_F_FREED)
                             : meta & ~(uint32_t)GRAPH_F_MARK;
@@ -727,6 +754,10 @@ ad_status graph_backward_many(graph_ctx *c, int n, graph_node *const *roots, con
   if (c->freed_lo <= hi && reaches_freed(c, hi, mark_roots(roots, n, NULL, 0))) {
     set_err(c, GRAPH_MSG_FREED);
     return AD_EFREED;
+  }
+  if (graph__arr_prepare(c) != AD_OK) {
+    set_err(c, "graph_backward: out of memory for the gradient arrays of array nodes");
+    return AD_ENOMEM;
   }
   c->in_backward = 1;
   uint32_t pending = mark_roots(roots, n, grads, 1);

@@ -43,6 +43,9 @@
  * tails and the directory; rosenbrock, whose op nodes are mostly binary, holds 54.3 bytes per op node when its
  * 125,001 input leaves are charged to the ops. The tape engine holds 22.6 and 33.2 bytes per node there.
  *
+ * Arrays (graph_array.h): an array op is one node too (op code GRAPH_OP_ARR or GRAPH_OP_ARR_EW plus the op), whose
+ * values and what its backward needs live in the context's array side; the sweep hands it to graph_array.c.
+ *
  * Backward needs no topological sort: creation order already is one. The sweep visits nodes from the root down
  * to the oldest node it reached, skipping nodes no path from the root reaches, and each visited node adds its
  * partials times its gradient into its parents (ggml's one switch-free loop; micrograd's "+=" that makes
@@ -128,6 +131,7 @@ typedef struct graph_ctx {
   graph_hook *hooks;
   uint32_t n_hooks, hook_cap;
   graph_node scratch;    /* placeholder handed out after an allocation failure */
+  struct graph_arrays *arrays; /* array nodes' records and arena (graph_array.h); NULL until an array op records */
   char err[512];
   /* Checkpointing (engines/ckpt/ckpt_graph.h), all NULL without it: the backward sweep hands each GRAPH_F_CKPT node
    * it reaches to ck_visit (which re-runs the region and may fail: the pass then stops with that status), the
@@ -216,6 +220,13 @@ const char *graph_grad_fn_name(const graph_node *n);
 /* grad_fn.next_functions: writes up to 2 entries into out and their number into *count (0 for a leaf).
  * AD_EINVAL for NULL arguments or a placeholder. */
 ad_status graph_next_functions(const graph_ctx *c, const graph_node *n, graph_edge out[2], int *count);
+/* grad_fn.next_functions of any node, array nodes (graph_array.h) included: writes up to cap entries into out and
+ * the number of inputs into *count (which may exceed cap: the entries beyond cap are not written). A stack has
+ * one input per element. AD_EINVAL for NULL arguments or a node that is not live. */
+ad_status graph_arr_next_functions(const graph_ctx *c, const graph_node *n, graph_edge *out, int cap, int *count);
+/* 1 if n is the node of an array op with an array result (graph_array.h): its gradient is an array, so
+ * graph_grad gives None and retain_grad and hooks are refused. 0 for scalar nodes and NULL. */
+int graph_arr_is_array_node(const graph_node *n);
 /* The node with index id (graph_node.id) recorded since the last reset, or NULL. */
 graph_node *graph_node_at(const graph_ctx *c, uint32_t id);
 
@@ -318,6 +329,27 @@ AD_INLINE graph_node *graph__rec(graph_ctx *c, uint32_t meta, double v, uint32_t
 AD_INLINE graph_node *graph__const(graph_ctx *c, double v) {
   return graph__rec(c, GRAPH_OP_LEAF | GRAPH_F_LEAF, v, 0, 0.0, 0, 0.0);
 }
+
+/* Array nodes (graph_array.h): op code GRAPH_OP_ARR + k for op k of ad_array_ops.def, GRAPH_OP_ARR_EW + op for
+ * an elementwise op of ad_ops.def; their field a is their record in the array side, b is 0. */
+enum { GRAPH_OP_ARR = 0x40u, GRAPH_OP_ARR_EW = 0x80u };
+AD_INLINE int graph__is_arr_op(uint32_t meta) {
+  uint32_t op = meta & GRAPH_OP_MASK;
+  return op >= GRAPH_OP_ARR && op < GRAPH_OP_CKPT; /* the checkpoint boundary and leaves are not array ops */
+}
+/* Hooks of the array side (graph_array.c), called by graph.c. */
+struct graph_arrays;
+void graph__arr_free(graph_ctx *c);
+void graph__arr_reset(graph_ctx *c);
+void graph__arr_release(graph_ctx *c, uint32_t mark);          /* drops the records of nodes >= mark */
+const char *graph__arr_torch(uint32_t op);                      /* grad_fn name of an array op code */
+uint64_t graph__arr_bytes_used(const graph_ctx *c);
+uint64_t graph__arr_bytes_held(const graph_ctx *c);
+uint32_t graph__arr_edges(const graph_ctx *c, const graph_node *n); /* inputs that require grad */
+ad_status graph__arr_prepare(graph_ctx *c);                     /* before a sweep: every gradient array exists */
+/* Visits array node n in a sweep with gradient g (propagate 1) or only marks its inputs (propagate 0); sets
+ * its freed flag when free_saved and it saves tensors. Returns the number of inputs newly marked. */
+uint32_t graph__arr_visit(graph_ctx *c, graph_node *n, double g, int propagate, int free_saved);
 
 /* For drivers that created the leaf themselves (no checks, no side table): its grad, 0 for None; and setting it
  * back to None. */

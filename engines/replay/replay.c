@@ -32,6 +32,12 @@ static void fail(replay_t *t, ad_status s) {
   t->vp_end = replay__scratch_val + REPLAY_SCRATCH;
 }
 
+_Static_assert(REPLAY_CODE_COUNT <= 256, "statement codes are one byte");
+
+void replay__fail(replay_t *t, ad_status s) {
+  if (s != AD_OK) fail(t, s);
+}
+
 replay_t *replay_new(void) {
   replay_t *t = (replay_t *)ad_calloc(sizeof *t);
   if (!t) return NULL;
@@ -57,6 +63,7 @@ replay_t *replay_new(void) {
 
 void replay_free(replay_t *t) {
   if (!t) return;
+  replay__arr_free(t);
   adc_free(&t->ops); /* and the operand and constant streams nested in it */
   ad_free(t->val, t->val_cap * sizeof(double));
   ad_free(t->adj, t->adj_cap * sizeof(double));
@@ -93,6 +100,7 @@ void replay_reset(replay_t *t) {
   t->n_inputs = 0;
   t->n_guards = 0;
   memset(&t->guard, 0, sizeof t->guard);
+  replay__arr_reset(t);
   adc_reset(&t->ops); /* and the nested streams */
   t->val[0] = 0.0;
   t->vp = t->val + 1;
@@ -101,6 +109,7 @@ void replay_reset(replay_t *t) {
 
 void replay_shrink(replay_t *t) {
   if (!t) return;
+  replay__arr_free(t);
   adc_shrink(&t->ops); /* and the nested streams */
   ad_free(t->adj, t->adj_cap * sizeof(double));
   ad_free(t->reach, t->adj_cap);
@@ -300,12 +309,12 @@ replay_stats replay_get_stats(const replay_t *t) {
     s.constants = adc_count(&t->csts);
   }
   s.bytes_used = s.statements + s.guards + s.arguments * sizeof(uint32_t) + s.constants * sizeof(double) +
-                 s.statements * sizeof(double);
+                 s.statements * sizeof(double) + replay__arr_bytes_used(t);
   s.value_bytes = t->val_cap * sizeof(double);
   s.adjoint_bytes = t->adj_cap * (sizeof(double) + 1) + /* adjoints and their reach marks, and the lanes' */
                     t->ladj_cap * sizeof(double) + t->lreach_cap * sizeof(uint16_t);
   s.bytes_held = sizeof *t + adc_bytes_held(&t->ops) + adc_bytes_held(&t->args) + adc_bytes_held(&t->csts) +
-                 s.value_bytes + s.adjoint_bytes;
+                 s.value_bytes + s.adjoint_bytes + replay__arr_bytes_held(t);
   return s;
 }
 
@@ -335,11 +344,17 @@ double *replay_adjoints(replay_t *t) {
   }
   memset(t->adj, 0, need * sizeof(double));
   memset(t->reach, 0, need);
+  if (replay__arr_adjoints(t) != AD_OK) {
+    if (t->status == AD_OK) t->status = AD_ENOMEM;
+    t->values = t->status;
+    return NULL;
+  }
   return t->adj;
 }
 
 void replay_clear_adjoints(replay_t *t) {
   if (t && t->adj) memset(t->adj, 0, (t->adj_cap < t->next ? t->adj_cap : t->next) * sizeof(double));
+  if (t) replay__arr_clear(t);
 }
 
 /* ---- Forward replay ---------------------------------------------------------------------------------------- */
@@ -456,6 +471,11 @@ static ad_status replay__run(replay_t *tp, const double *x, size_t n_x, int stop
 #undef AD_OP
       case REPLAY_CODE_INPUT:
         val[s++] = last = x[xi++];
+        break;
+      case REPLAY_CODE_ARRAY: /* an array op (replay_array.c): values recomputed in place */
+        FWD_ARG();
+        val[s] = last = replay__arr_fwd(tp, *ap++, val);
+        s++;
         break;
       default: { /* a guard */
         guard_family f = family_of(code);
@@ -609,7 +629,8 @@ ad_status replay_forward_unguarded(replay_t *t, const double *x, size_t n_x, uin
 
 ad_status replay_reverse(replay_t *tp) {
   if (!tp) return AD_EINVAL;
-  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next || !tp->reach) return AD_ESTATE;
+  if (tp->status != AD_OK || !tp->adj || tp->adj_cap < tp->next || !tp->reach || !replay__arr_ready(tp))
+    return AD_ESTATE;
   if (tp->values != AD_OK) return tp->values;
   replay__seal(tp);
   const double *restrict val = tp->val;
@@ -631,6 +652,15 @@ ad_status replay_reverse(replay_t *tp) {
       case REPLAY_CODE_INPUT: {
         REV_VISIT()
         (void)w, (void)reached;
+        --s;
+        break;
+      }
+      case REPLAY_CODE_ARRAY: { /* an array op (replay_array.c): it adds into adj[] in memory */
+        REV_ARG(1);
+        const uint32_t ri = ap[0];
+        REV_VISIT()
+        replay__arr_rev(tp, ri, w, reached, val, adj, reach);
+        carry = adj[prev];
         --s;
         break;
       }
@@ -713,6 +743,20 @@ void replay_clear_adjoints_lanes(replay_t *t) {
   memset(t->ladj, 0, (need < t->ladj_cap ? need : t->ladj_cap) * sizeof(double));
 }
 
+/* A recording with array ops (which the vector sweep does not take): one one-adjoint sweep per lane. */
+static ad_status replay__lanes_by_one(replay_t *t, int lanes) {
+  const size_t n = t->next, K = (size_t)lanes;
+  for (size_t l = 0; l < K; ++l) {
+    double *adj = replay_adjoints(t); /* zeroed, array adjoints too */
+    if (!adj) return AD_ENOMEM;
+    for (size_t i = 0; i < n; ++i) adj[i] = t->ladj[i * K + l];
+    ad_status st = replay_reverse(t);
+    if (st != AD_OK) return st;
+    for (size_t i = 0; i < n; ++i) t->ladj[i * K + l] = adj[i];
+  }
+  return AD_OK;
+}
+
 ad_status replay_reverse_lanes(replay_t *t, int lanes) {
   if (!t || !replay__lanes_valid(lanes)) return AD_EINVAL;
   if (t->status != AD_OK || !t->ladj || !t->ladj_lanes || t->lreach_cap < t->next ||
@@ -720,6 +764,7 @@ ad_status replay_reverse_lanes(replay_t *t, int lanes) {
     return AD_ESTATE;
   if (lanes != t->ladj_lanes) return AD_EINVAL;
   if (t->values != AD_OK) return t->values;
+  if (replay__arr_count(t)) return replay__lanes_by_one(t, lanes);
   switch (lanes) {
   case 1: replay__lanes1(t); break;
   case 2: replay__lanes2(t); break;

@@ -37,6 +37,9 @@
  * op) are part of the recording. Through the op interface, a program gets a double out of an active value only
  * by ad_val or a comparison, and both are guarded; reading replay_var.v directly bypasses the guards.
  *
+ * Arrays (replay_array.h): an array op is one statement (code REPLAY_CODE_ARRAY, one operand: its record in the
+ * tape's array side), whose values both sweeps recompute with the same kernels.
+ *
  * Storage: the code, operand and constant streams are chunked streams (ad_chunk.h; the first chunk small, each
  * next one twice as large, up to REPLAY_CHUNK_MAX entries; the codes' chunks record where the other two stood),
  * so recording never copies them; the value and adjoint vectors are contiguous
@@ -89,6 +92,7 @@ enum {
   REPLAY_G_ORDER_VC = REPLAY_G_ORDER_VV + REPLAY_ORDER_COUNT, /* + order (fmax_vc, fmin_vc): 1 index, 1 constant */
   REPLAY_G_SIGN = REPLAY_G_ORDER_VC + REPLAY_ORDER_COUNT,     /* + order against 0 (abs): 1 index */
   REPLAY_G_VALUE = REPLAY_G_SIGN + REPLAY_ORDER_COUNT,        /* value read (ad_val): 1 index, 1 constant */
+  REPLAY_CODE_ARRAY, /* an array op (replay_array.h): 1 index, its record in the array side; a value slot */
   REPLAY_CODE_COUNT
 };
 
@@ -127,6 +131,7 @@ typedef struct replay_t {
   uint16_t *lreach; /* lreach_cap per-lane reach marks of the vector sweep (bit l: lane l; zero between sweeps) */
   size_t lreach_cap;
   replay_guard guard; /* the last guard that fired */
+  struct replay_arrays *arrays; /* array ops' records and arena (replay_array.h); NULL until an array op records */
 } replay_t;
 
 typedef struct replay_stats {
@@ -227,7 +232,8 @@ double *replay_adjoints_lanes(replay_t *t, int lanes);
 /* Sets every lane adjoint back to zero (between sweeps). NULL is ignored. */
 void replay_clear_adjoints_lanes(replay_t *t);
 /* The vector reverse sweep over the last complete evaluation: per lane, what replay_reverse does with that lane's
- * seeds. Adds into the lane adjoints. Returns AD_EINVAL for NULL or a lane count other than the one of the last
+ * seeds. Adds into the lane adjoints. A recording with array ops (replay_array.h) is swept one lane at a time by
+ * replay_reverse, through the one-adjoint vector (allocated by replay_adjoints if need be: AD_ENOMEM if it cannot). Returns AD_EINVAL for NULL or a lane count other than the one of the last
  * replay_adjoints_lanes call; AD_ESTATE if the recording failed or no lane adjoints were requested; AD_EGUARD after
  * a refused replay; AD_OK otherwise. Allocates nothing. */
 ad_status replay_reverse_lanes(replay_t *t, int lanes);
@@ -264,6 +270,23 @@ AD_INLINE uint32_t replay__push(replay_t *t, unsigned code, unsigned na, uint32_
   op[0] = (uint8_t)code;
   return id;
 }
+
+/* Hooks of the array side (replay_array.c), called by replay.c; all accept a tape without arrays. */
+struct replay_arrays;
+void replay__arr_free(replay_t *t);
+void replay__arr_reset(replay_t *t);
+uint32_t replay__arr_count(const replay_t *t); /* array ops recorded */
+uint64_t replay__arr_bytes_used(const replay_t *t);
+uint64_t replay__arr_bytes_held(const replay_t *t);
+ad_status replay__arr_adjoints(replay_t *t); /* zeroed array adjoints; AD_ENOMEM if they cannot be allocated */
+void replay__arr_clear(replay_t *t);          /* zeroes the array adjoints */
+int replay__arr_ready(const replay_t *t);     /* 1 if the array adjoints exist (or none are needed) */
+/* Replays array record ri at the current values val; returns its scalar result (0 for an array result). */
+double replay__arr_fwd(replay_t *t, uint32_t ri, const double *val);
+/* Visits array record ri in the reverse sweep: w the adjoint of its statement, reached as for scalar statements. */
+void replay__arr_rev(replay_t *t, uint32_t ri, double w, int reached, const double *val, double *adj, uint8_t *reach);
+/* Sets the sticky status (first error wins) as an allocation failure does: recording goes on harmlessly. */
+void replay__fail(replay_t *t, ad_status s);
 
 /* A guard with code, na indices (i0, i1) and nc constants (k): no value, no index of its own. */
 AD_INLINE void replay__guard(replay_t *t, unsigned code, unsigned na, uint32_t i0, uint32_t i1, unsigned nc,
