@@ -47,7 +47,7 @@ AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict r
         if (reach) reach[s] = 0;
         continue;
       }
-      while (ap == abase) {
+      while (AD_UNLIKELY(ap == abase)) {
         adc__step_back(&ar);
         abase = ADC_RLANE(&ar, const double);
         ap = abase + ar.off;
@@ -118,7 +118,7 @@ static void TL_FN(lmark)(const double *adj, uint16_t *reach, tape_pos *p, uint32
       const uint16_t r = (uint16_t)(TL_FN(bits)(TL_FN(load)(adj + (size_t)s * TL_K)) | reach[s]);
       reach[s] = 0;
       if (!k) continue;
-      while (ap == abase) {
+      while (AD_UNLIKELY(ap == abase)) {
         adc__step_back(&ar);
         abase = ADC_RLANE(&ar, const double);
         ap = abase + ar.off;
