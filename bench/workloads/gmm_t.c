@@ -15,7 +15,8 @@
  * constructL with torch.cat and torch.stack.
  * Same inputs, sizes, node count and hand-written gradient as gmm; the data is gmm's followed by max(n, k) ones.
  * Values agree with gmm's to rounding (the product sums x_ia W[(c,b),a] over a and subtracts (W mu)_(c,b) where gmm
- * subtracts mu first; logsumexp's largest term comes from max_axis instead of comparisons), not bit for bit. */
+ * subtracts mu first; logsumexp's largest term comes from max_axis instead of comparisons), not necessarily bit
+ * for bit. Under adbench --ckpt the tape engines report AD_ESTATE for it, as for every tensor form (ode_t.c). */
 #ifdef WL_META
 
 static int gmm_t_ones(int size) { return gmm_row(size)[2] > gmm_row(size)[1] ? gmm_row(size)[2] : gmm_row(size)[1]; }
