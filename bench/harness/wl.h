@@ -26,7 +26,8 @@ extern "C" {
 
 /* The workloads, in report order. Add a line here and a file in bench/workloads/ to add one. */
 #define WL_LIST(X) X(seed) X(chain) X(rosenbrock) X(poly) X(mlp) X(branchy) X(gmm) X(ba) X(lstm) X(det) X(lse) \
-  X(ode) X(ode_adapt) X(llsq) X(mix) X(recur) X(rosenbrock_t) X(lse_t) X(llsq_t) X(mlp_t)
+  X(ode) X(ode_adapt) X(llsq) X(mix) X(recur) X(rosenbrock_t) X(lse_t) X(llsq_t) X(mlp_t) \
+  X(gmm_t) X(lstm_t) X(ode_t)
 
 typedef enum wl_id {
 #define WL__X(name) WL_##name,
