@@ -11,3 +11,17 @@ adlab_test(test_array_graph SOURCES test_array_graph.c array_rprog_primal.c arra
            LABELS unit graph)
 adlab_test(test_array_replay SOURCES test_array_replay.c array_rprog_primal.c array_rprog_tape.c
            array_rprog_replay.c LABELS unit replay)
+
+# Random array programs (aprog.h) on every engine with arrays against the scalar form on the scalar tape
+# (test_fuzz_array): the generator once, the interpreter aprog_run.c once per engine (APROG_ENGINE).
+set(_aprog_objects)
+set(_aprog_n 0)
+foreach(_e primal dual tape tape_op graph replay)
+  math(EXPR _aprog_n "${_aprog_n} + 1")
+  add_library(adlab_aprog_${_e} OBJECT aprog_run.c)
+  target_compile_definitions(adlab_aprog_${_e} PRIVATE APROG_ENGINE=${_aprog_n})
+  target_include_directories(adlab_aprog_${_e} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/bench/harness)
+  target_link_libraries(adlab_aprog_${_e} PRIVATE adlab_harness)
+  list(APPEND _aprog_objects $<TARGET_OBJECTS:adlab_aprog_${_e}>)
+endforeach()
+adlab_test(test_fuzz_array SOURCES test_fuzz_array.c aprog_gen.c ${_aprog_objects} LABELS fuzz)

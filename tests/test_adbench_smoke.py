@@ -2,10 +2,12 @@
 writes a Google Benchmark JSON with adbench's counters, the memory manager's fields and the build context; skips
 carry their reason; Google Benchmark's flags keep working; scripts/report turns the JSON into a report. mix runs
 its forward-vs-reverse grid of shapes (n, m) with n_in and n_out counters, bounded by --jacobian-budget.
-Every non-primal result carries x_primal (interleaved with the primal) and its spread; the console prints plain
-counters as numbers; a results file is replaced only by a complete one; skip decisions hold across repetitions;
-flags take `--k v` and `--k=v`, and empty or unknown names are errors. --ckpt with several schedules adds one
-checkpointed gradient per schedule on the workloads with time steps only, with its counters and an honest context.
+Every non-primal result carries x_primal (interleaved with the primal) and its spread; tensor-form workloads and
+their scalar twins carry elements, ns_per_element and bytes_per_element (the same elements for both); the console
+prints plain counters as numbers; a results file is replaced only by a complete one; skip decisions hold across
+repetitions; flags take `--k v` and `--k=v`, and empty or unknown names are errors. --ckpt with several schedules
+adds one checkpointed gradient per schedule on the workloads with time steps only, with its counters and an honest
+context.
 
   python3 tests/test_adbench_smoke.py build/bench/adbench scripts/report
 """
@@ -26,6 +28,7 @@ CONTEXT = ["date", "git_commit", "compiler", "cflags", "cpu_model", "cpu_flags",
            "adbench_sweep"]
 FAST = ["--benchmark_min_time=0.001", "--max-nodes=10", "--x-primal-pairs=3"]
 X_PRIMAL = ["x_primal", "x_primal_min", "x_primal_max", "x_primal_pairs"]
+PER_ELEMENT = ["elements", "ns_per_element", "bytes_per_element"]
 
 
 def run(cmd):
@@ -295,7 +298,7 @@ def main(adbench, report):
     c.check("context names the grid workloads", ctx.get("adbench_grid_workloads") == "mix",
             str(ctx.get("adbench_grid_workloads")))
 
-    seen_engines, seen_workloads, modes = set(), set(), {}
+    seen_engines, seen_workloads, modes, elements = set(), set(), {}, {}
     for b in doc.get("benchmarks", []):
         parts = b["name"].split("/")
         if len(parts) == 5 and re.fullmatch(r"lanes:(1|2|4|8|16)", parts[3]):  # a vector mode of grad
@@ -333,6 +336,16 @@ def main(adbench, report):
         c.check(f"{b['name']}: ns_per_node = cpu_time / nodes",
                 b.get("time_unit") == "ns" and close(b["ns_per_node"], b["cpu_time"] / b["nodes"], 1e-6),
                 f"{b['ns_per_node']} vs {b['cpu_time']} / {b['nodes']}")
+        # Per element: tensor forms and their scalar twins (the same elements at the same size), nothing else.
+        family = w.endswith("_t") or f"{w}_t" in workloads
+        has = all(isinstance(b.get(k), (int, float)) for k in PER_ELEMENT)
+        c.check(f"{b['name']}: per-element counters exactly on tensor forms and their twins",
+                has == family and (has or not any(k in b for k in PER_ELEMENT)), str({k: b.get(k) for k in PER_ELEMENT}))
+        if has:
+            elements.setdefault((w[:-2] if w.endswith("_t") else w, b["name"].split("/")[-1]), set()).add(b["elements"])
+            c.check(f"{b['name']}: bytes_per_element = bytes / elements, ns_per_element = cpu_time / elements",
+                    b["elements"] >= 1 and close(b["bytes_per_element"], b["bytes"] / b["elements"], 1e-9) and
+                    close(b["ns_per_element"], b["cpu_time"] / b["elements"], 1e-6), str({k: b.get(k) for k in PER_ELEMENT}))
         if e in ("tape", "tape_op"):
             ok = all(isinstance(b.get(k), (int, float))
                      for k in ("statements", "statements_per_node", "args", "bytes_used", "bytes_per_op"))
@@ -344,6 +357,9 @@ def main(adbench, report):
             if ok and b["args"] > 0:
                 c.check(f"{b['name']}: bytes_per_arg = bytes_used / args",
                         close(b["bytes_per_arg"], b["bytes_used"] / b["args"], 1e-9))
+    c.check("per-element counters seen", bool(elements))
+    for (w, size), ns in sorted(elements.items()):
+        c.check(f"{w} and {w}_t at size {size}: the same elements", len(ns) == 1, str(ns))
     for e in engines:
         c.check(f"engine {e} measured", e in seen_engines)
     for w in workloads:

@@ -451,6 +451,24 @@ def check_tensors(c, d, report):
             "| 2 | 3 | 10 | 1.5 | 40 |" in row, row)
     c.check("tensor plot written and linked", os.path.exists(os.path.join(d, "tens-tensors.svg")) and
             "(tens-tensors.svg)" in md)
+    # adbench's per-element counters (elements, ns_per_element, bytes_per_element; llsq: 128 elements per point):
+    # the section uses them where present, not the size and the time over it.
+    el_entries = []
+    for (w, e, m, size), ns in (((("llsq", "tape", "grad", 10), 6400.0), (("llsq_t", "tape", "grad", 10), 1280.0),
+                                 (("llsq", "primal", "value", 10), 640.0), (("llsq_t", "primal", "value", 10), 640.0),
+                                 (("llsq_t", "dual", "jvp", 10), 960.0))):
+        cnt = adbench_counters(2600.0, 128, 128.0 * 1280, ns, size=size)
+        cnt.update({"elements": 1280.0, "ns_per_element": ns / 1280.0 * 1.25, "bytes_per_element": 96.0})
+        el_entries.append(entry(f"{w}/{e}/{m}/{size}", ns, cnt))
+    write_json(os.path.join(d, "elems.json"), report_doc(el_entries))
+    rc, _, err = run_script(report, [os.path.join(d, "elems.json")])
+    md = open(os.path.join(d, "elems.md"), encoding="utf-8").read() if rc == 0 else ""
+    row = next((l for l in md.splitlines() if l.startswith("| llsq | 1,280 |")), "")
+    # scalar tape 6400 / 1280 * 1.25 = 6.25 ns/element (the counter, not 5 from the time), tensor tape 1.25;
+    # ratios from the times: scalar / tensor 5, tensor tape x scalar primal 2, dual jvp x tensor primal 1.5; bytes 96
+    c.check("per-element counters: elements, ns/element and bytes/element from adbench's counters",
+            rc == 0 and row.startswith("| llsq | 1,280 | 6.25 ns | 1.25 ns | n/m | n/m | 5 | 2 | 1.5 | 96 |"),
+            row or err or md[:2000])
     write_json(os.path.join(d, "notens.json"), report_doc([e for e in entries if "_t/" not in e["name"]]))
     rc, _, err = run_script(report, [os.path.join(d, "notens.json")])
     md = open(os.path.join(d, "notens.md"), encoding="utf-8").read() if rc == 0 else ""

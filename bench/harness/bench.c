@@ -77,6 +77,12 @@ static void counters(gb_state *st, run_case *rc) {
   gb_counter(st, "bytes", (double)es.bytes_held, GB_COUNTER_PLAIN);
   gb_counter(st, "bytes_per_node", (double)es.bytes_held / nodes, GB_COUNTER_PLAIN);
   gb_counter(st, "ns_per_node", nodes * 1e-9, GB_COUNTER_TIME_PER);
+  double elems = wl_elements(rc->w, rc->size);
+  if (elems > 0) { /* tensor forms and their scalar twins: the same per element */
+    gb_counter(st, "elements", elems, GB_COUNTER_PLAIN);
+    gb_counter(st, "bytes_per_element", (double)es.bytes_held / elems, GB_COUNTER_PLAIN);
+    gb_counter(st, "ns_per_element", elems * 1e-9, GB_COUNTER_TIME_PER);
+  }
   if (es.nodes) { /* engines that record: what the recording holds per op executed */
     gb_counter(st, "statements", (double)es.statements, GB_COUNTER_PLAIN);
     gb_counter(st, "statements_per_node", (double)es.statements / nodes, GB_COUNTER_PLAIN);

@@ -12,7 +12,8 @@
  * Each run: run_open at the size (inputs from the plan's seed), one untimed evaluation (storage in place; its
  * CPU time feeds plan_decide), the timed loop, then counters: nodes (measured by engines that record, else the
  * workload's count), n_in, n_out, size, bytes (held after the loop), bytes_per_node, ns_per_node (CPU time per
- * iteration per node, a plain number); engines that record add args, bytes_used and bytes_per_arg; replay adds
+ * iteration per node, a plain number); tensor-form workloads and their scalar twins add elements (wl_elements),
+ * bytes_per_element and ns_per_element; engines that record add args, bytes_used and bytes_per_arg; replay adds
  * guard_refusals (the share of BENCH_GUARD_TRIALS replays at other seeds' inputs refused by guards); every
  * non-primal case adds x_primal, x_primal_min, x_primal_max and x_primal_pairs: the time of one evaluation over
  * the primal's at the same workload, size and inputs, measured interleaved (pairs.h; the median of per-pair

@@ -85,6 +85,12 @@ static inline double wl_rng_uniform(wl_rng *r, double lo, double hi) {
 /* 1 for a workload in tensor form (named <workload>_t, written against the arrays of engines/ad_array.h). */
 int wl_is_tensor(const wl_info *w);
 
+/* The elements of a tensor-form workload and of its scalar twin at size (the unit of adbench's per-element
+ * counters): the elements of the workload's largest array (rosenbrock, lse: the n inputs; llsq: the n x 128 data
+ * matrix; mlp: the H x 4 first-layer weights), its inputs for a tensor form not listed in meta.c. 0 for a workload
+ * that is neither a tensor form nor the twin of one. */
+double wl_elements(const wl_info *w, int size);
+
 #ifdef __cplusplus
 }
 #endif

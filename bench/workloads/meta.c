@@ -24,6 +24,19 @@ int wl_is_tensor(const wl_info *w) {
   return n > 2 && strcmp(w->name + n - 2, "_t") == 0;
 }
 
+double wl_elements(const wl_info *w, int size) {
+  char base[64], twin[66];
+  size_t n = w && w->name ? strlen(w->name) : 0;
+  if (!n || n >= sizeof base) return 0;
+  memcpy(base, w->name, n + 1);
+  if (wl_is_tensor(w)) base[n - 2] = 0;
+  memcpy(twin, base, strlen(base)), memcpy(twin + strlen(base), "_t", 3);
+  if (!wl_find(twin)) return 0; /* neither a tensor form nor the twin of one */
+  if (strcmp(base, "llsq") == 0) return (double)llsq_n(size) * LLSQ_M;
+  if (strcmp(base, "mlp") == 0) return (double)mlp_h(size) * MLP_D;
+  return w->n_in(size);
+}
+
 int wl_size_for_nodes(const wl_info *w, double nodes) {
   int lo = 1, hi = w->max_size;
   if (w->nodes(hi) < nodes) return hi;
