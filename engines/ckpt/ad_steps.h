@@ -7,9 +7,10 @@
  * step k (0 .. n_steps - 1) reads the parameters p[0 .. np) and the state s[0 .. ns), and overwrites s with the next
  * state. Rules for the step: it reads active variables only through p and s; env (copied, env_size bytes) holds
  * constants, sizes, and pointers to data and scratch that stay valid until the recording's last reverse sweep; it
- * allocates nothing. An engine that checkpoints (the tape with a schedule: engines/ckpt/ckpt_tape_ops.h) defines
- * AD_STEPS before this header and may run a step several times, with or without recording; every other engine (and a
- * C++ peer) runs the steps in order with a direct call: the same ops as the loop written inline.
+ * allocates nothing. An engine that checkpoints (the tape or the graph with a schedule: ckpt_tape_ops.h,
+ * ckpt_graph_ops.h) defines AD_STEPS before this header and may run a step several times, with or without recording;
+ * every other engine (and a C++ peer) runs the steps in order with a direct call: the same ops as the loop written
+ * inline.
  *
  * A loop whose length is known only when it ends (an adaptive integrator: how many steps, and which are rejected,
  * depends on values) is written with AD_STEPS_WHILE, a step that says whether there was a step to take, and a passive
