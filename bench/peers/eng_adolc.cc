@@ -116,8 +116,12 @@ static ad_status adolc_record(eng_session *s, const double *x, double *y) {
     tapestats(s->tag, s->stat);
     int spilled = s->stat[OP_FILE_ACCESS] || s->stat[LOC_FILE_ACCESS] || s->stat[VAL_FILE_ACCESS] ||
                   s->stat[TAY_STACK_SIZE] > s->stat[TAY_BUFFER_SIZE];
-    for (int k = 0; k < 4; ++k) /* next time: what this recording took, with room to vary */
-      s->want[k] = spilled ? 2 * s->want[k] : 1.125 * (double)s->stat[counts[k]] + 4096;
+    for (int k = 0; k < 4; ++k) { /* next time: what this recording took, with room to vary; after a spill at least
+                                   * that and twice the last size (a recording after a larger one reuses location
+                                   * numbers up to the larger one's, so its Taylor stack is larger than its ops) */
+      double need = 1.125 * (double)s->stat[counts[k]] + 4096;
+      s->want[k] = spilled && 2 * s->want[k] > need ? 2 * s->want[k] : need;
+    }
     if (!spilled) return AD_OK;
   }
   return AD_ENOMEM;
