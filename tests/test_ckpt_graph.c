@@ -15,54 +15,14 @@
 #include "../engines/graph/graph_ops.h"
 #include "eng.h"
 #include "run.h"
+#include "ckpt_grad.h"
 #include "testkit.h"
 #include "wl.h"
 
-typedef struct grad {
-  ad_status st;
-  int n;
-  double *g;
-  double f;
-  eng_stats es;
-  int64_t peak; /* the allocator's high-water mark above what was held before the evaluation */
-} grad;
-
-/* The graph engine's gradient of workload w at size with schedule spec ("" for the plain graph). */
 static grad gradient(const char *wname, int size, const char *spec) {
-  grad r;
-  memset(&r, 0, sizeof r);
-  ckpt_spec sp;
-  if (*spec) {
-    if (ckpt_parse(spec, &sp) != AD_OK) {
-      r.st = AD_EINVAL;
-      return r;
-    }
-    ckpt_tape_set_default(&sp); /* the process-wide schedule: eng_graph.c attaches it */
-  } else {
-    ckpt_tape_set_default(NULL);
-  }
-  run_case rc;
-  ad_alloc_reset_stats();
-  int64_t before = ad_alloc_get_stats().bytes_now;
-  r.st = run_open(&rc, wl_find(wname), eng_find("graph"), RUN_GRAD, size, 42);
-  if (r.st == AD_OK) r.st = run_eval(&rc);
-  r.peak = ad_alloc_get_stats().bytes_peak - before;
-  if (r.st == AD_OK) {
-    r.n = rc.n_in;
-    r.g = (double *)malloc((size_t)r.n * sizeof(double));
-    memcpy(r.g, rc.out, (size_t)r.n * sizeof(double));
-    r.f = rc.y[0];
-    r.es = rc.e->stats(rc.s);
-  }
-  run_close(&rc);
-  ckpt_tape_set_default(NULL);
-  return r;
+  return ckpt_gradient("graph", wname, size, spec);
 }
-
-static int same_bits(const grad *a, const grad *b) {
-  return a->st == AD_OK && b->st == AD_OK && a->n == b->n && !memcmp(a->g, b->g, (size_t)a->n * sizeof(double)) &&
-         !memcmp(&a->f, &b->f, sizeof a->f);
-}
+static int same_bits(const grad *a, const grad *b) { return ckpt_same_bits(a, b); }
 
 /* Every schedule against store-all, bit for bit, with the counters the plan promises. */
 static void test_schedules(const char *wname, int size, uint64_t steps) {
