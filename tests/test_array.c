@@ -209,6 +209,7 @@ static void nonfinite_program(int q, int arr, double *g) {
       for (int i = 1; i < 4; ++i) f = ad_add_vv(t, f, ad_mul_vv(t, x[i], k));
     }
   }
+  f = tape_settle(t, f); /* the output one statement: reached as a whole (the non-finite policy) */
   CHECK(tape_status(t) == AD_OK);
   double *adj = tape_adjoints(t);
   tape_seed(t, f, 1.0);

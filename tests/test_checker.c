@@ -62,7 +62,8 @@ static int run(const wl_info *w, int size, ck_config *c, ck_tally *t, char *out,
   return fails;
 }
 
-static void expect_fail(const wl_info *w, int size, bad_mode mode, size_t entry, const char *at) {
+/* at: the coordinate the manual FAIL line must name; for swapped coordinates (the same error at both) also alt. */
+static void expect_fail2(const wl_info *w, int size, bad_mode mode, size_t entry, const char *at, const char *alt) {
   char out[16384], want[160];
   ck_config c;
   ck_tally t = {0};
@@ -76,8 +77,12 @@ static void expect_fail(const wl_info *w, int size, bad_mode mode, size_t entry,
   const char *line = strstr(out, want);
   const char *eol = line ? strchr(line, '\n') : NULL;
   const char *hit = line ? strstr(line, at) : NULL;
+  if (alt && line && !(hit && (!eol || hit < eol))) hit = strstr(line, alt);
   CHECKF(hit && (!eol || hit < eol), "%s on %s: the manual FAIL line does not name %s:\n%s", bad_name[mode], w->name,
          at, out);
+}
+static void expect_fail(const wl_info *w, int size, bad_mode mode, size_t entry, const char *at) {
+  expect_fail2(w, size, mode, entry, at, NULL);
 }
 
 /* A replay engine whose replays (not its recordings) get one partial wrong. */
@@ -204,7 +209,7 @@ int main(void) {
 
   expect_fail(rosen, 4, BAD_PARTIAL, 2, "d y[0] / d x[2]");
   expect_fail(rosen, 4, BAD_NAN, 2, "d y[0] / d x[2]");
-  expect_fail(rosen, 4, BAD_SWAP, 1, "d y[0] / d x[1]");
+  expect_fail2(rosen, 4, BAD_SWAP, 1, "d y[0] / d x[1]", "d y[0] / d x[2]"); /* a tie: either may be the largest */
   expect_fail(rosen, 4, BAD_SHORT, 0, "d y[0] / d x[3]");
   expect_fail(rosen, 4, BAD_SMALL, 2, "d y[0] / d x[2]");
 

@@ -230,6 +230,7 @@ static void test_cases(void) {
     y[0] = ad_add_vv(t, y[0], ad_mul_vc(t, x[0], 0.5)); /* a statement of its own: 2.5 x0 */
     ad_t r = ad_sqrt(t, x[1]);
     y[1] = ad_add_vv(t, x[0], ad_mul_vc(t, r, 0.0));
+    for (int i = 0; i < 2; ++i) y[i] = tape_settle(t, y[i]); /* outputs seeded by index: one statement each */
     const double want[4] = {2.5, 0.0, 1.0, NAN};
     check_tape_case("2.5 x0 | x0 + 0 sqrt(x1)", t, y, 2, x, 2, want);
     ad_t ys[2] = {y[1], y[0]}; /* the same outputs in the other lanes */
@@ -249,6 +250,7 @@ static void test_cases(void) {
     (void)ad_add_vv(t, unused, x[1]);
     y[1] = ad_mul_vv(t, x[0], ad_exp(t, x[1]));
     y[2] = ad_const(t, 3.0); /* a passive output: a zero row */
+    for (int i = 0; i < 3; ++i) y[i] = tape_settle(t, y[i]);
     const double want[6] = {1.0, NAN, 1.0, 2.0, 0.0, 0.0};
     check_tape_case("x0 + (s - s) | x0 exp(x1) | 3", t, y, 3, x, 2, want);
   }
@@ -292,7 +294,7 @@ static void test_random(void) {
       }
       nv++;
     }
-    for (int i = 0; i < m; ++i) y[i] = v[n + wl_rng_next(&rng) % (uint64_t)(nv - n)];
+    for (int i = 0; i < m; ++i) y[i] = tape_settle(t, v[n + wl_rng_next(&rng) % (uint64_t)(nv - n)]);
     double want[MAX_OUT * MAX_IN], J[MAX_OUT * MAX_IN];
     for (int i = 0; i < m; ++i) CHECK(scalar_row(t, y[i], x, n, want + (size_t)i * n) == AD_OK);
     for (int i = 0; i < m * n; ++i) nan_entries += isnan(want[i]) != 0;
@@ -319,7 +321,7 @@ static void test_misuse(void) {
   CHECKF(t != NULL, "tape_new");
   if (!t) return;
   ad_t x = tape_input(t, 0.0), one = tape_input(t, 1.0);
-  ad_t y = ad_add_vv(t, one, ad_mul_vc(t, ad_sqrt(t, x), 0.0)); /* reaches sqrt's Inf with adjoint 0 */
+  ad_t y = tape_settle(t, ad_add_vv(t, one, ad_mul_vc(t, ad_sqrt(t, x), 0.0))); /* reaches sqrt's Inf with adjoint 0 */
   CHECK(tape_reverse_lanes_from(NULL, 4, 1) == AD_EINVAL);
   CHECK(tape_reverse_lanes_from(t, 4, y.i) == AD_ESTATE); /* no lane adjoints yet */
   CHECK(tape_adjoints_lanes(t, 3) == NULL && tape_adjoints_lanes(t, 0) == NULL && tape_adjoints_lanes(t, 32) == NULL);

@@ -1,9 +1,11 @@
 /* test_preacc: the tape's statement-level preaccumulation (tape_ops.h, TAPE_PREACC) is exact.
- *  - one-operand ops fold into the variable and record nothing; two active operands record one statement;
+ *  - one-operand ops fold into the variable and record nothing; an op of two one-term operands records nothing
+ *    either (a pending pair); an op with three or four terms between its operands records one statement of them
+ *    all; tape_settle makes a pair one statement;
  *  - an intermediate used twice (fan-out), values read mid-expression (ad_val, comparisons, branches) and outputs
  *    that are a scaled statement (y.d != 1, seeded through tape_seed) give the closed-form gradients;
  *  - every workload's Jacobian agrees with the per-op tape (`tape_op`) to 1e-14 at its check sizes, and its
- *    statements per op are as expected (chain records none, rosenbrock 3 per 8 ops).
+ *    statements per op are as expected (chain records none, rosenbrock 3 per 2 x 8 ops).
  */
 #include <math.h>
 #include <stdio.h>
@@ -41,10 +43,12 @@ static void folding(void) {
   gradient(t, y, &x, 1, g);
   CHECKF(fabs(g[0] - want) <= 1e-15 * fabs(want), "d/dx 3 exp(sin x): %.17g, want %.17g", g[0], want);
 
-  /* Fan-out: u = sin(x) * w is used twice (u * u and exp(u)), both times through folded ops. */
+  /* Fan-out: u = sin(x) * w is a pending pair used twice (u * u and exp(-u)): each use scales its own copy of the
+   * two terms, and the sum of the two copies is one statement of four arguments. */
   tape_reset(t);
   x = tape_input(t, 0.7), w = tape_input(t, -1.3);
   ad_t u = ad_mul_vv(t, ad_sin(t, x), w);
+  CHECKF(u.i == x.i && u.i2 == w.i && tape_get_stats(t).statements == 2, "sin(x) * w: a pending pair, nothing recorded");
   ad_t z = ad_add_vv(t, ad_sqr(t, u), ad_exp(t, ad_neg(t, u)));
   double uv = sin(0.7) * -1.3, dz_du = 2 * uv - exp(-uv);
   ad_t xs[2] = {x, w};
@@ -53,7 +57,31 @@ static void folding(void) {
   CHECKF(fabs(g[0] - gx) <= 1e-15 && fabs(g[1] - gw) <= 1e-15, "fan-out: (%.17g, %.17g), want (%.17g, %.17g)", g[0],
          g[1], gx, gw);
   s = tape_get_stats(t);
-  CHECKF(s.statements == 4, "fan-out: 2 inputs + mul + add, %llu statements", (unsigned long long)s.statements);
+  CHECKF(s.statements == 3 && s.arguments == 4, "fan-out: 2 inputs + one statement of 4 terms, %llu statements, %llu args",
+         (unsigned long long)s.statements, (unsigned long long)s.arguments);
+
+  /* Three terms: (x * w) + sin(x), a pair and one more term, is one statement of three arguments; the same
+   * statement again as an output through tape_settle changes nothing (one term already). */
+  tape_reset(t);
+  x = tape_input(t, 0.7), w = tape_input(t, -1.3);
+  z = ad_add_vv(t, ad_mul_vv(t, x, w), ad_sin(t, x));
+  s = tape_get_stats(t);
+  CHECKF(s.statements == 3 && s.arguments == 3 && z.i2 == 0 && z.d == 1.0, "x w + sin x: one statement of 3 terms");
+  CHECKF(tape_settle(t, z).i == z.i && tape_get_stats(t).statements == 3, "settling one term records nothing");
+  xs[0] = x, xs[1] = w;
+  gradient(t, z, xs, 2, g);
+  CHECKF(g[0] == -1.3 + cos(0.7) && g[1] == 0.7, "x w + sin x: (%.17g, %.17g)", g[0], g[1]);
+
+  /* tape_settle: a pending pair becomes one statement of its two terms with d = 1, and seeds as the pair did. */
+  tape_reset(t);
+  x = tape_input(t, 0.7), w = tape_input(t, -1.3);
+  u = ad_mul_vc(t, ad_sub_vv(t, x, w), 3.0);
+  ad_t us = tape_settle(t, u);
+  s = tape_get_stats(t);
+  CHECKF(u.i2 != 0 && us.i2 == 0 && us.d == 1.0 && us.i == 3 && s.statements == 3 && s.arguments == 2,
+         "settling 3 (x - w): one statement of 2 terms");
+  gradient(t, us, xs, 2, g);
+  CHECKF(g[0] == 3.0 && g[1] == -3.0, "settled 3 (x - w): (%g, %g)", g[0], g[1]);
 
   /* Values read mid-expression: a comparison and ad_val steer the computation; the value read becomes a
    * constant (no derivative through it), as in every engine. */
@@ -74,15 +102,28 @@ static void folding(void) {
   want = 2 * sin(0.7) * cos(0.7);
   CHECKF(fabs(g[0] - want) <= 1e-15, "sin(x) * sin(x): %.17g, want %.17g", g[0], want);
 
-  /* Passive operands: nothing recorded, nothing folded. */
+  /* Passive operands: nothing recorded. A passive operand of a two-operand op is a term of statement 0, which adds
+   * nothing (its adjoint slot is never read); meeting a pair, it is a dead argument of the statement. */
   tape_reset(t);
   x = tape_input(t, 0.7);
   ad_t k = ad_exp(t, ad_const(t, 2.0));
-  CHECKF(k.i == 0, "an op of constants is passive");
-  y = ad_mul_vv(t, k, x); /* one active operand: folded */
-  CHECKF(y.i == x.i && y.d == exp(2.0), "k * x folds k into y.d");
+  CHECKF(k.i == 0 && k.i2 == 0, "an op of constants is passive");
+  y = ad_mul_vv(t, k, x); /* one active operand */
+  CHECKF(y.i == 0 && y.i2 == x.i && y.d2 == exp(2.0), "k * x: x's term with partial k, a passive term beside it");
   s = tape_get_stats(t);
   CHECKF(s.statements == 1, "passive and one-active ops record nothing: %llu", (unsigned long long)s.statements);
+  gradient(t, y, &x, 1, g);
+  CHECKF(g[0] == exp(2.0), "d/dx k x: %.17g", g[0]);
+  w = tape_input(t, -1.3);
+  z = ad_add_vv(t, ad_mul_vv(t, x, w), k); /* a pair and a passive operand: one statement, one dead argument */
+  s = tape_get_stats(t);
+  CHECKF(s.statements == 3 && s.arguments == 3, "x w + k: %llu statements, %llu args", (unsigned long long)s.statements,
+         (unsigned long long)s.arguments);
+  xs[0] = x, xs[1] = w;
+  gradient(t, z, xs, 2, g);
+  CHECKF(g[0] == -1.3 && g[1] == 0.7, "d(x w + k): (%g, %g)", g[0], g[1]);
+  z = ad_add_vv(t, k, ad_const(t, 1.0));
+  CHECKF(z.i == 0 && z.i2 == 0, "an op of two passive operands is passive");
   tape_free(t);
 }
 
@@ -110,8 +151,11 @@ static void workloads(void) {
         if (!strcmp(w->name, "chain"))
           CHECKF(ea.statements == 0, "chain %d: one-operand ops only, %llu statements", size,
                  (unsigned long long)ea.statements);
+        /* rosenbrock's m terms: one statement each (a pair and one term); the sum: a pair of two terms, then a
+         * statement of the pair and the next term (one per two terms); the output settled if it ends a pair. */
+        uint64_t m = (uint64_t)size - 1;
         if (!strcmp(w->name, "rosenbrock") && size > 2)
-          CHECKF(ea.statements == 3 * (uint64_t)(size - 1) - 1 && eb.statements == 8 * (uint64_t)(size - 1) - 1,
+          CHECKF(ea.statements == m + (m - 1) / 2 + (m % 2 == 0) && eb.statements == 8 * m - 1,
                  "rosenbrock %d: %llu and %llu statements", size, (unsigned long long)ea.statements,
                  (unsigned long long)eb.statements);
       }

@@ -301,11 +301,12 @@ static int p_program(const double *data, const double *x, tprog_ref *ref) {
   double *val = (double *)calloc(nv, sizeof(double)), *adj = (double *)calloc(nv, sizeof(double));
   double *pa = (double *)calloc(nv, sizeof(double)), *pb = (double *)calloc(nv, sizeof(double));
   int *ea = (int *)malloc(nv * sizeof(int)), *eb = (int *)malloc(nv * sizeof(int)); /* edges, -1: none */
+  int *opa = (int *)malloc(nv * sizeof(int)), *opb = (int *)malloc(nv * sizeof(int)); /* operands, -1: none */
   unsigned char *act = (unsigned char *)calloc(nv, 1), *reach = (unsigned char *)calloc(nv, 1);
-  int ok = val && adj && pa && pb && ea && eb && act && reach;
+  int ok = val && adj && pa && pb && ea && eb && opa && opb && act && reach;
   int *alias = ok ? (int *)malloc(nv * sizeof(int)) : NULL; /* branch copies stand for one value */
   ok = ok && alias;
-  for (size_t r = 0; ok && r < nv; ++r) ea[r] = eb[r] = -1, alias[r] = (int)r;
+  for (size_t r = 0; ok && r < nv; ++r) ea[r] = eb[r] = opa[r] = opb[r] = -1, alias[r] = (int)r;
   for (int j = 0; ok && j < k; ++j) val[j] = x[j], act[j] = 1;
   int nonfinite = 0;
   for (int i = 0; ok && i < n;) {
@@ -331,6 +332,7 @@ static int p_program(const double *data, const double *x, tprog_ref *ref) {
     }
     int a = alias[(int)ins[PROG_F_A]], b = ad_op_kind[code] == AD_KIND_VV ? alias[(int)ins[PROG_F_B]] : -1;
     p_eval(code, val[a], b >= 0 ? val[b] : 0.0, ins[PROG_F_K], &val[r], &pa[r], &pb[r]);
+    opa[r] = a, opb[r] = b;
     if (act[a]) ea[r] = a;
     if (b >= 0 && act[b]) eb[r] = b;
     act[r] = ea[r] >= 0 || eb[r] >= 0;
@@ -373,43 +375,62 @@ static int p_program(const double *data, const double *x, tprog_ref *ref) {
       if (pass < k) ref->pfwd[pass] = d;
       else ref->pjv = d;
     }
-    /* The preaccumulating order: value r stands for dm[r] times statement sm[r] (sm = -1: passive); a value of
-     * two active operands is a statement of its own, with partials dm * pa and dm * pb. Then the reverse sweep
-     * of the policy over the statements, seeded with dm[out]. Runs last: it rewrites pa, pb, ea and eb. */
-    int *sm = (int *)malloc(nv * sizeof(int));
-    double *dm = (double *)calloc(nv, sizeof(double));
-    if (sm && dm) {
-      for (size_t r = 0; r < nv; ++r) sm[r] = -1;
-      for (int j = 0; j < k; ++j) sm[j] = j, dm[j] = 1.0;
+    /* The preaccumulating order (tape_ops.h): value r stands for dm[r][0] times statement sm[r][0] plus, when
+     * ns[r] = 2, dm[r][1] times statement sm[r][1] (a pending pair; -1: a passive term, which adds nothing). An op
+     * of one operand scales the terms; an op of two operands of one term each is a pair of their terms (one term
+     * if the second is passive); any other op of two operands is a statement of all their terms, x's first. The
+     * output is seeded as a statement of its own (a pair is settled). Then the reverse sweep of the policy over the
+     * statements. */
+    int (*sm)[2] = (int (*)[2])malloc(nv * sizeof *sm), *ns = (int *)malloc(nv * sizeof(int));
+    double (*dm)[2] = (double (*)[2])calloc(nv, sizeof *dm);
+    int (*as)[4] = (int (*)[4])malloc(nv * sizeof *as), *na = (int *)calloc(nv, sizeof(int));
+    double (*ap)[4] = (double (*)[4])calloc(nv, sizeof *ap);
+    if (sm && ns && dm && as && na && ap) {
+      for (size_t r = 0; r < nv; ++r) sm[r][0] = sm[r][1] = -1, ns[r] = 1;
+      for (int j = 0; j < k; ++j) sm[j][0] = j, dm[j][0] = 1.0;
       for (int r = k; r <= out; ++r) {
-        if (ea[r] >= 0 && eb[r] >= 0) {
-          pa[r] *= dm[ea[r]], pb[r] *= dm[eb[r]];
-          ea[r] = sm[ea[r]], eb[r] = sm[eb[r]];
-          sm[r] = r, dm[r] = 1.0;
-        } else if (ea[r] >= 0) {
-          sm[r] = sm[ea[r]], dm[r] = dm[ea[r]] * pa[r];
-        } else if (eb[r] >= 0) {
-          sm[r] = sm[eb[r]], dm[r] = dm[eb[r]] * pb[r];
+        if (opa[r] < 0) continue; /* a constant or a branch copy: passive, or never read (alias) */
+        int A = opa[r], B = opb[r];
+        if (B < 0) { /* one operand: its terms scaled */
+          if (ea[r] < 0) continue; /* passive */
+          ns[r] = ns[A];
+          for (int q = 0; q < 2; ++q) sm[r][q] = sm[A][q], dm[r][q] = dm[A][q] * pa[r];
+        } else if (ea[r] < 0 && eb[r] < 0) {
+          continue; /* two passive operands: passive */
+        } else if (ns[A] == 1 && ns[B] == 1) { /* a pending pair */
+          sm[r][0] = sm[A][0], dm[r][0] = dm[A][0] * pa[r];
+          sm[r][1] = sm[B][0], dm[r][1] = dm[B][0] * pb[r];
+          ns[r] = sm[r][1] >= 0 ? 2 : 1;
+        } else { /* a statement of every term */
+          for (int q = 0; q < ns[A]; ++q) as[r][na[r]] = sm[A][q], ap[r][na[r]++] = dm[A][q] * pa[r];
+          for (int q = 0; q < ns[B]; ++q) as[r][na[r]] = sm[B][q], ap[r][na[r]++] = dm[B][q] * pb[r];
+          sm[r][0] = r, dm[r][0] = 1.0, ns[r] = 1;
         }
       }
       memset(adj, 0, nv * sizeof(double));
       memset(reach, 0, nv);
-      if (sm[out] >= 0) {
-        adj[sm[out]] = dm[out];
-        reach[sm[out]] = dm[out] != 0.0; /* a zero seed is no seed */
+      if (ns[out] == 2) { /* settled: a statement of its two terms, seeded with 1 */
+        na[out] = 0;
+        for (int q = 0; q < 2; ++q) as[out][na[out]] = sm[out][q], ap[out][na[out]++] = dm[out][q];
+        adj[out] = 1.0;
+        reach[out] = 1;
+      } else if (sm[out][0] >= 0) {
+        adj[sm[out][0]] = dm[out][0];
+        reach[sm[out][0]] = dm[out][0] != 0.0; /* a zero seed is no seed */
       }
       for (int r = out; r >= k; --r) {
-        if (sm[r] != r || !(reach[r] || adj[r] != 0.0)) continue; /* not a statement, or not reached */
-        adj[ea[r]] += pa[r] * adj[r], reach[ea[r]] = 1;
-        adj[eb[r]] += pb[r] * adj[r], reach[eb[r]] = 1;
+        if (!na[r] || !(reach[r] || adj[r] != 0.0)) continue; /* not a statement, or not reached */
+        for (int q = 0; q < na[r]; ++q)
+          if (as[r][q] >= 0) adj[as[r][q]] += ap[r][q] * adj[r], reach[as[r][q]] = 1;
       }
       for (int j = 0; j < k; ++j) ref->pmixed[j] = adj[j];
     } else {
       for (int j = 0; j < k; ++j) ref->pmixed[j] = ref->pgrad[j];
     }
-    free(sm), free(dm);
+    free(sm), free(ns), free(dm), free(as), free(na), free(ap);
   }
-  free(val), free(adj), free(pa), free(pb), free(ea), free(eb), free(act), free(reach), free(alias);
+  free(val), free(adj), free(pa), free(pb), free(ea), free(eb), free(opa), free(opb), free(act), free(reach);
+  free(alias);
   return ok;
 }
 

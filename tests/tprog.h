@@ -74,9 +74,10 @@ typedef struct tprog_ref {
   double pmag[PROG_MAX_INPUTS];  /* sum over the reached paths from x_j of |product of its finite partials|: the
                                   * scale of rounding in pgrad (orders of association differ by a few ulps of it) */
   double pmixed[PROG_MAX_INPUTS]; /* pgrad in the preaccumulating tape's order of association (tape_ops.h): the
-                                   * partials of one-operand ops multiplied forward into the next two-operand op,
-                                   * then a reverse sweep over the two-operand ops. Differs from pgrad only where
-                                   * a product overflows in one order and not in the other */
+                                   * partials multiplied forward into pending terms (at most two per value) until
+                                   * an op of more terms records them as one statement, then a reverse sweep over
+                                   * the statements. Differs from pgrad only where a product overflows in one
+                                   * order and not in the other */
 } tprog_ref;
 
 /* What the reference executed: instructions by code, and branch outcomes. Accumulates across calls. */

@@ -21,7 +21,7 @@ static ad_status tp_run(const double *data, const double *x, double w, double *y
   ad_status st = t && s ? AD_OK : AD_ENOMEM;
   if (st == AD_OK) {
     for (int j = 0; j < k; ++j) s[j] = tape_input(t, x[j]);
-    ad_t out = prog_eval(t, data, s);
+    ad_t out = tape_settle(t, prog_eval(t, data, s)); /* a pending pair: one statement of its two terms */
     *y = out.v;
     st = tape_status(t);
     if (st == AD_OK && g) {

@@ -1,6 +1,6 @@
 /* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output (jacobian), or one
  * sweep per K outputs with K adjoint lanes (jacobian_lanes, tape_lanes.c). Compiled twice: as
- * `tape` (statement-level preaccumulation, TAPE_PREACC 1) and, from eng_tape_op.c, as `tape_op` (one statement
+ * `tape` (statement-level preaccumulation, TAPE_PREACC 2) and, from eng_tape_op.c, as `tape_op` (one statement
  * per op), so that both designs are measured in the same run. */
 #ifndef ENG_TAPE_API
 #define ENG_TAPE_API eng_tape
@@ -39,6 +39,7 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
   tape_reset(t);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = tape_input(t, x[i]);
   sess_run(s, t); /* array errors are in the tape's status too */
+  for (int i = 0; i < s->n_out; ++i) s->y[i] = tape_settle(t, s->y[i]); /* one statement per output */
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
   return tape_status(t);

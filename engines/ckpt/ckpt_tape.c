@@ -149,11 +149,8 @@ ckpt_tape_stats ckpt_tape_get_stats(const tape_t *t) {
 /* The variable standing for output v of a step: a statement of its own (a copy with partial v.d of an active v, an
  * independent-like statement for a passive one), so that every schedule passes states between steps the same way. */
 AD_INLINE tape_var boundary(tape_t *t, tape_var v) {
-  tape_var r;
-  r.v = v.v;
-  r.d = 1.0;
-  r.i = v.i ? tape__push1(t, v.i, v.d) : tape__push0(t);
-  return r;
+  uint32_t i = v.i2 ? tape__push2(t, v.i, v.d, v.i2, v.d2) : v.i ? tape__push1(t, v.i, v.d) : tape__push0(t);
+  return tape__var(v.v, 1.0, i);
 }
 
 /* Step k of r on state s and control values q: 1 if a step was taken (always, for AD_STEPS). */
@@ -180,8 +177,8 @@ static void record_steps(tape_t *t, ck_state *ck, const ck_region *r, uint64_t a
 
 /* Passive copies of the parameters into pv and of the state's values w into sv: ops on them record nothing. */
 static void passive(const ck_region *r, const double *w, tape_var *sv, tape_var *pv) {
-  for (int j = 0; j < r->np; ++j) pv[j].v = r->p[j].v, pv[j].d = 0.0, pv[j].i = 0;
-  for (int i = 0; i < r->ns; ++i) sv[i].v = w[i], sv[i].d = 0.0, sv[i].i = 0;
+  for (int j = 0; j < r->np; ++j) pv[j] = tape__var(r->p[j].v, 0.0, 0);
+  for (int i = 0; i < r->ns; ++i) sv[i] = tape__var(w[i], 0.0, 0);
 }
 
 /* Steps [a, b) on values only, from and into ck->w: passive copies of the state and the parameters, so the ops
@@ -222,9 +219,7 @@ static void segment_inputs(const ck_state *ck, const ck_region *r, uint64_t a, i
     if (a == 0) {
       vars[i] = r->s0[i];
     } else {
-      vars[i].v = ck->w[i];
-      vars[i].d = 1.0;
-      vars[i].i = r->border[blk] + (uint32_t)i;
+      vars[i] = tape__var(ck->w[i], 1.0, r->border[blk] + (uint32_t)i);
     }
   }
 }
@@ -314,8 +309,11 @@ static void region_borders(tape_t *t, ck_region *r) {
 void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_size, int n_steps, int np,
                      const tape_var *p, int ns, tape_var *s) {
   ck_state *ck = (ck_state *)t->ck;
-  if (!ck) { /* no schedule: record through */
-    for (int k = 0; k < n_steps; ++k) fn(t, env, k, p, s);
+  if (!ck) { /* no schedule: record through, each step's outputs one statement each as the schedules have them */
+    for (int k = 0; k < n_steps; ++k) {
+      fn(t, env, k, p, s);
+      for (int i = 0; i < ns; ++i) s[i] = tape_settle(t, s[i]);
+    }
     return;
   }
   if (n_steps <= 0) return;
@@ -394,9 +392,10 @@ static long keep_slot(ckpt_spec sp, ckpt_online *o, uint64_t k) {
 void ckpt_tape_steps_while(tape_t *t, ckpt_tape_while_fn fn, const void *env, size_t env_size, int max_steps, int np,
                            const tape_var *p, int ns, tape_var *s, int na, double *q) {
   ck_state *ck = (ck_state *)t->ck;
-  if (!ck || tape_status(t) != AD_OK) { /* record through; or the recording failed already: values only */
-    for (int k = 0; k < max_steps && fn(t, env, k, p, s, q); ++k) {
-    }
+  if (!ck || tape_status(t) != AD_OK) { /* record through (each step's outputs settled, as above); or the
+                                         * recording failed already: values only */
+    for (int k = 0; k < max_steps && fn(t, env, k, p, s, q); ++k)
+      for (int i = 0; i < ns; ++i) s[i] = tape_settle(t, s[i]);
     return;
   }
   if (max_steps <= 0) return;

@@ -197,37 +197,41 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
       double *const aprev = as - 1; /* s >= 1, and slot 0 exists */
       carry = *aprev;
       unsigned k = nc->n;
-      if (AD_LIKELY(k == 2)) { /* most statements: straight-line code, arguments in recording order */
-        while (AD_UNLIKELY(ap == abase)) { /* its arguments are at the end of the previous argument chunk */
-          adc__step_back(&ar);
-          abase = ADC_RLANE(&ar, const double);
-          ap = abase + ar.off;
-          ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;
-        }
-        ap -= 2;
-        ai -= 2;
-        const uint32_t i0 = ai[0], i1 = ai[1];
-        const double p0 = ap[0], p1 = ap[1];
-        if (reach) {
-          const uint32_t s = (uint32_t)(as - adj);
-          const int reached = a != 0.0 || reach[s];
-          reach[s] = 0;
-          if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
-          reach[i0] = 1;
-          reach[i1] = 1;
-        } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */
-          /* p - p is 0 for finite p, NaN for Inf and NaN */
-          const double z = (p0 - p0) + (p1 - p1);
-          if (AD_LIKELY(z == 0.0)) continue;
-          return (uint32_t)(as - adj); /* the careful sweep takes over at s (tape__sweep) */
-        }
-        double *const q0 = adj + i0, *const q1 = adj + i1;
-        if (q0 == aprev) TAPE_MADD(carry, p0, a);
-        else TAPE_MADD(*q0, p0, a);
-        if (q1 == aprev) TAPE_MADD(carry, p1, a);
-        else TAPE_MADD(*q1, p1, a);
-        continue;
-      }
+      /* Statements of three arguments (most of them under preaccumulation: a pending pair and one more term) and
+       * of two: straight-line code, arguments in recording order. */
+#define TAPE__SWEEP_FIXED(K)                                                                                     \
+  {                                                                                                              \
+    while (AD_UNLIKELY(ap == abase)) { /* its arguments are at the end of the previous argument chunk */          \
+      adc__step_back(&ar);                                                                                       \
+      abase = ADC_RLANE(&ar, const double);                                                                      \
+      ap = abase + ar.off;                                                                                       \
+      ai = ADC_RLANE1(&ar, const uint32_t) + ar.off;                                                             \
+    }                                                                                                            \
+    ap -= K;                                                                                                     \
+    ai -= K;                                                                                                     \
+    if (reach) {                                                                                                 \
+      const uint32_t s = (uint32_t)(as - adj);                                                                   \
+      const int reached = a != 0.0 || reach[s];                                                                  \
+      reach[s] = 0;                                                                                              \
+      if (!reached) continue; /* not reached: propagates nothing, Inf partials included */                       \
+      for (unsigned j = 0; j < K; ++j) reach[ai[j]] = 1;                                                         \
+    } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */                         \
+      /* p - p is 0 for finite p, NaN for Inf and NaN */                                                         \
+      double z = 0.0;                                                                                            \
+      for (unsigned j = 0; j < K; ++j) z += ap[j] - ap[j];                                                       \
+      if (AD_LIKELY(z == 0.0)) continue;                                                                         \
+      return (uint32_t)(as - adj); /* the careful sweep takes over at s (tape__sweep) */                         \
+    }                                                                                                            \
+    for (unsigned j = 0; j < K; ++j) {                                                                           \
+      double *const q = adj + ai[j];                                                                             \
+      if (q == aprev) TAPE_MADD(carry, ap[j], a);                                                                \
+      else TAPE_MADD(*q, ap[j], a);                                                                              \
+    }                                                                                                            \
+    continue;                                                                                                    \
+  }
+      if (AD_LIKELY(k == 3)) TAPE__SWEEP_FIXED(3)
+      if (AD_LIKELY(k == 2)) TAPE__SWEEP_FIXED(2)
+#undef TAPE__SWEEP_FIXED
       const uint32_t s = (uint32_t)(as - adj);
       if (!k) {
         if (reach) {
@@ -261,8 +265,9 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
         if (!reached) continue; /* not reached: propagates nothing, Inf partials included */
         for (unsigned j = 0; j < k; ++j) reach[ai[j]] = 1;
       } else if (a == 0.0) { /* statements an output does not reach cost no arithmetic */
-        /* p - p is 0 for finite p, NaN for Inf and NaN; a statement has one or two arguments */
-        const double z = (ap[0] - ap[0]) + (ap[k - 1] - ap[k - 1]);
+        /* p - p is 0 for finite p, NaN for Inf and NaN */
+        double z = 0.0;
+        for (unsigned j = 0; j < k; ++j) z += ap[j] - ap[j];
         if (AD_LIKELY(z == 0.0)) continue;
         return s; /* the careful sweep takes over at s (tape__sweep) */
       }

@@ -50,13 +50,17 @@
 extern "C" {
 #endif
 
-/* A variable: its value v, and d times the statement i of the tape (i = 0: passive, d unused). Inputs and
- * recorded results have d = 1; with preaccumulation (tape_ops.h) an op of one active operand records nothing and
- * only scales d, so a variable stands for d * statement i. Seed an output with tape_seed, which applies d. */
+/* A variable: its value v and its derivative as a combination of at most two recorded statements,
+ * d * statement i + d2 * statement i2 (i2 = 0: one statement, d2 unused; i = i2 = 0: passive; statement 0 stands
+ * for every passive value, so a term of statement 0 adds nothing: its adjoint slot is never read).
+ * Inputs and recorded results have d = 1 and i2 = 0. With preaccumulation (tape_ops.h) an op of one active operand
+ * records nothing and only scales d and d2, and an op of two one-statement operands records nothing either: its
+ * result keeps both (the pending pair), so a variable stands for d * statement i + d2 * statement i2 until an op
+ * that would need more records them. Seed an output with tape_seed, or make it one statement with tape_settle. */
 typedef struct tape_var {
   double v;
-  double d;
-  uint32_t i;
+  double d, d2;
+  uint32_t i, i2;
 } tape_var;
 
 /* A statement's argument count. Wrapped in a struct so that storing it is not a character-type store, which
@@ -143,9 +147,17 @@ static inline tape_var tape_input(tape_t *t, double v);
  * with checkpointing attached (engines/ckpt/ckpt_tape.h), until the next reverse sweep, which may move it to make
  * room for a re-recorded segment: read t->adj again after tape_reverse. */
 double *tape_adjoints(tape_t *t);
-/* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d): how an output is seeded, since a
- * variable stands for y.d times its statement. Nothing for a passive y. Call after tape_adjoints(). */
+/* Adds w times the derivative of y into the adjoints (adj[y.i] += w * y.d, and adj[y.i2] += w * y.d2 for a pending
+ * pair): how an output is seeded, since a variable stands for a combination of statements. Nothing for a passive
+ * y. Call after tape_adjoints(). A pending pair is seeded term by term, and under the non-finite policy (ad_ops.def)
+ * a term whose product is zero is no seed: to seed an output as the op that made it (reached as a whole, so that
+ * 0 * Inf below a zero partial gives NaN), make it one statement with tape_settle while recording, as the
+ * engine's adapter does. */
 static inline void tape_seed(tape_t *t, tape_var y, double w);
+/* y as one statement (i2 = 0): a pending pair is recorded as a statement of its two terms, which is then y with
+ * d = 1; any other y is returned as it is. For code that needs one index per variable (outputs whose adjoint is
+ * read or seeded by index, checkpointed states, array ops). Call while recording. */
+static inline tape_var tape_settle(tape_t *t, tape_var y);
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
@@ -241,8 +253,8 @@ typedef tape_cursor tape_pos;
 /* Internal: the position of a sweep that starts at statement top (1 <= top < tape__next(t)). */
 tape_pos tape__pos_at(const tape_t *t, uint32_t top);
 
-/* The most arguments a scalar statement records (tape__push0, 1, 2). */
-#define TAPE_ARGS_MAX 2u
+/* The most arguments a scalar statement records (tape__push0 .. tape__push4). */
+#define TAPE_ARGS_MAX 4u
 /* Internal: makes room for one statement of up to TAPE_ARGS_MAX arguments (st.used < st_end), moving either
  * stream to its next chunk (allocating it if need be) where its chunk is full: the arguments move when fewer than
  * TAPE_ARGS_MAX slots are left, whatever the statement's count (tape_cursor_at replays that placement). On failure
@@ -287,16 +299,63 @@ AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, d
   return id;
 }
 
-static inline tape_var tape_input(tape_t *t, double v) {
+AD_INLINE uint32_t tape__push3(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2, uint32_t i3, double p3) {
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
+  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 3);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  double *ap = ADC_LANE(&t->args, double) + ao;
+  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
+  ap[0] = p1;
+  ap[1] = p2;
+  ap[2] = p3;
+  ai[0] = i1;
+  ai[1] = i2;
+  ai[2] = i3;
+  ADC_LANE(&t->st, tape_nargs)[so].n = 3;
+  return id;
+}
+
+AD_INLINE uint32_t tape__push4(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2, uint32_t i3, double p3,
+                               uint32_t i4, double p4) {
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
+  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 4);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  double *ap = ADC_LANE(&t->args, double) + ao;
+  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
+  ap[0] = p1;
+  ap[1] = p2;
+  ap[2] = p3;
+  ap[3] = p4;
+  ai[0] = i1;
+  ai[1] = i2;
+  ai[2] = i3;
+  ai[3] = i4;
+  ADC_LANE(&t->st, tape_nargs)[so].n = 4;
+  return id;
+}
+
+/* Internal: a variable of one statement. */
+AD_INLINE tape_var tape__var(double v, double d, uint32_t i) {
   tape_var r;
   r.v = v;
-  r.d = 1.0;
-  r.i = tape__push0(t);
+  r.d = d;
+  r.d2 = 0.0;
+  r.i = i;
+  r.i2 = 0;
   return r;
 }
 
+static inline tape_var tape_input(tape_t *t, double v) { return tape__var(v, 1.0, tape__push0(t)); }
+
 static inline void tape_seed(tape_t *t, tape_var y, double w) {
-  if (y.i && t->adj) t->adj[y.i] += w * y.d;
+  if (!(y.i | y.i2) || !t->adj) return;
+  t->adj[y.i] += w * y.d; /* slot 0 (a passive term) is never read */
+  if (y.i2) t->adj[y.i2] += w * y.d2;
+}
+
+static inline tape_var tape_settle(tape_t *t, tape_var y) {
+  if (!y.i2) return y;
+  return tape__var(y.v, 1.0, tape__push2(t, y.i, y.d, y.i2, y.d2));
 }
 
 #ifdef __cplusplus

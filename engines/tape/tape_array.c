@@ -65,13 +65,7 @@ ad_arr tape__arr_bad(tape_t *t, ad_status s) {
   return r;
 }
 
-static tape_var tape__nan(void) {
-  tape_var r;
-  r.v = __builtin_nan("");
-  r.d = 0.0;
-  r.i = 0;
-  return r;
-}
+static tape_var tape__nan(void) { return tape__var(__builtin_nan(""), 0.0, 0); }
 
 /* n bytes from the tape's arena; NULL (status set) on failure. */
 static void *ta_alloc(tape_t *t, size_t n) {
@@ -123,13 +117,7 @@ static ad_arr ta_result(tape_t *t, double *v, ad_shape s, const tape_arec *r) {
   x.aoff = r ? r->aoff : 0;
   return x;
 }
-static tape_var ta_scalar(double v, const tape_arec *r) {
-  tape_var y;
-  y.v = v;
-  y.d = r ? 1.0 : 0.0;
-  y.i = r ? r->s : 0;
-  return y;
-}
+static tape_var ta_scalar(double v, const tape_arec *r) { return tape__var(v, r ? 1.0 : 0.0, r ? r->s : 0); }
 
 static int opnd_active(const tape_aopnd *o) { return o->rec != 0 || o->si != 0; }
 
@@ -171,8 +159,8 @@ ad_arr tape__arr_stack(tape_t *t, const tape_var *x, int64_t n) {
   int active = 0, run = x[0].i != 0;
   for (int64_t j = 0; j < n; ++j) {
     v[j] = x[j].v;
-    active |= x[j].i != 0;
-    run = run && x[j].i == x[0].i + (uint32_t)j && x[j].d == 1.0;
+    active |= (x[j].i | x[j].i2) != 0;
+    run = run && x[j].i == x[0].i + (uint32_t)j && x[j].d == 1.0 && !x[j].i2;
   }
   if (!active) return ta_result(t, v, ad_shape_1((int32_t)n), NULL);
   uint32_t *si = NULL;
@@ -181,7 +169,10 @@ ad_arr tape__arr_stack(tape_t *t, const tape_var *x, int64_t n) {
     si = (uint32_t *)ta_alloc(t, (size_t)n * sizeof *si);
     sd = ta_doubles(t, n);
     if (!si || !sd) return tape__arr_bad(t, AD_OK);
-    for (int64_t j = 0; j < n; ++j) si[j] = x[j].i, sd[j] = x[j].d;
+    for (int64_t j = 0; j < n; ++j) { /* a pending pair becomes a statement of its own, recorded before the stack */
+      tape_var xj = tape_settle(t, x[j]);
+      si[j] = xj.i, sd[j] = xj.d;
+    }
   }
   tape_arec *r = ta_push(t, TA_STACK, n);
   if (!r) return tape__arr_bad(t, AD_OK);

@@ -212,12 +212,14 @@ AD_INLINE tape_aopnd tape__opnd_const(const double *k) {
   AD_INLINE ad_arr ad_arr_##name##_bs(ad_ctx *c, ad_arr x, ad_t k) {                                           \
     tape_ew e;                                                                                                 \
     if (x.shape.ndim == 0) return tape__arr_bad(c, AD_EINVAL);                                                 \
+    k = tape_settle(c, k); /* one statement: a pending pair is recorded first */                               \
     tape_aopnd A = tape__opnd_arr(x, 1), B = tape__opnd_var(&k);                                               \
     TAPE_AOP_RUN(name, facts, x.shape, A, B);                                                                  \
   }                                                                                                            \
   AD_INLINE ad_arr ad_arr_##name##_as(ad_ctx *c, ad_t k, ad_arr y) {                                           \
     tape_ew e;                                                                                                 \
     if (y.shape.ndim == 0) return tape__arr_bad(c, AD_EINVAL);                                                 \
+    k = tape_settle(c, k); /* one statement: a pending pair is recorded first */                               \
     tape_aopnd A = tape__opnd_var(&k), B = tape__opnd_arr(y, 1);                                               \
     TAPE_AOP_RUN(name, facts, y.shape, A, B);                                                                  \
   }

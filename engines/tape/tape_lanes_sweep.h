@@ -79,8 +79,9 @@ AD_INLINE uint32_t TL_FN(lsweep_impl)(double *restrict adj, uint16_t *restrict r
           continue;
         }
       } else if (!TL_FN(all)(a)) { /* some lane is zero */
-        /* p - p is 0 for finite p, NaN for Inf and NaN; a statement has one or two arguments */
-        const double z = (ap[0] - ap[0]) + (ap[k - 1] - ap[k - 1]);
+        /* p - p is 0 for finite p, NaN for Inf and NaN */
+        double z = 0.0;
+        for (unsigned j = 0; j < k; ++j) z += ap[j] - ap[j];
         if (AD_UNLIKELY(z != 0.0)) return s; /* the careful sweep takes over at s */
         if (!TL_FN(any)(a)) continue;       /* reached in no lane: costs no arithmetic */
       }

@@ -34,7 +34,7 @@
 #include "tape.h"
 
 #ifndef TAPE_PREACC
-#define TAPE_PREACC 1
+#define TAPE_PREACC 2
 #endif
 
 #define AD_ENGINE_NAME "tape"
@@ -42,28 +42,40 @@
 typedef tape_var ad_t;
 typedef tape_t ad_ctx;
 
-AD_INLINE ad_t tape__var(double v, double d, uint32_t i) {
-  ad_t r;
-  r.v = v;
-  r.d = d;
-  r.i = i;
-  return r;
-}
-
 AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return tape__var(v, 0.0, 0); }
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
 
-#if TAPE_PREACC
-/* One active operand x with partial p: folded, nothing recorded. */
+#if TAPE_PREACC == 2
+/* One active operand x with partial p: folded, nothing recorded (a pending pair stays a pair). */
 AD_INLINE ad_t tape__op1(tape_t *c, double v, ad_t x, double p) {
   (void)c;
-  return tape__var(v, x.d * p, x.i);
+  ad_t r = x;
+  r.v = v;
+  r.d = x.d * p;
+  r.d2 = x.d2 * p; /* unused (and harmless, whatever p is) when x.i2 == 0 */
+  return r;
 }
-/* Two operands: a statement when both are active, else folded. */
+/* Two active operands with three or four terms between them: one statement of all their terms, x's first. */
+AD_INLINE uint32_t tape__push_terms(tape_t *c, ad_t x, double pa, ad_t y, double pb) {
+  if (x.i2 && y.i2) return tape__push4(c, x.i, x.d * pa, x.i2, x.d2 * pa, y.i, y.d * pb, y.i2, y.d2 * pb);
+  if (x.i2) return tape__push3(c, x.i, x.d * pa, x.i2, x.d2 * pa, y.i, y.d * pb);
+  return tape__push3(c, x.i, x.d * pa, y.i, y.d * pb, y.i2, y.d2 * pb);
+}
+/* Two operands: two operands of at most one statement each give a pending pair (nothing recorded); more terms, a
+ * statement of all of them. A passive operand takes part as a term of statement 0 (a pair of two passive
+ * operands is passive): one test on the common path, at the price of a dead term (partial 0 into slot 0) where a
+ * passive operand meets a pair, which the workloads avoid (a constant enters through a _vc or _cv op). */
 AD_INLINE ad_t tape__op2(tape_t *c, double v, ad_t x, double pa, ad_t y, double pb) {
-  if (AD_LIKELY(x.i && y.i)) return tape__var(v, 1.0, tape__push2(c, x.i, x.d * pa, y.i, y.d * pb));
-  if (x.i) return tape__var(v, x.d * pa, x.i);
-  return tape__var(v, y.d * pb, y.i);
+  if (AD_LIKELY(!(x.i2 | y.i2))) {
+    ad_t r;
+    r.v = v;
+    r.d = x.d * pa;
+    r.d2 = y.d * pb;
+    r.i = x.i;
+    r.i2 = y.i;
+    return r;
+  }
+  return tape__var(v, 1.0, tape__push_terms(c, x, pa, y, pb));
 }
 #else
 /* One statement per op with an active operand (d stays 1). */
