@@ -1,6 +1,6 @@
 /* eng_tape.c: the tape engine behind eng.h: record once, then one reverse sweep per output (jacobian), or one
  * sweep per K outputs with K adjoint lanes (jacobian_lanes, tape_lanes.c). Compiled twice: as
- * `tape` (statement-level preaccumulation, TAPE_PREACC 2) and, from eng_tape_op.c, as `tape_op` (one statement
+ * `tape` (statement-level preaccumulation, TAPE_PREACC 1) and, from eng_tape_op.c, as `tape_op` (one statement
  * per op), so that both designs are measured in the same run. */
 #ifndef ENG_TAPE_API
 #define ENG_TAPE_API eng_tape

@@ -231,6 +231,7 @@ AD_INLINE uint32_t tape__sweep_impl(double *restrict adj, uint8_t *restrict reac
   }
       if (AD_LIKELY(k == 3)) TAPE__SWEEP_FIXED(3)
       if (AD_LIKELY(k == 2)) TAPE__SWEEP_FIXED(2)
+      if (k == 4) TAPE__SWEEP_FIXED(4)
 #undef TAPE__SWEEP_FIXED
       const uint32_t s = (uint32_t)(as - adj);
       if (!k) {

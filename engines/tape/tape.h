@@ -24,10 +24,11 @@
  * Storage is two chunked streams (ad_chunk.h): statements, and arguments nested in them. Chunks grow (the first
  * small, each next one twice as large, up to TAPE_CHUNK_MAX statements), so recording never copies what it has
  * written, and tape_reset keeps every chunk for the next recording. A push checks one bound for both streams
- * (st_end: how far the statement cursor may go while both chunks have room for two-argument statements).
- * The sweep runs two-argument statements (nearly all of them under preaccumulation) as straight-line code first,
- * carries the adjoint of the statement below in a register, and steps over a run of argument-free statements
- * (inputs) at once: their adjoints are complete in memory when the sweep reaches them.
+ * (st_end: how far the statement cursor may go while both chunks have room for statements of TAPE_ARGS_MAX
+ * arguments). The sweep runs statements of three, two and four arguments (nearly all of them under
+ * preaccumulation: tape_ops.h) as straight-line code, carries the adjoint of the statement below in a register,
+ * and steps over a run of argument-free statements (inputs) at once: their adjoints are complete in memory when the
+ * sweep reaches them.
  * Measured on rosenbrock (12,500 elements, callgrind; ns per element at the best of 5 interleaved runs, 1.0 ns for the
  * primal): the recording 114 -> 102 instructions per element (8.1-8.7 ns before, 8.2 after: within the noise), the
  * sweep 141 -> 115 (8.8 -> 5.7-6.1 ns); most of the sweep's gain is the argument-chunk test compiled as the unlikely
@@ -36,6 +37,15 @@
  * waits on store-to-load forwarding), statement offset and argument offset as the only induction variables (112
  * instructions, no faster), the adjoint vector at other offsets modulo 4096 (no change). Clearing the adjoint vector
  * costs 0.6-0.7 ns per element (callgrind's 32 "instructions" per element are rep stosb's bytes).
+ * With pending pairs (tape_ops.h; 1.5 statements of three arguments per rosenbrock element instead of three of two)
+ * the sweep takes 72 instructions per element, the recording 100 and the clearing 23 (statements halved). Tried
+ * and not kept then (gradient / primal at 10^6 nodes, medians of three alternated runs, without -> with): an
+ * adjoint kept in a register while consecutive statements take the same slot at the same argument position (lse's
+ * maximum, poly's x: their updates chain through store-to-load forwarding): lse 2.66 -> 2.61, poly 6.13 -> 5.94, but
+ * rosenbrock 12.1 -> 12.4, gmm 6.64 -> 6.93, mlp 2.44 -> 2.53 and 35% more sweep instructions; at 10^6 nodes the
+ * sweep streams the recording from memory, and the chain is not what it waits on. Non-temporal stores for the
+ * argument stream (no read for ownership of the recording's lines): slower everywhere (poly 6.3 -> 8.1 at 10^6
+ * nodes, rosenbrock 12.3 -> 14.2 at 10^4: the sweep then reads from memory what the cache held).
  */
 #ifndef TAPE_H
 #define TAPE_H

@@ -3,27 +3,46 @@
  *
  *   #include "tape/tape_ops.h"
  *   ad_t x = tape_input(t, 2.0), w = tape_input(t, 1.0);
- *   ad_t y = ad_sin(t, ad_mul_vv(t, x, w));   // one statement (mul); sin is folded into y.d
+ *   ad_t y = ad_sin(t, ad_mul_vv(t, x, w));   // nothing recorded: y.d = cos(2) * 1 (x), y.d2 = cos(2) * 2 (w)
+ *   ad_t z = ad_add_vv(t, y, x);              // one statement of three terms (x, w, x)
+ *   z = tape_settle(t, z);                    // z is one statement already: nothing recorded
  *   tape_adjoints(t);
- *   tape_seed(t, y, 1.0);                     // adj[y.i] += y.d
- *   tape_reverse(t);                          // adj[x.i] == cos(2) * 1, adj[w.i] == cos(2) * 2
+ *   tape_seed(t, z, 1.0);                     // adj[z.i] += z.d
+ *   tape_reverse(t);                          // adj[x.i] == cos(2) * 1 + 1, adj[w.i] == cos(2) * 2
  *
- * Statement-level preaccumulation (TAPE_PREACC, on by default). An op with one active operand (every U, VC and
- * CV op, and a VV op with one passive operand) records nothing: its result is the operand's statement with the
- * partial multiplied in (y.d = x.d * dy/dx), and the next op that records folds y.d into its own partial. Only an
- * op with two active operands records a statement, whose partials are then the products of the chain of one-operand
- * ops below each argument: the tape holds one statement per binary expression node instead of one per op (8 ops
- * of rosenbrock's element give 3 statements). The partials are the same numbers multiplied in another order
- * (forward along the chain instead of backward in the sweep), so gradients agree with the per-op tape to rounding
- * (1e-16 relative per folded op), and every product of the non-finite policy (ad_ops.def) is still formed.
- * Designs measured and rejected (adbench at 10^6 nodes, one run, gradient / primal ratios x_primal):
- *  - a pending list of up to K = 4 (index, partial) pairs per variable, flushed to a statement when a combination
- *    would exceed K: fewer statements, but 2x slower than the per-op tape on rosenbrock and 3.7x on poly (its
- *    variable-length loops and 64-byte variables defeat the compiler);
- *  - up to two pending entries merged by index, a statement of up to four arguments when they overflow: half the
- *    statements and bytes of folding one-operand ops (rosenbrock 0.12 statements and 4.7 bytes per op against 0.37
- *    and 9.5), yet slower on every workload (rosenbrock 25.9x against 18.3x, ode 81x against 36x): the merge's
- *    branches and 32-byte variables cost more than the statements they save.
+ * Statement-level preaccumulation (TAPE_PREACC, on by default). A variable stands for a combination of at most two
+ * recorded statements (tape.h: d * statement i + d2 * statement i2), and an op records a statement only when its
+ * result would need more:
+ *  - an op with one active operand (every U, VC and CV op) records nothing: its partial is multiplied into the
+ *    operand's terms (y.d = x.d * dy/dx, y.d2 = x.d2 * dy/dx);
+ *  - an op of two operands of one term each records nothing either: its result is the pending pair of their
+ *    terms (x.d * pa for x's statement, y.d * pb for y's);
+ *  - an op of two operands with three or four terms between them records one statement of all of them, x's first
+ *    (a pair and a one-term operand: three arguments; two pairs: four), and its result is that statement.
+ * So an expression's partials are multiplied forward into the terms until a statement takes them: rosenbrock's
+ * element (8 ops) records one statement of three arguments for its term and half a statement for the running sum
+ * (0.19 statements per op, 7.1 bytes per op), poly's step p t + x one statement of three. A value used twice
+ * carries its terms into both uses (each use scales its own copy), so fan-out stays exact. The partials are the
+ * same numbers multiplied in another order (forward along each path instead of backward in the sweep), so
+ * gradients agree with the per-op tape to rounding, and every product of the non-finite policy (ad_ops.def) is
+ * still formed. A passive operand of a two-operand op takes part as a term of statement 0 (whose adjoint slot is
+ * never read), so the common path tests one condition; where it meets a pair it becomes a dead argument, which the
+ * workloads avoid (constants enter through _vc and _cv ops). Where code needs one index per variable (an output
+ * seeded or read by index, a checkpointed state, an array op's operand) tape_settle records a pair as one
+ * statement of its two terms; the engine's adapter settles every output.
+ * Designs measured (adbench at 10^6 nodes, gradient / primal x_primal, medians of three runs of each build
+ * alternated in one sitting; statements per op in brackets):
+ *  - one pending term (the previous design: only ops with two active operands record, one statement of two
+ *    arguments): rosenbrock FIXME
+ *  - pending pairs, this design: FIXME
+ *  - pending pairs with the sweep's three-argument statements in the generic loop: no faster than one term
+ *    (rosenbrock 14-17x against 14-17.8x): the sweep's straight-line path for three arguments is what pays;
+ *  - pending pairs with both operands' activity tested before the pair test: 120 instructions per rosenbrock
+ *    element recorded against 100 with the passive operand as a term of statement 0;
+ *  - earlier: a pending list of up to K = 4 (index, partial) pairs per variable, flushed to a statement when a
+ *    combination would exceed K (2x slower than the per-op tape on rosenbrock and 3.7x on poly: variable-length
+ *    loops and 64-byte variables defeat the compiler); two pending entries merged by index (rosenbrock 25.9x
+ *    against 18.3x: the merge's branches cost more than the statements they save).
  * With TAPE_PREACC 0 every op records its own statement (the plain Jacobian tape; the `tape_op` engine).
  * A result whose operands are all passive (constants) is passive too and records nothing. The tape does not count
  * ops: a counter in the context costs a load and a store per op, 10-17% of the recording (adbench, poly).
@@ -34,7 +53,7 @@
 #include "tape.h"
 
 #ifndef TAPE_PREACC
-#define TAPE_PREACC 2
+#define TAPE_PREACC 1
 #endif
 
 #define AD_ENGINE_NAME "tape"
@@ -45,7 +64,7 @@ typedef tape_t ad_ctx;
 AD_INLINE ad_t ad_const(ad_ctx *c, double v) { (void)c; return tape__var(v, 0.0, 0); }
 AD_INLINE double ad_val(ad_ctx *c, ad_t x) { (void)c; return x.v; }
 
-#if TAPE_PREACC == 2
+#if TAPE_PREACC
 /* One active operand x with partial p: folded, nothing recorded (a pending pair stays a pair). */
 AD_INLINE ad_t tape__op1(tape_t *c, double v, ad_t x, double p) {
   (void)c;
