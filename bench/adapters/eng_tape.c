@@ -6,11 +6,15 @@
 #define ENG_TAPE_API eng_tape
 #define ENG_TAPE_NAME "tape"
 #endif
+#include <assert.h>
+
 #include "../../engines/tape/tape_ops.h"
 #include "../../engines/ckpt/ckpt_tape_ops.h" /* AD_STEPS: checkpointed when a schedule is set (ckpt_tape_default) */
 #include "../../engines/tape/tape_array.h"
 
-#define ENG_SESSION_FIELDS tape_t *tape;
+#define ENG_SESSION_FIELDS                                                                                       \
+  tape_t *tape;                                                                                                  \
+  uint32_t x0; /* the inputs' statements are x0 .. x0 + n_in - 1 (recorded in a row): their adjoints, one copy */
 #include "eng_session.inc"
 
 static void et_close(eng_session *s) {
@@ -38,6 +42,8 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
   tape_t *t = s->tape;
   tape_reset(t);
   for (int i = 0; i < s->n_in; ++i) s->x[i] = tape_input(t, x[i]);
+  s->x0 = s->n_in ? s->x[0].i : 0; /* a row: tape_input numbers statements one after another */
+  assert(tape_status(t) != AD_OK || !s->n_in || s->x[s->n_in - 1].i == s->x0 + (uint32_t)s->n_in - 1);
   sess_run(s, t); /* array errors are in the tape's status too */
   for (int i = 0; i < s->n_out; ++i) s->y[i] = tape_settle(t, s->y[i]); /* one statement per output */
   if (y)
@@ -57,7 +63,7 @@ static ad_status et_vjp(eng_session *s, const double *w, double *wJ) {
   ad_status st = top ? tape_reverse_from(s->tape, top) : AD_OK; /* nothing above the last output matters */
   if (st != AD_OK) return st;
   adj = s->tape->adj; /* a checkpointed sweep may have moved it (tape_adjoints_cover) */
-  for (int j = 0; j < s->n_in; ++j) wJ[j] = adj[s->x[j].i];
+  memcpy(wJ, adj + s->x0, (size_t)s->n_in * sizeof(double));
   return AD_OK;
 }
 
@@ -78,7 +84,8 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
       adj = s->tape->adj; /* a checkpointed sweep may have moved it (tape_adjoints_cover) */
       touched = top;
     }
-    for (int j = 0; j < s->n_in; ++j) J[(size_t)i * s->n_in + j] = top ? adj[s->x[j].i] : 0.0;
+    if (top) memcpy(J + (size_t)i * s->n_in, adj + s->x0, (size_t)s->n_in * sizeof(double));
+    else memset(J + (size_t)i * s->n_in, 0, (size_t)s->n_in * sizeof(double));
   }
   return AD_OK;
 }
