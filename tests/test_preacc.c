@@ -83,6 +83,29 @@ static void folding(void) {
   gradient(t, us, xs, 2, g);
   CHECKF(g[0] == 3.0 && g[1] == -3.0, "settled 3 (x - w): (%g, %g)", g[0], g[1]);
 
+  /* tape_output: a pair of nonzero partials stays a pair (nothing recorded; a sweep from tape_top starts at its
+   * higher statement); a pair with a zero partial is settled, so that the op that made it is reached as a whole:
+   * out = x + 0 (sqrt(z) + w) w at z = 0, where sqrt's infinite partial below a zero partial gives NaN (the policy
+   * of ad_ops.def), which seeding the zero term alone would not. */
+  tape_reset(t);
+  x = tape_input(t, 0.7), w = tape_input(t, -1.3);
+  ad_t zin = tape_input(t, 0.0);
+  u = ad_mul_vv(t, x, w);
+  ad_t uo = tape_output(t, u);
+  CHECKF(uo.i == x.i && uo.i2 == w.i && tape_top(uo) == w.i && tape_get_stats(t).statements == 3,
+         "tape_output of x w: the pair, nothing recorded");
+  ad_t v = ad_mul_vv(t, ad_add_vv(t, ad_sqrt(t, zin), w), w); /* a statement of three terms */
+  ad_t out = ad_add_vv(t, x, ad_mul_vc(t, v, 0.0));        /* the pair (x: 1, v: 0) */
+  CHECKF(out.i2 == v.i && out.d2 == 0.0, "x + 0 v: a pair with a zero partial");
+  uint64_t before = tape_get_stats(t).statements;
+  out = tape_output(t, out);
+  CHECKF(out.i2 == 0 && tape_get_stats(t).statements == before + 1, "tape_output settles a pair with a zero partial");
+  double g3[3];
+  ad_t xs3[3] = {x, w, zin};
+  gradient(t, out, xs3, 3, g3);
+  CHECKF(g3[0] == 1.0 && g3[1] == 0.0 && isnan(g3[2]), "x + 0 (sqrt(z) + w) w at z = 0: (%g, %g, %g), want (1, 0, NaN)",
+         g3[0], g3[1], g3[2]);
+
   /* Values read mid-expression: a comparison and ad_val steer the computation; the value read becomes a
    * constant (no derivative through it), as in every engine. */
   tape_reset(t);

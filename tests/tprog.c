@@ -379,8 +379,8 @@ static int p_program(const double *data, const double *x, tprog_ref *ref) {
      * ns[r] = 2, dm[r][1] times statement sm[r][1] (a pending pair; -1: a passive term, which adds nothing). An op
      * of one operand scales the terms; an op of two operands of one term each is a pair of their terms (one term
      * if the second is passive); any other op of two operands is a statement of all their terms, x's first. The
-     * output is seeded as a statement of its own (a pair is settled). Then the reverse sweep of the policy over the
-     * statements. */
+     * output is seeded as tape_output leaves it (a pair term by term; settled where a partial is zero). Then the
+     * reverse sweep of the policy over the statements. */
     int (*sm)[2] = (int (*)[2])malloc(nv * sizeof *sm), *ns = (int *)malloc(nv * sizeof(int));
     double (*dm)[2] = (double (*)[2])calloc(nv, sizeof *dm);
     int (*as)[4] = (int (*)[4])malloc(nv * sizeof *as), *na = (int *)calloc(nv, sizeof(int));
@@ -409,11 +409,17 @@ static int p_program(const double *data, const double *x, tprog_ref *ref) {
       }
       memset(adj, 0, nv * sizeof(double));
       memset(reach, 0, nv);
-      if (ns[out] == 2) { /* settled: a statement of its two terms, seeded with 1 */
+      if (ns[out] == 2 && (dm[out][0] == 0.0 || dm[out][1] == 0.0 || sm[out][0] < 0)) {
+        /* settled (tape_output): a statement of its two terms, seeded with 1 */
         na[out] = 0;
         for (int q = 0; q < 2; ++q) as[out][na[out]] = sm[out][q], ap[out][na[out]++] = dm[out][q];
         adj[out] = 1.0;
         reach[out] = 1;
+      } else if (ns[out] == 2) { /* a pair seeded term by term; a statement whose seeds cancel is not reached */
+        adj[sm[out][0]] += dm[out][0];
+        adj[sm[out][1]] += dm[out][1];
+        reach[sm[out][0]] = adj[sm[out][0]] != 0.0;
+        reach[sm[out][1]] = adj[sm[out][1]] != 0.0;
       } else if (sm[out][0] >= 0) {
         adj[sm[out][0]] = dm[out][0];
         reach[sm[out][0]] = dm[out][0] != 0.0; /* a zero seed is no seed */

@@ -21,17 +21,17 @@ static ad_status tp_run(const double *data, const double *x, double w, double *y
   ad_status st = t && s ? AD_OK : AD_ENOMEM;
   if (st == AD_OK) {
     for (int j = 0; j < k; ++j) s[j] = tape_input(t, x[j]);
-    ad_t out = tape_settle(t, prog_eval(t, data, s)); /* a pending pair: one statement of its two terms */
+    ad_t out = tape_output(t, prog_eval(t, data, s)); /* seeded as the engine's adapter seeds it */
     *y = out.v;
     st = tape_status(t);
     if (st == AD_OK && g) {
       double *adj = tape_adjoints(t);
       if (!adj) st = tape_status(t) != AD_OK ? tape_status(t) : AD_ENOMEM;
-      if (adj && out.i) {
-        adj[out.i] = w * out.d; /* the output is out.d times its statement */
-        st = tape_reverse_from(t, out.i);
+      if (adj && tape_top(out)) {
+        tape_seed(t, out, w); /* out.d times its statement, plus out.d2 times the second */
+        st = tape_reverse_from(t, tape_top(out));
       }
-      for (int j = 0; j < k; ++j) g[j] = adj && out.i ? adj[s[j].i] : 0.0;
+      for (int j = 0; j < k; ++j) g[j] = adj && tape_top(out) ? adj[s[j].i] : 0.0;
     }
   }
   free(s);

@@ -52,7 +52,7 @@ static ad_status et_record(eng_session *s, const double *x, double *y) {
   s->x0 = s->n_in ? s->x[0].i : 0; /* a row: tape_input numbers statements one after another */
   assert(tape_status(t) != AD_OK || !s->n_in || s->x[s->n_in - 1].i == s->x0 + (uint32_t)s->n_in - 1);
   sess_run(s, t); /* array errors are in the tape's status too */
-  for (int i = 0; i < s->n_out; ++i) s->y[i] = tape_settle(t, s->y[i]); /* one statement per output */
+  for (int i = 0; i < s->n_out; ++i) s->y[i] = tape_output(t, s->y[i]); /* a pending pair stays one */
   if (y)
     for (int i = 0; i < s->n_out; ++i) y[i] = s->y[i].v;
   return tape_status(t);
@@ -63,8 +63,8 @@ static ad_status et_vjp(eng_session *s, const double *w, double *wJ) {
   if (!adj) return tape_status(s->tape) != AD_OK ? tape_status(s->tape) : AD_ENOMEM;
   uint32_t top = 0;
   for (int i = 0; i < s->n_out; ++i) {
-    tape_seed(s->tape, s->y[i], w[i]); /* adj[y.i] += w * y.d; nothing for a passive output */
-    if (s->y[i].i > top) top = s->y[i].i;
+    tape_seed(s->tape, s->y[i], w[i]); /* adj[y.i] += w * y.d (and its second term); nothing for a passive y */
+    if (tape_top(s->y[i]) > top) top = tape_top(s->y[i]);
   }
   adj[0] = 0.0;
   ad_status st = top ? tape_reverse_from(s->tape, top) : AD_OK; /* nothing above the last output matters */
@@ -84,9 +84,9 @@ static ad_status et_jacobian(eng_session *s, const double *x, double *y, double 
   uint32_t touched = 0; /* adjoints [0, touched] may be nonzero */
   for (int i = 0; i < s->n_out; ++i) {
     memset(adj, 0, ((size_t)touched + 1) * sizeof(double));
-    uint32_t top = s->y[i].i;
+    uint32_t top = tape_top(s->y[i]);
     if (top) { /* a passive output has a zero row */
-      adj[top] = s->y[i].d; /* the output is y.d times its statement */
+      tape_seed(s->tape, s->y[i], 1.0); /* the output is y.d times its statement (plus its second term) */
       if ((st = tape_reverse_from(s->tape, top)) != AD_OK) return st;
       adj = s->tape->adj; /* a checkpointed sweep may have moved it (tape_adjoints_cover) */
       touched = top;
@@ -117,9 +117,10 @@ static ad_status et_jacobian_lanes(eng_session *s, int lanes, const double *x, d
     uint32_t top = 0;
     for (int l = 0; l < nb; ++l) {
       tape_var v = s->y[i0 + l];
-      if (!v.i) continue; /* a passive output has a zero row */
-      adj[v.i * K + (size_t)l] = v.d; /* the output is y.d times its statement */
-      if (v.i > top) top = v.i;
+      if (!tape_top(v)) continue; /* a passive output has a zero row */
+      adj[v.i * K + (size_t)l] += v.d; /* the output is y.d times its statement (plus its second term) */
+      if (v.i2) adj[v.i2 * K + (size_t)l] += v.d2;
+      if (tape_top(v) > top) top = tape_top(v);
     }
     if (top) {
       if ((st = tape_reverse_lanes_from(s->tape, lanes, top)) != AD_OK) return st;
@@ -127,7 +128,7 @@ static ad_status et_jacobian_lanes(eng_session *s, int lanes, const double *x, d
     }
     for (int l = 0; l < nb; ++l) {
       double *row = J + (size_t)(i0 + l) * s->n_in;
-      int active = s->y[i0 + l].i != 0;
+      int active = tape_top(s->y[i0 + l]) != 0;
       for (int j = 0; j < s->n_in; ++j) row[j] = active ? adj[s->x[j].i * K + (size_t)l] : 0.0;
     }
   }

@@ -165,9 +165,16 @@ double *tape_adjoints(tape_t *t);
  * engine's adapter does. */
 static inline void tape_seed(tape_t *t, tape_var y, double w);
 /* y as one statement (i2 = 0): a pending pair is recorded as a statement of its two terms, which is then y with
- * d = 1; any other y is returned as it is. For code that needs one index per variable (outputs whose adjoint is
- * read or seeded by index, checkpointed states, array ops). Call while recording. */
+ * d = 1; any other y is returned as it is. For code that needs one index per variable (checkpointed states, array
+ * ops). Call while recording. */
 static inline tape_var tape_settle(tape_t *t, tape_var y);
+/* y made ready to be seeded as an output with tape_seed, without a statement where none is needed: a pending pair
+ * whose two partials are nonzero stays a pair (seeded term by term, and a sweep from tape_top(y) starts where y was
+ * computed, not at the end of the recording); a pair with a zero partial is settled (a zero term would be no seed,
+ * where the non-finite policy reaches the op that made y as a whole). Call while recording. */
+static inline tape_var tape_output(tape_t *t, tape_var y);
+/* The highest statement y stands for (0 for a passive y): where a reverse sweep seeded at y starts. */
+static inline uint32_t tape_top(tape_var y) { return y.i > y.i2 ? y.i : y.i2; }
 /* Sets every adjoint back to zero (between reverse sweeps of a Jacobian). */
 void tape_clear_adjoints(tape_t *t);
 /* The reverse sweep: propagates the adjoints the caller seeded in tape_adjoints() to all statements. Each sweep
@@ -366,6 +373,10 @@ static inline void tape_seed(tape_t *t, tape_var y, double w) {
 static inline tape_var tape_settle(tape_t *t, tape_var y) {
   if (!y.i2) return y;
   return tape__var(y.v, 1.0, tape__push2(t, y.i, y.d, y.i2, y.d2));
+}
+
+static inline tape_var tape_output(tape_t *t, tape_var y) {
+  return y.i2 && (y.d == 0.0 || y.d2 == 0.0 || !y.i) ? tape_settle(t, y) : y;
 }
 
 #ifdef __cplusplus
