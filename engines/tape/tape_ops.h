@@ -30,11 +30,16 @@
  * workloads avoid (constants enter through _vc and _cv ops). Where code needs one index per variable (an output
  * seeded or read by index, a checkpointed state, an array op's operand) tape_settle records a pair as one
  * statement of its two terms; the engine's adapter settles every output.
- * Designs measured (adbench at 10^6 nodes, gradient / primal x_primal, medians of three runs of each build
- * alternated in one sitting; statements per op in brackets):
+ * Designs measured (adbench at 10^6 nodes, gradient / primal x_primal, medians of five runs of each build
+ * alternated in one sitting on a shared machine; statements per op in brackets):
  *  - one pending term (the previous design: only ops with two active operands record, one statement of two
- *    arguments): rosenbrock FIXME
- *  - pending pairs, this design: FIXME
+ *    arguments) -> pending pairs (this design): rosenbrock 15.0 -> 12.4 (0.375 -> 0.188), poly 7.54 -> 6.17
+ *    (1 -> 0.5), mlp 2.83 -> 2.45 (0.545 -> 0.273), gmm 9.62 -> 7.82 (0.836 -> 0.389), lse 2.56 -> 2.50
+ *    (0.667 -> 0.333), llsq 7.40 -> 6.44 (0.496 -> 0.248; both bimodal, 3.9-9.7), ode 40.6 -> 32.7, ode_adapt
+ *    19.6 -> 19.0, recur 3.18 -> 2.92, det 3.11 -> 3.05, lstm 1.97 -> 1.97, chain 1.02 -> 1.03; instructions per
+ *    gradient (callgrind, 10^5 nodes): rosenbrock 3.44M -> 2.76M, poly 9.41M -> 7.32M, mlp 5.38M -> 4.38M, gmm
+ *    9.48M -> 7.90M, lse 8.48M -> 7.25M, llsq 3.94M -> 2.83M, ode 8.54M -> 7.78M, recur 50.7M -> 37.9M, det
+ *    14.8M -> 13.1M, chain 3.00M -> 3.19M (a second partial to scale per op, nothing recorded either way);
  *  - pending pairs with the sweep's three-argument statements in the generic loop: no faster than one term
  *    (rosenbrock 14-17x against 14-17.8x): the sweep's straight-line path for three arguments is what pays;
  *  - pending pairs with both operands' activity tested before the pair test: 120 instructions per rosenbrock
