@@ -292,63 +292,30 @@ AD_INLINE uint32_t tape__push0(tape_t *t) {
   return id;
 }
 
+/* A statement of k (1 .. TAPE_ARGS_MAX, a constant at every call) arguments: indices i[], partials p[]. */
+AD_INLINE uint32_t tape__pushk(tape_t *t, unsigned k, const uint32_t *i, const double *p) {
+  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
+  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, k);
+  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+  double *ap = ADC_LANE(&t->args, double) + ao;
+  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
+  for (unsigned j = 0; j < k; ++j) ap[j] = p[j];
+  for (unsigned j = 0; j < k; ++j) ai[j] = i[j];
+  ADC_LANE(&t->st, tape_nargs)[so].n = (uint8_t)k;
+  return id;
+}
 AD_INLINE uint32_t tape__push1(tape_t *t, uint32_t i1, double p1) {
-  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
-  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 1);
-  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
-  ADC_LANE(&t->args, double)[ao] = p1;
-  ADC_LANE1(&t->args, uint32_t)[ao] = i1;
-  ADC_LANE(&t->st, tape_nargs)[so].n = 1;
-  return id;
+  return tape__pushk(t, 1, (const uint32_t[]){i1}, (const double[]){p1});
 }
-
 AD_INLINE uint32_t tape__push2(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2) {
-  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
-  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 2);
-  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
-  double *ap = ADC_LANE(&t->args, double) + ao;
-  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
-  ap[0] = p1;
-  ap[1] = p2;
-  ai[0] = i1;
-  ai[1] = i2;
-  ADC_LANE(&t->st, tape_nargs)[so].n = 2;
-  return id;
+  return tape__pushk(t, 2, (const uint32_t[]){i1, i2}, (const double[]){p1, p2});
 }
-
 AD_INLINE uint32_t tape__push3(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2, uint32_t i3, double p3) {
-  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
-  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 3);
-  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
-  double *ap = ADC_LANE(&t->args, double) + ao;
-  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
-  ap[0] = p1;
-  ap[1] = p2;
-  ap[2] = p3;
-  ai[0] = i1;
-  ai[1] = i2;
-  ai[2] = i3;
-  ADC_LANE(&t->st, tape_nargs)[so].n = 3;
-  return id;
+  return tape__pushk(t, 3, (const uint32_t[]){i1, i2, i3}, (const double[]){p1, p2, p3});
 }
-
 AD_INLINE uint32_t tape__push4(tape_t *t, uint32_t i1, double p1, uint32_t i2, double p2, uint32_t i3, double p3,
                                uint32_t i4, double p4) {
-  if (AD_UNLIKELY(t->st.used >= t->st_end)) tape__grow(t);
-  size_t so = adc_push(&t->st, 1), ao = adc_push(&t->args, 4);
-  uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
-  double *ap = ADC_LANE(&t->args, double) + ao;
-  uint32_t *ai = ADC_LANE1(&t->args, uint32_t) + ao;
-  ap[0] = p1;
-  ap[1] = p2;
-  ap[2] = p3;
-  ap[3] = p4;
-  ai[0] = i1;
-  ai[1] = i2;
-  ai[2] = i3;
-  ai[3] = i4;
-  ADC_LANE(&t->st, tape_nargs)[so].n = 4;
-  return id;
+  return tape__pushk(t, 4, (const uint32_t[]){i1, i2, i3, i4}, (const double[]){p1, p2, p3, p4});
 }
 
 /* Internal: a variable of one statement. */
