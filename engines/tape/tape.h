@@ -220,6 +220,7 @@ void tape_fail(tape_t *t, ad_status s);
 
 /* ---- vector reverse mode: K adjoint lanes per sweep (tape_lanes.c) ----
  *
+ *   for (int l = 0; l < 4; ++l) y[l] = tape_settle(t, y[l]);  // while recording: one statement per output
  *   double *A = tape_adjoints_lanes(t, 4);                    // zeroed: A[i * 4 + l] is lane l of statement i
  *   for (int l = 0; l < 4; ++l) A[y[l].i * 4 + l] = y[l].d;   // lane l seeds output l
  *   tape_reverse_lanes_from(t, 4, top);                       // top: the highest seeded statement
