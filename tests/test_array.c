@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "../engines/tape/tape_array.h"
+#include "judge.h"
 #include "testkit.h"
 
 enum { N = 64 }; /* the largest array of the elementwise checks */
@@ -33,17 +34,6 @@ static double operand(int positive) {
   return positive || urand(0, 1) < 0.5 ? m : -m;
 }
 
-/* Relative error of a against b over n entries (judge.h's measure). */
-static double rel_err(const double *a, const double *b, int n) {
-  double num = 0, den = 0;
-  for (int i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (d != d) return NAN;
-    if (d > num) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
 
 /* ---- every elementwise op, by a uniform signature (tests may use tables: no_dispatch checks workloads) ---- */
 
@@ -97,7 +87,7 @@ static void check_op(const op_case *oc, int form, int n) {
     tape_free(t);
   }
   CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s, %s, n %d: value %.17g, scalar ops %.17g", oc->name, form_name[form], n, fa, fs);
-  double e = rel_err(ga, gs, 2 * n + 1);
+  double e = jd_rel_err(ga, gs, (size_t)(2 * n + 1));
   CHECKF(e <= 1e-13, "%s, %s, n %d: gradient error %.1e against the scalar tape", oc->name, form_name[form], n, e);
 }
 
@@ -150,7 +140,7 @@ static void test_structural(void) {
       CHECKF(fabs(fa - fs) <= 1e-14 * fabs(fs), "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
     else
       CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
-    double e = rel_err(ga, gs, R * C + C);
+    double e = jd_rel_err(ga, gs, (size_t)(R * C + C));
     CHECKF(e <= 1e-13, "%s: gradient error %.1e against the scalar tape", program_name[p], e);
     /* and against central differences */
     double gf[R * C + C], xp[R * C], vp[C];
@@ -164,7 +154,7 @@ static void test_structural(void) {
       double fm = run_program(p, 1, xp, vp, NULL);
       gf[j] = (fp - fm) / (2 * h);
     }
-    e = rel_err(ga, gf, R * C + C);
+    e = jd_rel_err(ga, gf, (size_t)(R * C + C));
     CHECKF(e <= 1e-6, "%s: gradient error %.1e against central differences", program_name[p], e);
   }
 }

@@ -32,19 +32,10 @@ static double operand(int positive) {
   double m = urand(0.5, 2.0);
   return positive || urand(0, 1) < 0.5 ? m : -m;
 }
-static double rel_err(const double *a, const double *b, int n) {
-  double num = 0, den = 0;
-  for (int i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (d != d) return NAN;
-    if (d > num) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
 
 #include "array_op_cases.inc"
 #include "array_programs.inc"
+#include "judge.h"
 
 /* ---- every elementwise op, array against scalar ---- */
 
@@ -91,7 +82,7 @@ static void check_op(const op_case *oc, int form, int n) {
   }
   CHECKF(memcmp(&f[0], &f[1], sizeof f[0]) == 0, "%s form %d n %d: value %.17g, scalar %.17g", oc->name, form, n,
          f[1], f[0]);
-  double e = rel_err(g[1], g[0], 2 * n + 1);
+  double e = jd_rel_err(g[1], g[0], (size_t)(2 * n + 1));
   CHECKF(e <= 1e-13, "%s form %d n %d: gradient error %.1e against the scalar graph", oc->name, form, n, e);
 }
 
@@ -133,7 +124,7 @@ static void test_programs(void) {
       CHECKF(fabs(fa - fs) <= 1e-14 * fabs(fs), "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
     else
       CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
-    double e = rel_err(ga, gs, R * C + C);
+    double e = jd_rel_err(ga, gs, (size_t)(R * C + C));
     CHECKF(e <= 1e-13, "%s: gradient error %.1e against the scalar graph", program_name[p], e);
   }
 }
@@ -150,7 +141,7 @@ static void test_random_programs(void) {
            (unsigned long long)seed, ad_status_str(sg), ad_status_str(st), ad_status_str(sp));
     CHECKF(memcmp(&fg, &fp, sizeof fg) == 0 && memcmp(&ft, &fp, sizeof ft) == 0,
            "program %llu: values graph %.17g, tape %.17g, primal %.17g", (unsigned long long)seed, fg, ft, fp);
-    double e = rel_err(gg, gt, n);
+    double e = jd_rel_err(gg, gt, (size_t)n);
     CHECKF(e <= 1e-12, "program %llu (%d inputs): gradient error %.1e against the tape", (unsigned long long)seed, n, e);
   }
 }

@@ -30,19 +30,10 @@ static double operand(int positive) {
   double m = urand(0.5, 2.0);
   return positive || urand(0, 1) < 0.5 ? m : -m;
 }
-static double rel_err(const double *a, const double *b, int n) {
-  double num = 0, den = 0;
-  for (int i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (d != d) return NAN;
-    if (d > num) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
 
 #include "array_op_cases.inc"
 #include "array_programs.inc"
+#include "judge.h"
 
 /* Records f at x0 (replays at x1 unless x1 is NULL), then one reverse sweep: value into *f, gradient into g. */
 typedef replay_var (*build_fn)(replay_t *t, const replay_var *x, int n, const void *arg);
@@ -122,7 +113,7 @@ static void check_op(const op_case *oc, int form, int n) {
   CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s form %d n %d: value %.17g, scalar %.17g", oc->name, form, n, fa, fs);
   CHECKF(memcmp(&fa, &ff, sizeof fa) == 0 && memcmp(ga, gf, (size_t)(2 * n + 1) * sizeof *ga) == 0,
          "%s form %d n %d: the replay differs from a fresh recording", oc->name, form, n);
-  double e = rel_err(ga, gs, 2 * n + 1);
+  double e = jd_rel_err(ga, gs, (size_t)(2 * n + 1));
   CHECKF(e <= 1e-13, "%s form %d n %d: gradient error %.1e against the scalar replay", oc->name, form, n, e);
 }
 
@@ -164,7 +155,7 @@ static void test_programs(void) {
       CHECKF(fabs(fa - fs) <= 1e-14 * fabs(fs), "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
     else
       CHECKF(memcmp(&fa, &fs, sizeof fa) == 0, "%s: value %.17g, scalar %.17g", program_name[p], fa, fs);
-    double e = rel_err(ga, gs, R * C + C);
+    double e = jd_rel_err(ga, gs, (size_t)(R * C + C));
     CHECKF(e <= 1e-13, "%s: gradient error %.1e against the scalar replay", program_name[p], e);
   }
 }
@@ -181,7 +172,7 @@ static void test_random_programs(void) {
            (unsigned long long)seed, ad_status_str(sr), ad_status_str(st), ad_status_str(sp));
     CHECKF(memcmp(&fr, &fp, sizeof fr) == 0 && memcmp(&ft, &fp, sizeof ft) == 0,
            "program %llu: values replay %.17g, tape %.17g, primal %.17g", (unsigned long long)seed, fr, ft, fp);
-    double e = rel_err(gr, gt, n);
+    double e = jd_rel_err(gr, gt, (size_t)n);
     CHECKF(e <= 1e-12, "program %llu (%d inputs): gradient error %.1e against the tape", (unsigned long long)seed, n, e);
   }
 }

@@ -31,6 +31,7 @@
 #include "aprog.h"
 #include "eng.h"
 #include "testkit.h"
+#include "judge.h"
 
 #define GRAD_TOL 1e-12
 enum { DUAL_FULL = 16, SHOW = 3 };
@@ -39,17 +40,6 @@ static const aprog_api *const engines[] = {&aprog_primal, &aprog_dual, &aprog_ta
                                            &aprog_replay};
 enum { N_ENGINES = sizeof engines / sizeof *engines };
 
-/* Largest difference over the largest reference entry (judge.h's measure); NaN if any entry is NaN. */
-static double rel_err(const double *a, const double *b, int n) {
-  double num = 0, den = 0;
-  for (int i = 0; i < n; ++i) {
-    double d = fabs(a[i] - b[i]);
-    if (d != d) return NAN;
-    if (d > num) num = d;
-    if (fabs(b[i]) > den) den = fabs(b[i]);
-  }
-  return den > 0 ? num / den : num;
-}
 
 /* The direction of dual's jvp: component j is 1 + j / 8, alternating in sign. */
 static double dir_at(int j) { return (j & 1 ? -1.0 : 1.0) * (1.0 + j / 8.0); }
@@ -76,7 +66,7 @@ static int compare(const aprog *p, const aprog_api *e, const aprog_out *o, const
   }
   double err = 0;
   if (e->kind == ENG_REVERSE || (e->kind == ENG_FORWARD && dual_full)) {
-    err = rel_err(o->g, ref->g, p->k);
+    err = jd_rel_err(o->g, ref->g, (size_t)p->k);
   } else if (e->kind == ENG_FORWARD) {
     double jv = 0, scale = 0;
     for (int j = 0; j < p->k; ++j) jv += ref->g[j] * dir_at(j), scale += fabs(ref->g[j] * dir_at(j));
