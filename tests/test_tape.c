@@ -19,6 +19,8 @@
  *  - NULL:      NULL handles give AD_EINVAL, NULL or zeros, or are ignored, as tape.h documents;
  *  - from:      tape_reverse_from(top) on a 1.2e6-statement recording, at tops on both sides of every chunk
  *               boundary and at random, gives bit for bit the adjoints of a full sweep seeded at top alone;
+ *  - inputs:    tape_inputs records what as many tape_input calls record (variables, statistics, gradient), from
+ *               0 to 600000 inputs after 0, 3 and 1000 statements, and fails cleanly at every allocation;
  *  - input runs: runs of 1 to 5000 argument-free statements (which the sweep steps over as a whole), swept from
  *               their edges and middles and in segments stopping inside them, give the full sweep's adjoints.
  */
@@ -621,6 +623,112 @@ done:
   tape_free(t);
 }
 
+/* ---- tape_inputs: n inputs in runs ----
+ * Against n calls of tape_input on a second tape with the same statements before them: the same variables bit for
+ * bit (values, unit derivatives, consecutive indices across chunk boundaries), the same statistics, and a statement
+ * over all of them swept to the same gradient. Also n = 0, non-finite values passed through, and an allocation
+ * failing at each point of a large run: AD_ENOMEM, no crash, and the tape records correctly after tape_reset. */
+static void test_inputs_bulk(void) {
+  const size_t sizes[] = {0, 1, 7, 300, 4097, 70000, 600000};
+  const int befores[] = {0, 3, 1000};
+  size_t nmax = sizes[sizeof sizes / sizeof *sizes - 1];
+  double *x = (double *)malloc(nmax * sizeof *x);
+  tape_var *a = (tape_var *)malloc(nmax * sizeof *a), *b = (tape_var *)malloc(nmax * sizeof *b);
+  tape_t *ta = tape_new(), *tb = tape_new();
+  if (!x || !a || !b || !ta || !tb) {
+    CHECKF(0, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < nmax; ++i) x[i] = (double)(i % 17) - 8.0 + 0.25 * (double)(i % 5);
+  x[1] = NAN, x[2] = INFINITY;
+  int cases = 0;
+  for (size_t si = 0; si < sizeof sizes / sizeof *sizes; ++si)
+    for (size_t bi = 0; bi < sizeof befores / sizeof *befores; ++bi) {
+      size_t n = sizes[si];
+      tape_reset(ta), tape_reset(tb);
+      tape_var pa = tape_input(ta, 1.5), pb = tape_input(tb, 1.5);
+      for (int k = 0; k < befores[bi]; ++k) { /* statements of two arguments before the run */
+        pa = ad_mul_vv(ta, pa, pa);
+        pb = ad_mul_vv(tb, pb, pb);
+      }
+      tape_inputs(ta, n, x, a);
+      for (size_t i = 0; i < n; ++i) b[i] = tape_input(tb, x[i]);
+      int same = memcmp(a, b, n * sizeof *a) == 0, consecutive = 1;
+      for (size_t i = 1; i < n; ++i) consecutive &= a[i].i == a[0].i + (uint32_t)i;
+      CHECKF(same, "tape_inputs(%zu) after %d statements differs from %zu calls of tape_input", n, befores[bi], n);
+      CHECKF(consecutive, "tape_inputs(%zu): indices not consecutive", n);
+      /* One more statement of two arguments per input keeps both tapes' chunk placement comparable, then a sum. */
+      tape_var sa = pa, sb = pb;
+      for (size_t i = 0; i < n; ++i) {
+        if (i == 1 || i == 2) continue; /* the non-finite values are checked as values only */
+        sa = ad_add_vv(ta, sa, ad_mul_vc(ta, a[i], (double)(i % 7)));
+        sb = ad_add_vv(tb, sb, ad_mul_vc(tb, b[i], (double)(i % 7)));
+      }
+      tape_stats qa = tape_get_stats(ta), qb = tape_get_stats(tb);
+      CHECKF(tape_status(ta) == AD_OK && qa.statements == qb.statements && qa.arguments == qb.arguments &&
+                 qa.bytes_held == qb.bytes_held,
+             "tape_inputs(%zu): statistics differ (%llu/%llu statements)", n, (unsigned long long)qa.statements,
+             (unsigned long long)qb.statements);
+      double *ja = tape_adjoints(ta), *jb = tape_adjoints(tb);
+      if (!ja || !jb) {
+        CHECKF(0, "adjoints");
+        goto done;
+      }
+      tape_seed(ta, sa, 1.0), tape_seed(tb, sb, 1.0);
+      CHECK(tape_reverse(ta) == AD_OK && tape_reverse(tb) == AD_OK);
+      int grad_ok = 1;
+      for (size_t i = 0; i < n; ++i) {
+        double want = (i == 1 || i == 2) ? 0.0 : (double)(i % 7);
+        grad_ok &= ta->adj[a[i].i] == want && tb->adj[b[i].i] == want;
+      }
+      CHECKF(grad_ok, "tape_inputs(%zu) after %d statements: wrong gradient", n, befores[bi]);
+      cases++;
+    }
+  CHECKF(isnan(a[1].v) && a[2].v == INFINITY, "non-finite inputs not passed through");
+
+  /* An allocation failing at each point of a run of 600000 inputs. */
+  int failed = 0, recovered = 0;
+  for (long f = 0; f < 24; ++f) {
+    tape_t *t = tape_new();
+    if (!t) {
+      CHECKF(0, "tape_new");
+      break;
+    }
+    ad_alloc_fail_after(f);
+    tape_inputs(t, nmax, x, a);
+    ad_status st = tape_status(t);
+    ad_alloc_fail_after(-1);
+    if (st != AD_OK) {
+      failed++;
+      CHECKF(st == AD_ENOMEM, "tape_inputs failing after %ld allocations: %s", f, ad_status_str(st));
+      CHECKF(tape_reverse(t) == AD_ESTATE, "tape_reverse after a failed tape_inputs");
+      tape_reset(t);
+      tape_inputs(t, 1000, x + 3, a);
+      tape_var s = a[0];
+      for (int i = 1; i < 1000; ++i) s = ad_add_vv(t, s, a[i]);
+      double *adj = tape_adjoints(t);
+      if (tape_status(t) == AD_OK && adj) {
+        tape_seed(t, s, 1.0);
+        int ok = tape_reverse(t) == AD_OK;
+        for (int i = 0; i < 1000; ++i) ok &= t->adj[a[i].i] == 1.0;
+        recovered += ok;
+      }
+    }
+    tape_free(t);
+  }
+  CHECKF(failed > 0 && recovered == failed, "tape_inputs under allocation failure: %d failed, %d recovered", failed,
+         recovered);
+  printf("  inputs: tape_inputs equals tape_input in %d cases (0 to %zu inputs); %d allocation failures, all "
+         "recovered\n",
+         cases, nmax, failed);
+done:
+  tape_free(ta);
+  tape_free(tb);
+  free(x);
+  free(a);
+  free(b);
+}
+
 int main(void) {
   printf("test_tape:\n");
   test_null();
@@ -632,5 +740,6 @@ int main(void) {
   test_workloads_large();
   test_reverse_from();
   test_input_runs();
+  test_inputs_bulk();
   return test_report("test_tape");
 }

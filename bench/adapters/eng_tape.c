@@ -48,8 +48,8 @@ static eng_session *et_open(const wl_info *w, int size, const double *data) {
 static ad_status et_record(eng_session *s, const double *x, double *y) {
   tape_t *t = s->tape;
   tape_reset(t);
-  for (int i = 0; i < s->n_in; ++i) s->x[i] = tape_input(t, x[i]);
-  s->x0 = s->n_in ? s->x[0].i : 0; /* a row: tape_input numbers statements one after another */
+  tape_inputs(t, (size_t)s->n_in, x, s->x);
+  s->x0 = s->n_in ? s->x[0].i : 0; /* a row: tape_inputs numbers statements one after another */
   assert(tape_status(t) != AD_OK || !s->n_in || s->x[s->n_in - 1].i == s->x0 + (uint32_t)s->n_in - 1);
   sess_run(s, t); /* array errors are in the tape's status too */
   for (int i = 0; i < s->n_out; ++i) s->y[i] = tape_output(t, s->y[i]); /* a pending pair stays one */

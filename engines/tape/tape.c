@@ -3,6 +3,10 @@
 
 #include <assert.h>
 #include <string.h>
+#include <stddef.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { TAPE_FIRST_STATEMENTS = 256, TAPE_SCRATCH = 64 };
 
@@ -114,6 +118,35 @@ void tape__grow(tape_t *t) {
     return;
   }
   tape__room(t);
+}
+
+void tape_inputs(tape_t *t, size_t n, const double *restrict x, tape_var *restrict out) {
+  for (size_t j = 0; j < n;) {
+    if (t->st.used >= t->st_end) tape__grow(t); /* then st.used < st_end, into scratch space after a failure */
+    size_t m = t->st_end - t->st.used;
+    assert(m > 0);
+    if (m > n - j) m = n - j;
+    const size_t so = adc_push(&t->st, m);
+    const uint32_t id = (uint32_t)t->st.first + (uint32_t)so;
+    memset(ADC_LANE(&t->st, tape_nargs) + so, 0, m * sizeof(tape_nargs));
+#if defined(__SSE2__)
+    /* Two 16-byte stores per variable ({v, d}, {d2, i | i2 << 32}) instead of five (the variables are written
+     * once and read by the program: at 10^6 nodes the stores are what this loop waits on). */
+    _Static_assert(sizeof(tape_var) == 32 && offsetof(tape_var, i) == 24 && offsetof(tape_var, i2) == 28,
+                   "tape_var layout");
+    const __m128d one = _mm_set_sd(1.0);
+    const __m128i zero_i = _mm_setzero_si128();
+    for (size_t q = 0; q < m; ++q) {
+      __m128d vd = _mm_unpacklo_pd(_mm_load_sd(x + j + q), one);
+      __m128i ii = _mm_unpacklo_epi64(zero_i, _mm_cvtsi32_si128((int)(id + (uint32_t)q)));
+      _mm_storeu_pd((double *)(void *)(out + j + q), vd);
+      _mm_storeu_si128((__m128i *)(void *)((char *)(out + j + q) + 16), ii);
+    }
+#else
+    for (size_t q = 0; q < m; ++q) out[j + q] = tape__var(x[j + q], 1.0, id + (uint32_t)q);
+#endif
+    j += m;
+  }
 }
 
 tape_stats tape_get_stats(const tape_t *t) {

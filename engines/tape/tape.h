@@ -151,6 +151,11 @@ tape_stats tape_get_stats(const tape_t *t);
 
 /* Records an independent variable with value v. */
 static inline tape_var tape_input(tape_t *t, double v);
+/* Records n independent variables with values x[0 .. n) into out[0 .. n): what n calls of tape_input record, their
+ * statements consecutive (out[j].i == out[0].i + j while tape_status is AD_OK), in runs of one bound check and one
+ * memset of argument counts per chunk instead of a check per input. x and out must not overlap; n = 0 records
+ * nothing. After an allocation failure, as tape_input: the status is set and the indices are meaningless. */
+void tape_inputs(tape_t *t, size_t n, const double *x, tape_var *out);
 
 /* Returns the adjoint vector, one zeroed double per recorded statement plus slot 0 (indexed by tape_var.i);
  * NULL (with tape_status set to AD_ENOMEM) if it cannot be allocated. Valid until the next recording or reset, and,
