@@ -62,6 +62,7 @@ static void help(void) {
           "  --dual-budget X             largest n_in * nodes for the forward engines' full gradient\n"
           "  --jacobian-budget X         the crossover grid instead: largest nodes * max(n_in, n_out) of a shape\n"
           "  --max-eval-time S           skip sizes where one evaluation takes, or would take, over S CPU seconds\n"
+          "                              (0: no limit)\n"
           "  --seed S                    input seed (default 42, as adcheck)\n"
           "  --x-primal-pairs N          pairs of interleaved batches for x_primal (default 11; 0: not measured)\n"
           "  --context KEY=VALUE         adds (or overrides) one entry of the report's context\n"

@@ -17,7 +17,7 @@ static plan_case *find_case(plan *p, const char *w, const char *e, run_mode m) {
   return NULL;
 }
 
-/* A size decided once keeps its verdict, whatever later measurements say. */
+/* A size decided once keeps its verdict, whatever later measurements say; max_eval_s 0 sets no limit. */
 static void test_decide_once(void) {
   plan_opts o;
   plan_defaults(&o);
@@ -44,6 +44,17 @@ static void test_decide_once(void) {
   CHECKF(plan_check(c, s2, why) == PLAN_SKIP && strstr(why, "so at least"),
          "a larger size is skipped by extrapolation before it runs, got %s", why);
   CHECKF(plan_check(c, 12345, why) == PLAN_SKIP, "a size outside the plan is refused");
+  plan_free(&p);
+
+  /* max_eval_s 0: no limit (neither a measurement nor the extrapolation skips a size). */
+  o.max_eval_s = 0;
+  CHECKF(plan_build(&p, &o) == AD_OK, "plan_build");
+  c = find_case(&p, "poly", "tape", RUN_GRAD);
+  if (!c || c->n_sizes < 4) return plan_free(&p);
+  CHECKF(plan_decide(c, c->sizes[0], 5.0, why) == PLAN_RUN, "max_eval_s 0: 5 s at the first size runs");
+  CHECKF(plan_check(c, c->sizes[1], why) == PLAN_UNDECIDED, "max_eval_s 0: no extrapolated skip, got %s",
+         plan_check(c, c->sizes[1], why) == PLAN_SKIP ? why : "no skip");
+  CHECKF(plan_decide(c, c->sizes[1], 1e3, why) == PLAN_RUN, "max_eval_s 0: 1000 s runs");
   plan_free(&p);
 }
 

@@ -179,7 +179,9 @@ static int reason(const plan_case *c, int size, char *why) {
   if (o->memory_check && o->mem_available > 0 && mem_estimate(c, size) > 0.5 * o->mem_available)
     return snprintf(why, PLAN_WHY, "skipped: needs about %.0f MB, more than half of the %.0f MB available",
                     mem_estimate(c, size) / 1e6, o->mem_available / 1e6), 1;
-  if (c->last_eval_s <= 0 || work <= c->last_work || c->last_eval_s * work / c->last_work <= o->max_eval_s) return 0;
+  if (o->max_eval_s <= 0 || c->last_eval_s <= 0 || work <= c->last_work ||
+      c->last_eval_s * work / c->last_work <= o->max_eval_s)
+    return 0; /* max_eval_s 0: no limit */
   snprintf(why, PLAN_WHY, "skipped: one evaluation took %.3g s at %.0f %s, so at least %.3g s here, above "
            "--max-eval-time=%g", c->last_eval_s, c->last_work, c->grid && c->mode == RUN_GRAD ? "node passes" : "nodes",
            c->last_eval_s * work / c->last_work, o->max_eval_s);
@@ -200,7 +202,7 @@ plan_verdict plan_decide(plan_case *c, int size, double eval_s, char why[PLAN_WH
   if (c->verdict[i] == PLAN_UNDECIDED) {
     double work = run_work(c, size), max = c->p->o.max_eval_s;
     if (work >= c->last_work) c->last_work = work, c->last_eval_s = eval_s;
-    if (eval_s > max) {
+    if (max > 0 && eval_s > max) { /* max 0: no limit */
       snprintf(c->why[i], PLAN_WHY, "skipped: one evaluation took %.3g s, above --max-eval-time=%g", eval_s, max);
       c->verdict[i] = PLAN_SKIP;
     } else {

@@ -24,7 +24,7 @@
  * plan_opts.lanes (named <workload>/<engine>/grad/lanes:K), on grid workloads (and every workload if lanes_all).
  * Skips: a peer tool beyond its own limits (eng_skip_reason); the forward gradient where n_in * nodes exceeds
  * dual_budget (off the grid); an estimated memory above half of mem_available (memory_check); a size whose
- * evaluation took more than max_eval_s CPU seconds, or would by linear extrapolation (in nodes, or on the grid in
+ * evaluation took more than max_eval_s (> 0) CPU seconds, or would by linear extrapolation (in nodes, or on the grid in
  * nodes times passes) from the costliest size measured so far.
  */
 #ifndef PLAN_H
@@ -50,7 +50,7 @@ typedef struct plan_opts {
   double jac_budget;                      /* grid: largest nodes * max(n_in, n_out) of a shape */
   int grid_m[PLAN_MAX_GRID_M], n_grid_m;  /* grid: its values of n_out */
   double min_time;                        /* the sweep's default --benchmark_min_time */
-  double max_eval_s;                      /* skip sizes where one evaluation takes (or would take) longer */
+  double max_eval_s;                      /* skip sizes where one evaluation takes (or would take) longer; 0: none */
   int memory_check;                       /* skip sizes whose estimated memory exceeds half of mem_available */
   double mem_available;                   /* bytes, 0 if unknown (plan_build reads /proc/meminfo if needed) */
   uint64_t seed;                          /* inputs (run_open) */
@@ -114,7 +114,7 @@ void plan_free(plan *p);
 plan_verdict plan_check(plan_case *c, int size, char why[PLAN_WHY]);
 
 /* Decides c at size from the CPU seconds of one evaluation, remembers it and notes it for extrapolation:
- * PLAN_SKIP (why filled) above max_eval_s, else PLAN_RUN. A size already decided keeps its verdict (why filled
+ * PLAN_SKIP (why filled) above max_eval_s (never with max_eval_s 0: no limit), else PLAN_RUN. A size already decided keeps its verdict (why filled
  * again for a skip), so a later, noisier measurement cannot change it. */
 plan_verdict plan_decide(plan_case *c, int size, double eval_s, char why[PLAN_WHY]);
 
