@@ -383,3 +383,22 @@ ad_status ckpt_choose(uint64_t budget, uint64_t state_bytes, uint64_t step_bytes
   out->arg = c;
   return AD_OK;
 }
+
+/* ---- Accounting ---------------------------------------------------------------------------------------------- */
+
+void ckpt_mem_add(ckpt_mem *m, uint64_t n) {
+  m->now += n;
+  if (m->now > m->peak) m->peak = m->now;
+}
+
+void *ckpt_mem_alloc(ckpt_mem *m, size_t n) {
+  void *p = ad_malloc(n ? n : 1);
+  if (p) ckpt_mem_add(m, n);
+  return p;
+}
+
+void ckpt_mem_free(ckpt_mem *m, void *p, size_t n) {
+  if (!p) return;
+  ad_free(p, n ? n : 1);
+  m->now -= n;
+}

@@ -136,6 +136,19 @@ void ckpt_online_free(ckpt_online *o);
  * fit: the budget is too small for any schedule; AD_EINVAL for state_bytes == 0. */
 ad_status ckpt_choose(uint64_t budget, uint64_t state_bytes, uint64_t step_bytes, uint64_t steps, ckpt_spec *out);
 
+/* ---- Accounting: the bytes a driver (ckpt_tape.c, ckpt_graph.c) holds --------------------------------------- */
+
+/* A driver's byte counters: held now, and the most held at once. */
+typedef struct ckpt_mem {
+  uint64_t now, peak;
+} ckpt_mem;
+/* Counts n more bytes held (the peak follows). */
+void ckpt_mem_add(ckpt_mem *m, uint64_t n);
+/* ad_malloc(n) (one byte for n = 0), counted in m; NULL (nothing counted) if it fails. */
+void *ckpt_mem_alloc(ckpt_mem *m, size_t n);
+/* ad_free of what ckpt_mem_alloc(m, n) returned, uncounted; NULL is ignored. */
+void ckpt_mem_free(ckpt_mem *m, void *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,48 +37,24 @@ typedef struct cg_state {
   uint64_t dropped_next; /* the next step whose nodes count there */
   int busy;              /* inside a region: an AD_STEPS loop within a step records through */
   ckpt_graph_stats stats;
+  ckpt_mem mem; /* bytes held (stats' bytes_now and bytes_peak) */
 } cg_state;
-
-/* ---- accounted allocation ---- */
-
-static void *cg_alloc(cg_state *ck, size_t n) {
-  void *p = ad_malloc(n ? n : 1);
-  if (p) {
-    ck->stats.bytes_now += n;
-    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
-  }
-  return p;
-}
-static void cg_release(cg_state *ck, void *p, size_t n) {
-  if (!p) return;
-  ad_free(p, n ? n : 1);
-  ck->stats.bytes_now -= n;
-}
-static void cg_note_plan(cg_state *ck, const ckpt_plan *pl, int sign) {
-  size_t b = pl->cap * sizeof *pl->act;
-  if (sign > 0) {
-    ck->stats.bytes_now += b;
-    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
-  } else {
-    ck->stats.bytes_now -= b;
-  }
-}
 
 static void free_slots(cg_state *ck, cg_region *r) {
   size_t n = (size_t)r->plan.slots * (size_t)r->ns;
-  cg_release(ck, r->slot, n * sizeof(double));
-  cg_release(ck, r->slot_req, n);
+  ckpt_mem_free(&ck->mem, r->slot, n * sizeof(double));
+  ckpt_mem_free(&ck->mem, r->slot_req, n);
   r->slot = NULL;
   r->slot_req = NULL;
 }
 
 static void region_free(cg_state *ck, cg_region *r) {
-  cg_release(ck, r->env, r->env_size);
-  cg_release(ck, r->p, (size_t)r->np * sizeof(graph_node *));
-  cg_release(ck, r->s0, (size_t)r->ns * sizeof(graph_node *));
-  cg_release(ck, r->blk, (size_t)r->ns * sizeof(graph_node *));
+  ckpt_mem_free(&ck->mem, r->env, r->env_size);
+  ckpt_mem_free(&ck->mem, r->p, (size_t)r->np * sizeof(graph_node *));
+  ckpt_mem_free(&ck->mem, r->s0, (size_t)r->ns * sizeof(graph_node *));
+  ckpt_mem_free(&ck->mem, r->blk, (size_t)r->ns * sizeof(graph_node *));
   free_slots(ck, r);
-  cg_note_plan(ck, &r->plan, -1);
+  ck->mem.now -= r->plan.cap * sizeof *r->plan.act;
   ckpt_plan_free(&r->plan);
   memset(r, 0, sizeof *r);
 }
@@ -102,10 +78,7 @@ static void cg_release_hook(graph_ctx *c, uint32_t mark) {
     ck->n--;
   }
   if (mark <= 1) {
-    uint64_t peak = ck->stats.bytes_peak, now = ck->stats.bytes_now;
-    memset(&ck->stats, 0, sizeof ck->stats);
-    ck->stats.bytes_peak = peak;
-    ck->stats.bytes_now = now;
+    memset(&ck->stats, 0, sizeof ck->stats); /* the bytes held are counted in ck->mem */
     ck->stats.chosen = ck->spec;
   }
 }
@@ -141,12 +114,12 @@ ad_status ckpt_graph_attach(graph_ctx *c, ckpt_spec sp) {
 
 static void work_free(cg_state *ck) {
   size_t n = ck->wcap;
-  cg_release(ck, ck->vars, n * sizeof(graph_node *));
-  cg_release(ck, ck->inb, n * sizeof(graph_node *));
-  cg_release(ck, ck->w, n * sizeof(double));
-  cg_release(ck, ck->S, n * sizeof(double));
-  cg_release(ck, ck->req, n);
-  cg_release(ck, ck->got, n);
+  ckpt_mem_free(&ck->mem, ck->vars, n * sizeof(graph_node *));
+  ckpt_mem_free(&ck->mem, ck->inb, n * sizeof(graph_node *));
+  ckpt_mem_free(&ck->mem, ck->w, n * sizeof(double));
+  ckpt_mem_free(&ck->mem, ck->S, n * sizeof(double));
+  ckpt_mem_free(&ck->mem, ck->req, n);
+  ckpt_mem_free(&ck->mem, ck->got, n);
   ck->vars = ck->inb = NULL;
   ck->w = ck->S = NULL;
   ck->req = ck->got = NULL;
@@ -174,7 +147,10 @@ ckpt_graph_stats ckpt_graph_get_stats(const graph_ctx *c) {
   ckpt_graph_stats s;
   memset(&s, 0, sizeof s);
   if (!c || !c->ck) return s;
-  s = ((const cg_state *)c->ck)->stats;
+  const cg_state *ck = (const cg_state *)c->ck;
+  s = ck->stats;
+  s.bytes_now = ck->mem.now;
+  s.bytes_peak = ck->mem.peak;
   s.recomputed = s.evaluations > s.steps ? s.evaluations - s.steps : 0;
   return s;
 }
@@ -258,12 +234,12 @@ static ad_status act(graph_ctx *c, cg_state *ck, cg_region *r, const ckpt_action
 static ad_status work_buffers(cg_state *ck, size_t need) {
   if (ck->wcap >= need) return AD_OK;
   work_free(ck);
-  ck->vars = (graph_node **)cg_alloc(ck, need * sizeof(graph_node *));
-  ck->inb = (graph_node **)cg_alloc(ck, need * sizeof(graph_node *));
-  ck->w = (double *)cg_alloc(ck, need * sizeof(double));
-  ck->S = (double *)cg_alloc(ck, need * sizeof(double));
-  ck->req = (uint8_t *)cg_alloc(ck, need);
-  ck->got = (uint8_t *)cg_alloc(ck, need);
+  ck->vars = (graph_node **)ckpt_mem_alloc(&ck->mem, need * sizeof(graph_node *));
+  ck->inb = (graph_node **)ckpt_mem_alloc(&ck->mem, need * sizeof(graph_node *));
+  ck->w = (double *)ckpt_mem_alloc(&ck->mem, need * sizeof(double));
+  ck->S = (double *)ckpt_mem_alloc(&ck->mem, need * sizeof(double));
+  ck->req = (uint8_t *)ckpt_mem_alloc(&ck->mem, need);
+  ck->got = (uint8_t *)ckpt_mem_alloc(&ck->mem, need);
   ck->wcap = need;
   if (!ck->vars || !ck->inb || !ck->w || !ck->S || !ck->req || !ck->got) {
     work_free(ck);
@@ -358,15 +334,15 @@ static void region_steps(graph_ctx *c, cg_state *ck, ckpt_graph_fn fn, const voi
   r->steps = (uint64_t)n_steps;
   st = ckpt_plan_make(&r->plan, sp, r->steps);
   if (st == AD_OK) {
-    cg_note_plan(ck, &r->plan, +1);
+    ckpt_mem_add(&ck->mem, r->plan.cap * sizeof *r->plan.act);
     size_t nslot = (size_t)r->plan.slots * (size_t)ns;
     r->env_size = env_size;
-    r->env = cg_alloc(ck, env_size);
-    r->p = (graph_node **)cg_alloc(ck, (size_t)np * sizeof(graph_node *));
-    r->s0 = (graph_node **)cg_alloc(ck, (size_t)ns * sizeof(graph_node *));
-    r->blk = (graph_node **)cg_alloc(ck, (size_t)ns * sizeof(graph_node *));
-    r->slot = (double *)cg_alloc(ck, nslot * sizeof(double));
-    r->slot_req = (uint8_t *)cg_alloc(ck, nslot);
+    r->env = ckpt_mem_alloc(&ck->mem, env_size);
+    r->p = (graph_node **)ckpt_mem_alloc(&ck->mem, (size_t)np * sizeof(graph_node *));
+    r->s0 = (graph_node **)ckpt_mem_alloc(&ck->mem, (size_t)ns * sizeof(graph_node *));
+    r->blk = (graph_node **)ckpt_mem_alloc(&ck->mem, (size_t)ns * sizeof(graph_node *));
+    r->slot = (double *)ckpt_mem_alloc(&ck->mem, nslot * sizeof(double));
+    r->slot_req = (uint8_t *)ckpt_mem_alloc(&ck->mem, nslot);
     if (!r->env || !r->p || !r->s0 || !r->blk || !r->slot || !r->slot_req) st = AD_ENOMEM;
   }
   if (st != AD_OK) {

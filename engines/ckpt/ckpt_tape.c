@@ -30,6 +30,7 @@ typedef struct ck_state {
   double *w;    /* the current state's values (ns), then its control values (na) */
   size_t wcap;  /* ns + np + na the work buffers hold */
   ckpt_tape_stats stats;
+  ckpt_mem mem; /* bytes held (stats' bytes_now and bytes_peak) */
 } ck_state;
 
 static const ckpt_spec *ck_default;
@@ -41,31 +42,6 @@ void ckpt_tape_set_default(const ckpt_spec *sp) {
 }
 const ckpt_spec *ckpt_tape_default(void) { return ck_default; }
 
-/* ---- accounted allocation ---- */
-
-static void *ck_alloc(ck_state *ck, size_t n) {
-  void *p = ad_malloc(n ? n : 1);
-  if (p) {
-    ck->stats.bytes_now += n;
-    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
-  }
-  return p;
-}
-static void ck_release(ck_state *ck, void *p, size_t n) {
-  if (!p) return;
-  ad_free(p, n ? n : 1);
-  ck->stats.bytes_now -= n;
-}
-static void ck_note_plan(ck_state *ck, const ckpt_plan *pl, int sign) {
-  size_t b = pl->cap * sizeof *pl->act;
-  if (sign > 0) {
-    ck->stats.bytes_now += b;
-    if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
-  } else {
-    ck->stats.bytes_now -= b;
-  }
-}
-
 /* Values per checkpoint: the state's, then the control values. */
 static size_t width(const ck_region *r) { return (size_t)r->ns + (size_t)r->na; }
 
@@ -75,22 +51,21 @@ static ad_status slots_reserve(ck_state *ck, ck_region *r, uint32_t n) {
   size_t w = width(r) * sizeof(double);
   double *ns = (double *)ad_realloc(r->slot, r->slot_cap * w, (size_t)n * w);
   if (!ns) return AD_ENOMEM;
-  ck->stats.bytes_now += (n - r->slot_cap) * w;
-  if (ck->stats.bytes_now > ck->stats.bytes_peak) ck->stats.bytes_peak = ck->stats.bytes_now;
+  ckpt_mem_add(&ck->mem, (n - r->slot_cap) * w);
   r->slot = ns;
   r->slot_cap = n;
   return AD_OK;
 }
 
 static void region_free(ck_state *ck, ck_region *r) {
-  ck_release(ck, r->env, r->env_size);
-  ck_release(ck, r->p, (size_t)r->np * sizeof(tape_var));
-  ck_release(ck, r->s0, (size_t)r->ns * sizeof(tape_var));
+  ckpt_mem_free(&ck->mem, r->env, r->env_size);
+  ckpt_mem_free(&ck->mem, r->p, (size_t)r->np * sizeof(tape_var));
+  ckpt_mem_free(&ck->mem, r->s0, (size_t)r->ns * sizeof(tape_var));
   if (r->slot) {
     ad_free(r->slot, r->slot_cap * width(r) * sizeof(double));
-    ck->stats.bytes_now -= r->slot_cap * width(r) * sizeof(double);
+    ck->mem.now -= r->slot_cap * width(r) * sizeof(double);
   }
-  ck_note_plan(ck, &r->plan, -1);
+  ck->mem.now -= r->plan.cap * sizeof *r->plan.act;
   ckpt_plan_free(&r->plan);
   memset(r, 0, sizeof *r);
 }
@@ -100,10 +75,7 @@ static void ck_reset(tape_t *t) {
   ck_state *ck = (ck_state *)t->ck;
   for (size_t j = 0; j < ck->n; ++j) region_free(ck, &ck->r[j]);
   ck->n = 0;
-  uint64_t peak = ck->stats.bytes_peak, now = ck->stats.bytes_now;
-  memset(&ck->stats, 0, sizeof ck->stats);
-  ck->stats.bytes_peak = peak;
-  ck->stats.bytes_now = now;
+  memset(&ck->stats, 0, sizeof ck->stats); /* the bytes held are counted in ck->mem */
   ck->stats.chosen = ck->spec;
 }
 
@@ -126,8 +98,8 @@ void ckpt_tape_detach(tape_t *t) {
   if (!t || !t->ck) return;
   ck_state *ck = (ck_state *)t->ck;
   ck_reset(t);
-  ck_release(ck, ck->wv, ck->wcap * sizeof(tape_var));
-  ck_release(ck, ck->w, ck->wcap * sizeof(double));
+  ckpt_mem_free(&ck->mem, ck->wv, ck->wcap * sizeof(tape_var));
+  ckpt_mem_free(&ck->mem, ck->w, ck->wcap * sizeof(double));
   ad_free(ck->r, ck->cap * sizeof *ck->r);
   ad_free(ck, sizeof *ck);
   t->ck = NULL;
@@ -139,7 +111,10 @@ ckpt_tape_stats ckpt_tape_get_stats(const tape_t *t) {
   ckpt_tape_stats s;
   memset(&s, 0, sizeof s);
   if (!t || !t->ck) return s;
-  s = ((const ck_state *)t->ck)->stats;
+  const ck_state *ck = (const ck_state *)t->ck;
+  s = ck->stats;
+  s.bytes_now = ck->mem.now;
+  s.bytes_peak = ck->mem.peak;
   s.recomputed = s.evaluations > s.steps ? s.evaluations - s.steps : 0;
   return s;
 }
@@ -226,14 +201,14 @@ static void segment_inputs(const ck_state *ck, const ck_region *r, uint64_t a, i
 
 static ad_status work_buffers(ck_state *ck, size_t need) {
   if (ck->wcap >= need) return AD_OK;
-  ck_release(ck, ck->wv, ck->wcap * sizeof(tape_var));
-  ck_release(ck, ck->w, ck->wcap * sizeof(double));
-  ck->wv = (tape_var *)ck_alloc(ck, need * sizeof(tape_var));
-  ck->w = (double *)ck_alloc(ck, need * sizeof(double));
+  ckpt_mem_free(&ck->mem, ck->wv, ck->wcap * sizeof(tape_var));
+  ckpt_mem_free(&ck->mem, ck->w, ck->wcap * sizeof(double));
+  ck->wv = (tape_var *)ckpt_mem_alloc(&ck->mem, need * sizeof(tape_var));
+  ck->w = (double *)ckpt_mem_alloc(&ck->mem, need * sizeof(double));
   ck->wcap = need;
   if (!ck->wv || !ck->w) {
-    ck_release(ck, ck->wv, ck->wv ? need * sizeof(tape_var) : 0);
-    ck_release(ck, ck->w, ck->w ? need * sizeof(double) : 0);
+    ckpt_mem_free(&ck->mem, ck->wv, ck->wv ? need * sizeof(tape_var) : 0);
+    ckpt_mem_free(&ck->mem, ck->w, ck->w ? need * sizeof(double) : 0);
     ck->wv = NULL, ck->w = NULL, ck->wcap = 0;
     return AD_ENOMEM;
   }
@@ -276,9 +251,9 @@ static ck_region *region_open(tape_t *t, ck_state *ck, const void *env, size_t e
   r->ns = ns;
   r->na = na;
   r->env_size = env_size;
-  r->env = ck_alloc(ck, env_size);
-  r->p = (tape_var *)ck_alloc(ck, (size_t)np * sizeof(tape_var));
-  r->s0 = (tape_var *)ck_alloc(ck, (size_t)ns * sizeof(tape_var));
+  r->env = ckpt_mem_alloc(&ck->mem, env_size);
+  r->p = (tape_var *)ckpt_mem_alloc(&ck->mem, (size_t)np * sizeof(tape_var));
+  r->s0 = (tape_var *)ckpt_mem_alloc(&ck->mem, (size_t)ns * sizeof(tape_var));
   if (!r->env || !r->p || !r->s0) {
     region_free(ck, r);
     tape_fail(t, AD_ENOMEM);
@@ -357,7 +332,7 @@ void ckpt_tape_steps(tape_t *t, ckpt_tape_fn fn, const void *env, size_t env_siz
   r->steps = (uint64_t)n_steps;
   st = ckpt_plan_make(&r->plan, sp, r->steps);
   if (st == AD_OK) {
-    ck_note_plan(ck, &r->plan, +1);
+    ckpt_mem_add(&ck->mem, r->plan.cap * sizeof *r->plan.act);
     st = slots_reserve(ck, r, r->plan.slots);
   }
   if (st != AD_OK) {
@@ -485,7 +460,7 @@ void ckpt_tape_steps_while(tape_t *t, ckpt_tape_while_fn fn, const void *env, si
   if (st == AD_OK) st = sp.kind == CKPT_ONLINE ? ckpt_online_finish(&o, l, &r->plan) : ckpt_plan_make(&r->plan, sp, l);
   ckpt_online_free(&o);
   if (st == AD_OK) {
-    ck_note_plan(ck, &r->plan, +1);
+    ckpt_mem_add(&ck->mem, r->plan.cap * sizeof *r->plan.act);
     st = slots_reserve(ck, r, r->plan.slots);
   }
   if (st != AD_OK) {
