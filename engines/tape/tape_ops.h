@@ -48,6 +48,10 @@
  *    combination would exceed K (2x slower than the per-op tape on rosenbrock and 3.7x on poly: variable-length
  *    loops and 64-byte variables defeat the compiler); two pending entries merged by index (rosenbrock 25.9x
  *    against 18.3x: the merge's branches cost more than the statements they save).
+ *  - counted, not built: partials of exactly 1 left out of the recording (a flag per argument in the count byte).
+ *    A third of all arguments are 1 (rosenbrock, poly, mlp, lse 0.333, gmm 0.295, ode 0.286, recur 0.143), so the
+ *    recording would shrink by about a fifth, but partials and indices would need separate cursors through every
+ *    sweep, and rosenbrock's time per op is flat from 10^5 to 10^6 nodes (instruction-bound, not byte-bound).
  * With TAPE_PREACC 0 every op records its own statement (the plain Jacobian tape; the `tape_op` engine).
  * A result whose operands are all passive (constants) is passive too and records nothing. The tape does not count
  * ops: a counter in the context costs a load and a store per op, 10-17% of the recording (adbench, poly).
