@@ -5,7 +5,7 @@
  * slot beyond the plan's count), that the reverses visit every step exactly once, last to first, and counts the step
  * evaluations. Binomial plans must reach Revolve's optimum: the closed form r l - beta(s + 1, r - 1), hand-computed
  * values, and a brute-force minimum over all recursive splits. Budgets: the choice fits, and a budget below one
- * checkpoint is AD_EBUDGET.
+ * checkpoint is AD_EBUDGET. The drivers' byte accounting (ckpt_mem) counts what it allocates and frees.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -259,11 +259,41 @@ static void test_alloc(void) {
   CHECK(failed > 0);
 }
 
+/* A driver's byte accounting (ckpt_mem): allocations counted, frees uncounted, the peak kept, a failed allocation
+ * and a NULL free counting nothing, and the allocator agreeing on what is held. */
+static void test_mem(void) {
+  ckpt_mem m = {0, 0};
+  int64_t base = ad_alloc_get_stats().bytes_now;
+  void *a = ckpt_mem_alloc(&m, 100), *b = ckpt_mem_alloc(&m, 50), *z = ckpt_mem_alloc(&m, 0);
+  CHECKF(a && b && z && m.now == 150 && m.peak == 150, "after 100 + 50 + 0 bytes: now %llu, peak %llu",
+         (unsigned long long)m.now, (unsigned long long)m.peak);
+  CHECKF(ad_alloc_get_stats().bytes_now - base == 151, "the allocator holds %lld bytes (a 0-byte block takes 1)",
+         (long long)(ad_alloc_get_stats().bytes_now - base));
+  ckpt_mem_free(&m, a, 100);
+  ckpt_mem_free(&m, NULL, 1000);
+  CHECKF(m.now == 50 && m.peak == 150, "after freeing 100: now %llu, peak %llu", (unsigned long long)m.now,
+         (unsigned long long)m.peak);
+  ckpt_mem_add(&m, 30);
+  CHECK(m.now == 80 && m.peak == 150);
+  ckpt_mem_add(&m, 200);
+  CHECK(m.now == 280 && m.peak == 280);
+  m.now -= 200;
+  ad_alloc_fail_after(0);
+  void *f = ckpt_mem_alloc(&m, 64);
+  ad_alloc_fail_after(-1);
+  CHECKF(f == NULL && m.now == 80 && m.peak == 280, "a failed allocation counted: now %llu", (unsigned long long)m.now);
+  ckpt_mem_free(&m, b, 50);
+  ckpt_mem_free(&m, z, 0);
+  CHECKF(m.now == 30 && ad_alloc_get_stats().bytes_now == base, "after freeing all: now %llu, allocator %lld",
+         (unsigned long long)m.now, (long long)(ad_alloc_get_stats().bytes_now - base));
+}
+
 int main(void) {
   test_beta();
   test_plans();
   test_online_thinning();
   test_parse_and_budget();
   test_alloc();
+  test_mem();
   return test_report("test_ckpt");
 }
